@@ -1,0 +1,85 @@
+"""One error root for everything a user can cause or meet.
+
+Each subclass carries its data and renders as one paragraph: what went wrong, then
+a hint. Only the CLI turns them into output and an exit code; foreign exceptions
+are translated at the layer that meets them (HTTP, archives, subprocesses).
+"""
+
+from __future__ import annotations
+
+
+class LockBuildError(Exception):
+    """Root of every user-facing failure. ``str()`` is the one-paragraph message."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        # Shown only with --verbose: a build log tail, a traceback of a backend, ...
+        self.detail = detail
+
+    def render(self) -> str:
+        text = self.message.rstrip()
+        if self.hint:
+            text += " " + self.hint.strip()
+        return text
+
+
+class InputError(LockBuildError):
+    """A requirements file, pyproject.toml or command-line value that cannot be used."""
+
+
+class ConfigError(LockBuildError):
+    """pip configuration or environment variables that cannot be used."""
+
+
+class TargetError(LockBuildError):
+    """The target interpreter or platform cannot be determined or does not match."""
+
+
+class NetworkError(LockBuildError):
+    """An index or file could not be fetched after retries."""
+
+
+class IndexPageError(LockBuildError):
+    """An index answered, but with something that is not a usable simple-API page."""
+
+
+class PackageNotFoundError(LockBuildError):
+    """No index holds a usable file for a requested package or version."""
+
+
+class HashMismatchError(LockBuildError):
+    """A downloaded file does not have the sha256 the index or the lock promised."""
+
+
+class ArchiveError(LockBuildError):
+    """An archive is unreadable or unsafe (path traversal, links out of the tree)."""
+
+
+class MetadataError(LockBuildError):
+    """Core metadata that is missing or malformed."""
+
+
+class BuildError(LockBuildError):
+    """A PEP 517 hook or a wheel build failed."""
+
+
+class ResolutionError(LockBuildError):
+    """No set of versions satisfies the requirements; the message explains why."""
+
+
+class LockfileError(LockBuildError):
+    """A lockfile that cannot be read, or does not fit what it is used for."""
+
+
+class SyncError(LockBuildError):
+    """Bringing an environment to the lock failed."""
+
+
+class StaleError(LockBuildError):
+    """--check / --dry-run found that something would change (exit 1)."""
+
+    exit_code = 1

@@ -1,0 +1,130 @@
+"""Value objects that flow between the index, resolution, lockfile and sync layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from urllib.parse import urlsplit
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+
+class ArtifactKind(str, Enum):
+    WHEEL = "wheel"
+    SDIST = "sdist"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Artifact:
+    """One file offered by an index, a find-links location or a direct URL.
+
+    ``url`` may carry credentials (it is what we fetch); anything shown to a user or
+    written to a lock goes through :func:`lock_build.index.http.redact`.
+    """
+
+    filename: str
+    url: str
+    name: NormalizedName
+    version: Version
+    kind: ArtifactKind
+    sha256: str | None = None
+    index: str = ""  # the index or find-links location this came from (redacted)
+    requires_python: SpecifierSet | None = None
+    yanked: str | None = None  # None: not yanked; "" or a reason: yanked
+    upload_time: datetime | None = None
+    size: int | None = None
+    tags: frozenset[Tag] = field(default_factory=frozenset)  # wheels only
+    # PEP 658/714: the index serves `<url>.metadata`; its sha256 if the index gave one.
+    has_metadata_file: bool = False
+    metadata_sha256: str | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.kind is ArtifactKind.WHEEL
+
+    @property
+    def is_yanked(self) -> bool:
+        return self.yanked is not None
+
+    @property
+    def is_local(self) -> bool:
+        return urlsplit(self.url).scheme == "file"
+
+
+def artifact_from_filename(filename: str, url: str, **fields: object) -> Artifact | None:
+    """Parse a wheel or sdist filename into an :class:`Artifact`; ``None`` if it is neither.
+
+    Files that are not distributions (``.exe``, ``.egg``, bad names) are skipped, as
+    installers skip them.
+    """
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return Artifact(
+                filename=filename, url=url, name=name, version=version,
+                kind=ArtifactKind.WHEEL, tags=frozenset(tags), **fields,  # type: ignore[arg-type]
+            )
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return Artifact(
+                filename=filename, url=url, name=name, version=version,
+                kind=ArtifactKind.SDIST, **fields,  # type: ignore[arg-type]
+            )
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CoreMetadata:
+    """The parts of a distribution's core metadata that resolution needs."""
+
+    name: NormalizedName
+    version: Version
+    requires_dist: tuple[Requirement, ...] = ()
+    requires_python: SpecifierSet | None = None
+    provides_extra: frozenset[NormalizedName] = frozenset()
+    dynamic: frozenset[str] = frozenset()  # lower-cased field names, PEP 643
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Release:
+    """One version of a project as usable on the target: the files we would lock.
+
+    ``wheel`` is the best-ranked compatible wheel, ``sdist`` the source archive (kept
+    even when a wheel exists, for --no-binary and for metadata fallbacks).
+    """
+
+    name: NormalizedName
+    version: Version
+    wheel: Artifact | None = None
+    sdist: Artifact | None = None
+    yanked: bool = False
+    requires_python: SpecifierSet | None = None
+
+    @property
+    def needs_build(self) -> bool:
+        return self.wheel is None
+
+    @property
+    def artifact(self) -> Artifact:
+        """The file that would be installed (or built, when there is no wheel)."""
+        chosen = self.wheel or self.sdist
+        assert chosen is not None, "a Release always holds at least one file"
+        return chosen
+
+
+def normalize(name: str) -> NormalizedName:
+    return canonicalize_name(name)
