@@ -1,0 +1,55 @@
+"""The command line: thin commands, one error boundary.
+
+Each command lives in its own module and only parses options, calls the core and
+renders the result. ``main`` is the only place that turns a LockBuildError into
+one paragraph on stderr and an exit code (0 success, 1 stale/would change, 2 error).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lock_build import __version__
+from lock_build.cli.output import Console, console_option_group
+from lock_build.errors import LockBuildError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lock-build")
+def cli() -> None:
+    """Lock runtime and build dependencies together; sync binary-consistent environments."""
+
+
+def _register() -> None:
+    # Imported here so that `lock-build --help` does not pay for every command's imports.
+    from lock_build.cli import compile_cmd, export_cmd, graph_cmd, plan_cmd, sync_cmd
+
+    for module in (compile_cmd, export_cmd, plan_cmd, sync_cmd, graph_cmd):
+        cli.add_command(module.command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and translate every failure into one paragraph."""
+    _register()
+    try:
+        cli.main(args=argv, prog_name="lock-build", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except LockBuildError as exc:
+        Console.current().error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(0)
+
+
+__all__ = ["cli", "main", "console_option_group"]

@@ -1,0 +1,104 @@
+"""What the user sees: progress on a terminal, quiet when piped or --quiet.
+
+Core code never prints; it calls a reporter. ``Console`` is the CLI's reporter:
+status lines go to stderr (so stdout stays machine-readable), and only when
+stderr is a terminal unless --verbose asks for them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import click
+
+from lock_build.errors import LockBuildError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Console:
+    """Progress and messages for one command run."""
+
+    _current: ClassVar[Console | None] = None
+
+    def __init__(self, *, quiet: bool = False, verbose: int = 0) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.interactive = sys.stderr.isatty() and not quiet
+        self._status_width = 0
+        Console._current = self
+
+    @classmethod
+    def current(cls) -> Console:
+        return cls._current or Console()
+
+    def status(self, text: str) -> None:
+        """A transient progress line: rewritten in place on a terminal, else only with -v."""
+        if self.quiet:
+            return
+        if self.interactive:
+            line = text[: max(20, _terminal_width() - 1)]
+            click.echo("\r" + line.ljust(self._status_width), err=True, nl=False)
+            self._status_width = len(line)
+        elif self.verbose:
+            click.echo(text, err=True)
+
+    def clear_status(self) -> None:
+        if self.interactive and self._status_width:
+            click.echo("\r" + " " * self._status_width + "\r", err=True, nl=False)
+            self._status_width = 0
+
+    def info(self, text: str) -> None:
+        """A line worth keeping (a summary), on stderr unless --quiet."""
+        if not self.quiet:
+            self.clear_status()
+            click.echo(text, err=True)
+
+    def warn(self, text: str) -> None:
+        """Warnings are shown even with --quiet: they change what the user should do."""
+        self.clear_status()
+        click.echo(click.style("warning: ", fg="yellow") + text, err=True)
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            self.clear_status()
+            click.echo(text, err=True)
+
+    def error(self, exc: LockBuildError) -> None:
+        self.clear_status()
+        click.echo(click.style("error: ", fg="red") + exc.render(), err=True)
+        if self.verbose and exc.detail:
+            click.echo(exc.detail.rstrip(), err=True)
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except OSError:
+        return 80
+
+
+def console_option_group(func: F) -> F:
+    """--quiet / --verbose / --cache-dir, the same on every command."""
+    func = click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="LOCK_BUILD_CACHE_DIR",
+        help="Cache directory [env: LOCK_BUILD_CACHE_DIR; default: the platform cache dir].",
+    )(func)
+    func = click.option("-v", "--verbose", count=True, help="Show more detail (repeatable).")(func)
+    func = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")(func)
+    return func
+
+
+def default_cache_dir(cache_dir: Path | None) -> Path:
+    """--cache-dir, then LOCK_BUILD_CACHE_DIR (click reads it), then the platform cache dir."""
+    if cache_dir is not None:
+        return cache_dir
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lock-build"))
