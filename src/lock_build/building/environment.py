@@ -1,0 +1,376 @@
+"""A fresh, pinned virtual environment for one build.
+
+Nothing here resolves or downloads: the caller hands us the exact wheel files the
+lock names for a build environment, and we lay them into a ``--without-pip`` venv
+with ``installer`` in-process. That is what makes it fast (no pip start-up, no
+resolver, no network) and what makes it exact (the environment holds those
+wheels and nothing else).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path
+from types import TracebackType
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.sources import WheelFile
+from installer.utils import get_launcher_kind
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from pyproject_hooks import BuildBackendHookCaller
+
+from lock_build.building.build_system import BuildSystem
+from lock_build.errors import ArchiveError, BuildError
+
+# Asked once per environment, in the venv's own interpreter: where files go, and the
+# marker values to evaluate build requirements against (as packaging computes them).
+_PROBE = r"""
+import json, os, platform, sys, sysconfig
+
+def full_version(info):
+    version = f"{info.major}.{info.minor}.{info.micro}"
+    if info.releaselevel != "final":
+        version += info.releaselevel[0] + str(info.serial)
+    return version
+
+print(json.dumps({
+    "executable": sys.executable,
+    "paths": sysconfig.get_paths(),
+    "py_version_short": f"{sys.version_info[0]}.{sys.version_info[1]}",
+    "markers": {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": full_version(sys.implementation.version),
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+}))
+"""
+
+# Variables that would let the caller's environment leak into a build.
+_DROPPED_PREFIXES = ("PIP_", "UV_")
+_DROPPED = frozenset(
+    {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONEXECUTABLE",
+     "PYTHONSAFEPATH", "__PYVENV_LAUNCHER__", "CONDA_PREFIX"}
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledDistribution:
+    """One distribution found in an environment's site-packages."""
+
+    name: NormalizedName
+    version: str
+    dist_info: Path
+    requires: tuple[str, ...]  # raw Requires-Dist lines
+
+
+class LoggedHookCaller(BuildBackendHookCaller):
+    """A hook caller that also knows where its backend output goes."""
+
+    def __init__(
+        self,
+        source_dir: Path,
+        build_system: BuildSystem,
+        *,
+        env: BuildEnvironment,
+        log_path: Path,
+        config_settings: Mapping[str, str | list[str]] | None,
+    ) -> None:
+        self.log_path = log_path
+        self.environment = env
+        self.config_settings = dict(config_settings) if config_settings else None
+        self.build_system = build_system
+        super().__init__(
+            str(source_dir),
+            build_system.backend,
+            backend_path=list(build_system.backend_path) or None,
+            runner=self._run,
+            python_executable=str(env.python),
+        )
+
+    def _run(
+        self,
+        cmd: Sequence[str],
+        cwd: str | None = None,
+        extra_environ: Mapping[str, str] | None = None,
+    ) -> None:
+        environ = self.environment.subprocess_environ()
+        if extra_environ:
+            environ.update(extra_environ)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        hook = cmd[2] if len(cmd) > 2 else "?"
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== lock-build: {hook} in {cwd} ===\n".encode())
+            log.flush()
+            completed = subprocess.run(
+                list(cmd),
+                cwd=cwd,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        if completed.returncode != 0:
+            raise HookProcessFailed(hook, completed.returncode, self.log_path)
+
+
+class HookProcessFailed(Exception):
+    """The hook subprocess exited non-zero (the backend raised); hooks.py translates it."""
+
+    def __init__(self, hook: str, returncode: int, log_path: Path) -> None:
+        super().__init__(f"{hook} exited with status {returncode}")
+        self.hook = hook
+        self.returncode = returncode
+        self.log_path = log_path
+
+
+class BuildEnvironment:
+    """A throw-away venv holding exactly the wheels it was created from.
+
+    ``root`` is a working directory owned by the caller: the venv is made in a fresh
+    sub-directory of it, and build logs go to ``root/logs`` so they outlive
+    :meth:`cleanup` (an error message may point at them).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        root: Path,
+        python: Path,
+        paths: Mapping[str, str],
+        markers: Mapping[str, str],
+        py_version_short: str,
+    ) -> None:
+        self.py_version_short = py_version_short
+        self.path = path
+        self.root = root
+        self.python = python
+        self.paths = dict(paths)
+        self.markers = dict(markers)
+
+    @classmethod
+    def create(cls, interpreter: Path, wheels: Sequence[Path], root: Path) -> BuildEnvironment:
+        """Make the venv with ``interpreter`` and install ``wheels`` (no deps, no network)."""
+        root.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix="build-env-", dir=root))
+        try:
+            env = cls._make_venv(interpreter, path, root)
+            env.install(wheels)
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        return env
+
+    @classmethod
+    def _make_venv(cls, interpreter: Path, path: Path, root: Path) -> BuildEnvironment:
+        try:
+            subprocess.run(
+                [str(interpreter), "-m", "venv", "--without-pip", str(path)],
+                check=True,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                env=_clean_environ(),
+            )
+        except FileNotFoundError as exc:
+            raise BuildError(
+                f"Cannot create a build environment: interpreter {interpreter} not found."
+            ) from exc
+        except subprocess.CalledProcessError as exc:
+            output = (exc.stderr or b"").decode(errors="replace").strip()
+            raise BuildError(
+                f"Cannot create a build environment with {interpreter}: "
+                f"`python -m venv` failed (exit {exc.returncode}).",
+                hint="Is the venv module available for that interpreter (Debian: python3-venv)?",
+                detail=output,
+            ) from exc
+        bindir = "Scripts" if os.name == "nt" else "bin"
+        venv_python = path / bindir / ("python.exe" if os.name == "nt" else "python")
+        try:
+            probe = subprocess.run(
+                [str(venv_python), "-I", "-c", _PROBE],
+                check=True,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                env=_clean_environ(),
+            )
+            info = json.loads(probe.stdout)
+        except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+            raise BuildError(
+                f"Cannot inspect the new build environment at {path}.",
+                detail=str(exc),
+            ) from exc
+        return cls(
+            path=path,
+            root=root,
+            python=venv_python,
+            paths=info["paths"],
+            markers=info["markers"],
+            py_version_short=info["py_version_short"],
+        )
+
+    # --- installing -----------------------------------------------------------------
+
+    def install(self, wheels: Sequence[Path]) -> None:
+        """Install wheel files as they are: no dependencies, no bytecode (speed)."""
+        seen: dict[NormalizedName, Path] = {}
+        for wheel in wheels:
+            try:
+                name = parse_wheel_filename(wheel.name)[0]
+            except InvalidWheelFilename as exc:
+                raise ArchiveError(f"{wheel.name} is not a valid wheel filename ({exc}).") from exc
+            if name in seen:
+                raise BuildError(
+                    f"Two wheels for {name} were given for one build environment: "
+                    f"{seen[name].name} and {wheel.name}.",
+                    hint="A build environment pins exactly one version of each package.",
+                )
+            seen[name] = wheel
+        for wheel in wheels:
+            self._install_one(wheel)
+
+    def _install_one(self, wheel: Path) -> None:
+        try:
+            with WheelFile.open(wheel) as source:
+                scheme = {
+                    key: self.paths[key] for key in ("purelib", "platlib", "scripts", "data")
+                }
+                # The venv layout pip uses for headers: include/site/pythonX.Y/<dist>.
+                scheme["headers"] = os.path.join(
+                    self.paths["data"], "include", "site",
+                    f"python{self.py_version_short}", source.distribution,
+                )
+                destination = SchemeDictionaryDestination(
+                    scheme_dict=scheme,
+                    interpreter=str(self.python),
+                    script_kind=get_launcher_kind(),
+                    bytecode_optimization_levels=(),
+                )
+                install(source, destination, additional_metadata={"INSTALLER": b"lock-build\n"})
+        except FileNotFoundError as exc:
+            raise ArchiveError(f"Wheel {wheel} does not exist.") from exc
+        except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
+            raise ArchiveError(
+                f"Cannot install {wheel.name} into the build environment: {exc}.",
+                hint="The wheel is corrupt or unsafe; remove it from the cache and retry.",
+            ) from exc
+        except FileExistsError as exc:
+            raise BuildError(
+                f"Cannot install {wheel.name} into the build environment: {exc} "
+                "(two wheels ship the same file)."
+            ) from exc
+
+    # --- inspecting -------------------------------------------------------------------
+
+    def distributions(self) -> dict[NormalizedName, InstalledDistribution]:
+        """Every distribution in the venv's site-packages, by normalized name."""
+        found: dict[NormalizedName, InstalledDistribution] = {}
+        for key in ("purelib", "platlib"):
+            site = Path(self.paths[key])
+            if not site.is_dir():
+                continue
+            for dist_info in sorted(site.glob("*.dist-info")):
+                metadata = dist_info / "METADATA"
+                if not metadata.is_file():
+                    continue
+                headers = HeaderParser().parsestr(
+                    metadata.read_text(encoding="utf-8", errors="replace")
+                )
+                if not headers.get("Name") or not headers.get("Version"):
+                    continue
+                name = canonicalize_name(headers["Name"])
+                found[name] = InstalledDistribution(
+                    name=name,
+                    version=headers["Version"].strip(),
+                    dist_info=dist_info,
+                    requires=tuple(headers.get_all("Requires-Dist") or ()),
+                )
+        return found
+
+    def installed(self) -> dict[str, str]:
+        """Normalized name -> version of what the environment holds."""
+        return {name: dist.version for name, dist in sorted(self.distributions().items())}
+
+    # --- running hooks ----------------------------------------------------------------
+
+    def subprocess_environ(self) -> dict[str, str]:
+        """The environment variables a build in this venv runs with."""
+        environ = _clean_environ()
+        environ["VIRTUAL_ENV"] = str(self.path)
+        environ["PATH"] = os.pathsep.join(
+            [self.paths["scripts"], *filter(None, environ.get("PATH", "").split(os.pathsep))]
+        )
+        return environ
+
+    def log_path_for(self, source_dir: Path) -> Path:
+        return self.root / "logs" / f"{source_dir.name}-{self.path.name}.log"
+
+    def run_hook_caller(
+        self,
+        source_dir: Path,
+        build_system: BuildSystem,
+        config_settings: Mapping[str, str | list[str]] | None = None,
+        *,
+        log_path: Path | None = None,
+    ) -> LoggedHookCaller:
+        """A ``pyproject_hooks`` caller whose hooks run in this venv, output to a log file."""
+        return LoggedHookCaller(
+            source_dir.resolve(),
+            build_system,
+            env=self,
+            log_path=log_path or self.log_path_for(source_dir),
+            config_settings=config_settings,
+        )
+
+    # --- lifetime ---------------------------------------------------------------------
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> BuildEnvironment:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+    def __repr__(self) -> str:
+        return f"BuildEnvironment({str(self.path)!r})"
+
+
+def _clean_environ() -> dict[str, str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _DROPPED and not key.startswith(_DROPPED_PREFIXES)
+    }
+    environ["PYTHONNOUSERSITE"] = "1"
+    environ.pop("VIRTUAL_ENV", None)
+    return environ

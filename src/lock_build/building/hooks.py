@@ -1,0 +1,268 @@
+"""PEP 517 hooks run in a pinned :class:`BuildEnvironment`, failures as :class:`BuildError`.
+
+Before any hook runs we check that the environment satisfies the sdist's static
+build requirements, transitively: a lock whose build pins are incomplete would
+otherwise fail deep inside a backend with an ImportError, or worse, succeed
+against whatever the backend falls back to.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+from pyproject_hooks import BackendUnavailable, HookMissing
+
+from lock_build.building.build_system import BuildSystem
+from lock_build.building.environment import (
+    BuildEnvironment,
+    HookProcessFailed,
+    InstalledDistribution,
+    LoggedHookCaller,
+)
+from lock_build.errors import BuildError
+
+ConfigSettings = Mapping[str, str | list[str]]
+
+_LOG_TAIL_LINES = 40
+
+
+def check_requirements(
+    env: BuildEnvironment,
+    requirements: Iterable[Requirement],
+    *,
+    label: str,
+) -> None:
+    """Raise :class:`BuildError` listing every requirement ``env`` does not satisfy.
+
+    Follows each satisfied requirement into its own ``Requires-Dist`` (with the
+    extras asked for), so an incomplete set of build pins is caught here.
+    """
+    installed = env.distributions()
+    problems: list[str] = []
+    seen: set[tuple[NormalizedName, frozenset[str]]] = set()
+    # (requirement, who asked for it)
+    queue: list[tuple[Requirement, str | None]] = [(req, None) for req in requirements]
+    while queue:
+        req, parent = queue.pop(0)
+        if not _applies(req, env.markers, extras=("",)):
+            continue
+        problem = _unsatisfied(req, installed)
+        if problem:
+            via = f" (needed by {parent})" if parent else ""
+            problems.append(f"{req}{via}: {problem}")
+            continue
+        name = canonicalize_name(req.name)
+        key = (name, frozenset(canonicalize_name(e) for e in req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = installed[name]
+        for line in dist.requires:
+            try:
+                child = Requirement(line)
+            except InvalidRequirement:
+                continue  # a broken installed dist is its own problem, not a missing pin
+            extras = ("", *sorted(key[1]))
+            if _applies(child, env.markers, extras=extras):
+                queue.append((child, f"{dist.name} {dist.version}"))
+    if problems:
+        listed = "; ".join(dict.fromkeys(problems))
+        raise BuildError(
+            f"{label}: the build environment does not satisfy the build requirements: {listed}.",
+            hint="The lock's build pins for this sdist are incomplete; re-run compile.",
+        )
+
+
+def _applies(req: Requirement, markers: Mapping[str, str], *, extras: Iterable[str]) -> bool:
+    if req.marker is None:
+        return True
+    try:
+        return any(req.marker.evaluate({**markers, "extra": extra}) for extra in extras)
+    except (UndefinedComparison, UndefinedEnvironmentName):
+        return True
+
+
+def _unsatisfied(
+    req: Requirement, installed: Mapping[NormalizedName, InstalledDistribution]
+) -> str | None:
+    dist = installed.get(canonicalize_name(req.name))
+    if dist is None:
+        return "not installed"
+    if req.url:
+        return None  # a direct reference was installed from the file we were given
+    try:
+        version = Version(dist.version)
+    except InvalidVersion:
+        return f"installed version {dist.version!r} is not a valid version"
+    if not req.specifier.contains(version, prereleases=True):
+        return f"{dist.version} is installed"
+    return None
+
+
+def get_requires_for_build_wheel(
+    env: BuildEnvironment,
+    source_dir: Path,
+    build_system: BuildSystem,
+    config_settings: ConfigSettings | None = None,
+) -> tuple[Requirement, ...]:
+    """The backend's dynamic build requirements (``()`` when it has no such hook)."""
+    label = source_dir.name
+    check_requirements(env, build_system.requires, label=label)
+    caller = env.run_hook_caller(source_dir, build_system, config_settings)
+    with _translate(caller, "get_requires_for_build_wheel", label):
+        raw = caller.get_requires_for_build_wheel(caller.config_settings)
+    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+        raise BuildError(
+            f"{label}: get_requires_for_build_wheel returned {_short(raw)}, "
+            "not a list of requirement strings.",
+            hint="The sdist's build backend is broken; pin another version.",
+        )
+    result = []
+    for line in raw:
+        try:
+            result.append(Requirement(line))
+        except InvalidRequirement as exc:
+            raise BuildError(
+                f"{label}: get_requires_for_build_wheel returned an invalid requirement "
+                f"{line!r} ({exc}).",
+                hint="The sdist's build backend is broken; pin another version.",
+            ) from exc
+    return tuple(result)
+
+
+def prepare_metadata(
+    env: BuildEnvironment,
+    source_dir: Path,
+    build_system: BuildSystem,
+    config_settings: ConfigSettings | None,
+    out_dir: Path,
+) -> Path:
+    """The ``.dist-info`` directory the backend prepares.
+
+    Backends without ``prepare_metadata_for_build_wheel`` get a full wheel build and
+    its dist-info extracted (``pyproject_hooks``' fallback, as ``build`` does).
+    """
+    label = source_dir.name
+    check_requirements(env, build_system.requires, label=label)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    caller = env.run_hook_caller(source_dir, build_system, config_settings)
+    with _translate(caller, "prepare_metadata_for_build_wheel", label):
+        basename = caller.prepare_metadata_for_build_wheel(
+            str(out_dir), caller.config_settings, _allow_fallback=True
+        )
+    dist_info = out_dir / str(basename)
+    if (
+        not isinstance(basename, str)
+        or not basename.endswith(".dist-info")
+        or not (dist_info / "METADATA").is_file()
+    ):
+        raise BuildError(
+            f"{label}: prepare_metadata_for_build_wheel returned {_short(basename)}, "
+            f"which is not a .dist-info directory with METADATA in {out_dir}.",
+            hint="The sdist's build backend is broken; pin another version.",
+        )
+    return dist_info
+
+
+def build_wheel(
+    env: BuildEnvironment,
+    source_dir: Path,
+    build_system: BuildSystem,
+    config_settings: ConfigSettings | None,
+    out_dir: Path,
+    *,
+    metadata_directory: Path | None = None,
+) -> Path:
+    """Build a wheel into ``out_dir`` and return its path."""
+    label = source_dir.name
+    check_requirements(env, build_system.requires, label=label)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    caller = env.run_hook_caller(source_dir, build_system, config_settings)
+    with _translate(caller, "build_wheel", label):
+        basename = caller.build_wheel(
+            str(out_dir),
+            caller.config_settings,
+            metadata_directory=str(metadata_directory) if metadata_directory else None,
+        )
+    wheel = out_dir / str(basename)
+    if not isinstance(basename, str) or not basename.endswith(".whl") or not wheel.is_file():
+        raise BuildError(
+            f"{label}: build_wheel returned {_short(basename)}, which is not a wheel "
+            f"in {out_dir}.",
+            hint="The sdist's build backend is broken; pin another version.",
+        )
+    if not zipfile.is_zipfile(wheel):
+        raise BuildError(f"{label}: the backend wrote {wheel.name}, which is not a zip archive.")
+    return wheel
+
+
+@contextmanager
+def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None]:
+    """Turn everything a backend can do wrong into one BuildError pointing at its log."""
+    log = caller.log_path
+    backend = caller.build_backend
+    with warnings.catch_warnings(record=True) as captured:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except HookProcessFailed as exc:
+            raise BuildError(
+                f"{label}: {hook} failed in backend {backend!r} (exit {exc.returncode}); "
+                f"log: {log}.",
+                hint="The backend's output is in the log; -v shows its end.",
+                detail=_tail(log),
+            ) from exc
+        except BackendUnavailable as exc:
+            raise BuildError(
+                f"{label}: the build backend {backend!r} cannot be imported in the build "
+                f"environment; log: {log}.",
+                hint="The sdist's [build-system].requires may not provide it.",
+                detail=(exc.traceback or str(exc)) + "\n" + _tail(log),
+            ) from exc
+        except HookMissing as exc:
+            raise BuildError(
+                f"{label}: the build backend {backend!r} has no {exc.hook_name} hook.",
+                hint="The sdist's build backend is broken; pin another version.",
+            ) from exc
+        except (OSError, ValueError) as exc:
+            # pyproject_hooks reading a missing/garbled output.json, a vanished source tree...
+            raise BuildError(
+                f"{label}: running {hook} failed: {exc}; log: {log}.",
+                detail=_tail(log),
+            ) from exc
+        finally:
+            _log_warnings(log, captured)
+
+
+def _log_warnings(log: Path, captured: list[warnings.WarningMessage]) -> None:
+    # Backend warnings belong in the build log, not on the user's terminal.
+    if not captured:
+        return
+    try:
+        with log.open("a", encoding="utf-8") as handle:
+            for w in captured:
+                handle.write(f"warning: {w.filename}:{w.lineno}: {w.message}\n")
+    except OSError:
+        pass
+
+
+def _tail(log: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _short(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+

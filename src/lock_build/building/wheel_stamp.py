@@ -1,0 +1,217 @@
+"""Record, inside a built wheel, exactly what it was built against.
+
+A wheel compiled against numpy 1.26 looks like any other wheel of its version; once
+installed, nothing tells it apart from one compiled against numpy 2.2. The stamp
+(``<dist-info>/lock_build_build.json``) is how sync later knows whether an
+installed build still matches the lock's build pins.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from lock_build.errors import ArchiveError
+
+STAMP_NAME = "lock_build_build.json"
+_STAMP_FORMAT = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildPin:
+    """One distribution in a build environment, as the lock pins it."""
+
+    name: str
+    version: str
+    sha256: str = ""  # empty for unhashed sources (local directories)
+
+    def line(self) -> str:
+        return f"{canonicalize_name(self.name)}=={_normal_version(self.version)} {self.sha256}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildFingerprint:
+    """Everything that can change the bytes a build produces, hashed.
+
+    Two builds of one sdist with equal fingerprints are interchangeable; that is the
+    wheel cache's key (with the sdist hash and the target).
+    """
+
+    pins: tuple[BuildPin, ...]
+    config_settings: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+    target_tag: str = ""  # e.g. "cp311-cp311-manylinux_2_36_x86_64"
+
+    @classmethod
+    def of(
+        cls,
+        pins: Iterable[BuildPin],
+        config_settings: Mapping[str, str | list[str]] | None = None,
+        target_tag: str = "",
+    ) -> BuildFingerprint:
+        settings = tuple(
+            sorted(
+                (key, value if isinstance(value, str) else tuple(value))
+                for key, value in (config_settings or {}).items()
+            )
+        )
+        return cls(
+            pins=tuple(sorted(pins, key=lambda pin: pin.line())),
+            config_settings=settings,
+            target_tag=target_tag,
+        )
+
+    def text(self) -> str:
+        """The canonical text that is hashed (sorted; stable across runs and machines)."""
+        lines = [f"lock-build-fingerprint {_STAMP_FORMAT}"]
+        lines += sorted(pin.line() for pin in self.pins)
+        settings = {
+            key: value if isinstance(value, str) else list(value)
+            for key, value in self.config_settings
+        }
+        lines.append("config-settings " + json.dumps(settings, sort_keys=True))
+        lines.append(f"target {self.target_tag}")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text().encode("utf-8")).hexdigest()
+
+
+def _normal_version(version: str) -> str:
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version
+
+
+def stamp_wheel(wheel: Path, pins: Mapping[str, str], fingerprint: str) -> Path:
+    """Add ``lock_build_build.json`` to the wheel's dist-info, in place; return ``wheel``.
+
+    RECORD is rewritten with the stamp's hash so the wheel stays valid for pip and
+    installer. Stamping again replaces the earlier stamp.
+    """
+    stamp = json.dumps(
+        {
+            "format": _STAMP_FORMAT,
+            "fingerprint": fingerprint,
+            "pins": {
+                str(canonicalize_name(name)): version for name, version in sorted(pins.items())
+            },
+        },
+        indent=2,
+        sort_keys=True,
+    ).encode("utf-8") + b"\n"
+    try:
+        with zipfile.ZipFile(wheel) as source:
+            dist_info = _dist_info_dir(wheel, source)
+            stamp_path = f"{dist_info}/{STAMP_NAME}"
+            record_path = f"{dist_info}/RECORD"
+            fd, tmp = tempfile.mkstemp(prefix=".stamp-", suffix=".whl", dir=wheel.parent)
+            os.close(fd)
+            try:
+                with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target:
+                    rows = _copy_members(source, target, skip={stamp_path, record_path})
+                    _write(target, stamp_path, stamp, like=source.getinfo(record_path))
+                    rows.append((stamp_path, _record_hash(stamp), str(len(stamp))))
+                    rows.append((record_path, "", ""))
+                    _write(target, record_path, _record_bytes(rows),
+                           like=source.getinfo(record_path))
+                os.replace(tmp, wheel)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ArchiveError(f"Cannot stamp {wheel.name}: {exc}.") from exc
+    return wheel
+
+
+def _dist_info_dir(wheel: Path, archive: zipfile.ZipFile) -> str:
+    candidates = {
+        name.split("/", 1)[0]
+        for name in archive.namelist()
+        if name.count("/") == 1 and name.split("/", 1)[0].endswith(".dist-info")
+        and name.endswith("/RECORD")
+    }
+    if len(candidates) != 1:
+        raise ArchiveError(
+            f"{wheel.name} does not have exactly one .dist-info directory with a RECORD "
+            f"(found {sorted(candidates) or 'none'})."
+        )
+    return candidates.pop()
+
+
+def _copy_members(
+    source: zipfile.ZipFile, target: zipfile.ZipFile, *, skip: set[str]
+) -> list[tuple[str, str, str]]:
+    # Re-hash every member rather than trusting the old RECORD: the new RECORD then
+    # describes exactly what is in the archive.
+    rows = []
+    for info in source.infolist():
+        if info.filename in skip:
+            continue
+        data = source.read(info)
+        target.writestr(info, data)
+        if not info.is_dir():
+            rows.append((info.filename, _record_hash(data), str(len(data))))
+    return rows
+
+
+def _write(target: zipfile.ZipFile, path: str, data: bytes, *, like: zipfile.ZipInfo) -> None:
+    info = zipfile.ZipInfo(path, date_time=like.date_time)
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    target.writestr(info, data)
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + digest.decode("ascii")
+
+
+def _record_bytes(rows: list[tuple[str, str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def read_stamp(dist_info_dir: Path) -> dict | None:
+    """The stamp of an installed distribution; ``None`` if it was not built by lock-build."""
+    path = dist_info_dir / STAMP_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None  # unreadable counts as "not ours": sync then rebuilds, which is safe
+    if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), str):
+        return None
+    if not isinstance(data.get("pins"), dict):
+        return None
+    return data
+
+
+def read_wheel_stamp(wheel: Path) -> dict | None:
+    """The stamp inside a wheel file (before installation), or ``None``."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            dist_info = _dist_info_dir(wheel, archive)
+            try:
+                data = json.loads(archive.read(f"{dist_info}/{STAMP_NAME}"))
+            except KeyError:
+                return None
+    except (zipfile.BadZipFile, OSError, ValueError, ArchiveError):
+        return None
+    return data if isinstance(data, dict) else None
