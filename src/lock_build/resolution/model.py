@@ -1,0 +1,141 @@
+"""What the resolver juggles: requirements with an origin, candidates, the source seam."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from lock_build.models import CoreMetadata, Release
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DirectReference:
+    """A requirement pinned to one file or tree rather than resolved from an index."""
+
+    url: str  # what to fetch (may hold credentials); redacted before display
+    kind: str  # "archive" | "directory" | "vcs"
+    editable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Wanted:
+    """A requirement as the resolver sees it: what is asked for, and by whom.
+
+    ``origin`` is the pip-compile style reason used for ``via`` and for conflict
+    explanations: "-r requirements.in", "pyproject.toml (extra: dev)", or None when a
+    candidate's own metadata asked (resolvelib then records the parent candidate).
+    """
+
+    requirement: Requirement
+    origin: str | None = None
+    direct: DirectReference | None = None
+
+    @property
+    def name(self) -> NormalizedName:
+        return canonicalize_name(self.requirement.name)
+
+    @property
+    def extras(self) -> frozenset[NormalizedName]:
+        return frozenset(canonicalize_name(e) for e in self.requirement.extras)
+
+    @property
+    def identifier(self) -> str:
+        return identifier_for(self.name, self.extras)
+
+    @property
+    def specifier(self) -> SpecifierSet:
+        return self.requirement.specifier
+
+    def __str__(self) -> str:
+        return str(self.requirement)
+
+
+def identifier_for(name: NormalizedName, extras: frozenset[str] = frozenset()) -> str:
+    """One resolver identifier per (name, extras), as pip does: ``name[extra]`` depends on ``name``."""
+    if not extras:
+        return name
+    return f"{name}[{','.join(sorted(extras))}]"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Candidate:
+    name: NormalizedName
+    version: Version
+    extras: frozenset[NormalizedName] = frozenset()
+    release: Release | None = None
+    direct: DirectReference | None = None
+
+    @property
+    def identifier(self) -> str:
+        return identifier_for(self.name, self.extras)
+
+    def without_extras(self) -> Candidate:
+        return Candidate(name=self.name, version=self.version, release=self.release, direct=self.direct)
+
+    def __str__(self) -> str:
+        return f"{self.identifier} {self.version}"
+
+
+class PackageSource(Protocol):
+    """The seam between the resolver and the world: an index, or a dict in tests."""
+
+    def releases(self, name: NormalizedName) -> Sequence[Release]:
+        """Versions usable on the target, newest first."""
+        ...
+
+    def metadata(self, release: Release) -> CoreMetadata:
+        """Core metadata (building the sdist's metadata if it must)."""
+        ...
+
+    def direct_release(self, name: NormalizedName, direct: DirectReference) -> tuple[Release, CoreMetadata]:
+        """The single release behind a direct reference, with its metadata."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolveRequest:
+    """Everything one resolution needs besides the source.
+
+    ``preferred`` versions are tried first when they satisfy everything (existing lock
+    pins, runtime pins for build environments); ``overrides`` replace every
+    requirement on a name (used to build against the runtime version of an ABI
+    package); constraints only narrow.
+    """
+
+    requirements: tuple[Wanted, ...]
+    constraints: tuple[Wanted, ...] = ()
+    overrides: tuple[Wanted, ...] = ()
+    preferred: tuple[tuple[NormalizedName, Version], ...] = ()
+    excluded: tuple[tuple[NormalizedName, Version], ...] = ()
+    pre: bool = False
+    prefer_binary: bool = False
+    context: str = ""  # "" for the runtime tree, else "cftime 1.6.1 (build)" for messages
+    # Names whose every release should be considered even if yanked (exact pins).
+    allow_yanked: frozenset[NormalizedName] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolvedPackage:
+    candidate: Candidate
+    metadata: CoreMetadata
+    dependencies: tuple[NormalizedName, ...]
+    via: tuple[str, ...]  # origins and parent names, pip-compile style
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resolution:
+    """The result: one candidate per name (extras folded into their base)."""
+
+    packages: tuple[ResolvedPackage, ...]
+
+    def versions(self) -> dict[NormalizedName, Version]:
+        return {p.candidate.name: p.candidate.version for p in self.packages}
+
+    def get(self, name: NormalizedName) -> ResolvedPackage | None:
+        return next((p for p in self.packages if p.candidate.name == name), None)

@@ -1,0 +1,100 @@
+"""Run one resolution and turn resolvelib's result (or failure) into our values."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from packaging.utils import NormalizedName
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from lock_build.errors import LockBuildError, ResolutionError
+from lock_build.resolution.explain import explain_conflict
+from lock_build.resolution.model import (
+    Candidate,
+    PackageSource,
+    Resolution,
+    ResolvedPackage,
+    ResolveRequest,
+)
+from lock_build.resolution.provider import Provider, split_identifier
+from lock_build.target import Target
+
+# resolvelib counts rounds, not seconds; pip uses 200k. A real stack needs a few hundred.
+MAX_ROUNDS = 200_000
+
+
+class ProgressReporter(BaseReporter):  # type: ignore[type-arg]
+    """Forwards resolvelib's hooks to a one-line callback (the CLI's status line)."""
+
+    def __init__(self, on_event: object | None, context: str) -> None:
+        self._on_event = on_event
+        self._context = context
+        self._pinned = 0
+
+    def pinning(self, candidate: Candidate) -> None:
+        self._pinned += 1
+        if callable(self._on_event):
+            where = f" for {self._context}" if self._context else ""
+            self._on_event(f"Resolving{where}: {self._pinned} pinned, now {candidate}")
+
+
+def resolve(
+    source: PackageSource,
+    target: Target,
+    request: ResolveRequest,
+    on_event: object | None = None,
+) -> tuple[Resolution, Provider]:
+    """Resolve ``request``; the provider is returned for what it observed (overrides used)."""
+    provider = Provider(source, target, request)
+    resolver = Resolver(provider, ProgressReporter(on_event, request.context))
+    roots = [w for w in request.requirements if target.evaluate(w.requirement.marker)]
+    try:
+        result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
+    except ResolutionImpossible as exc:
+        raise ResolutionError(explain_conflict(exc.causes, source, request)) from None
+    except ResolutionTooDeep:
+        raise ResolutionError(
+            f"Resolution{' of ' + request.context if request.context else ''} gave up after "
+            f"{MAX_ROUNDS} rounds of backtracking.",
+            hint="Narrow the requirements (add lower bounds to the packages that backtrack).",
+        ) from None
+    except LockBuildError:
+        raise
+    return _collect(result, provider), provider
+
+
+def _collect(result: object, provider: Provider) -> Resolution:
+    mapping = result.mapping  # type: ignore[attr-defined]
+    graph = result.graph  # type: ignore[attr-defined]
+    criteria = result.criteria  # type: ignore[attr-defined]
+    via: dict[NormalizedName, set[str]] = defaultdict(set)
+    deps: dict[NormalizedName, set[NormalizedName]] = defaultdict(set)
+    for identifier, criterion in criteria.items():
+        name, _ = split_identifier(identifier)
+        for info in criterion.information:
+            if info.parent is None:
+                if info.requirement.origin:
+                    via[name].add(info.requirement.origin)
+            elif info.parent.name != name:
+                via[name].add(info.parent.name)
+    for identifier in mapping:
+        name, _ = split_identifier(identifier)
+        for child in graph.iter_children(identifier):
+            child_name, _ = split_identifier(child)
+            if child_name != name:
+                deps[name].add(child_name)
+    packages: dict[NormalizedName, ResolvedPackage] = {}
+    for identifier, candidate in sorted(mapping.items()):
+        name, _ = split_identifier(identifier)
+        if name in packages:
+            continue
+        base = mapping.get(name, candidate)
+        assert base.release is not None
+        packages[name] = ResolvedPackage(
+            candidate=base.without_extras(),
+            metadata=provider.source.metadata(base.release),
+            dependencies=tuple(sorted(deps[name])),
+            via=tuple(sorted(via[name])),
+        )
+    return Resolution(packages=tuple(packages[n] for n in sorted(packages)))

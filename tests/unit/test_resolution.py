@@ -1,0 +1,142 @@
+"""The resolver against a dict-backed source: scenario tables, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from lock_build.errors import ResolutionError
+from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release
+from lock_build.resolution.model import DirectReference, ResolveRequest, Wanted
+from lock_build.resolution.resolver import resolve
+from lock_build.target import resolve_target
+
+
+class DictSource:
+    """{"name": {"1.0": ["dep>=1", ...]}}; versions ending in "!y" are yanked."""
+
+    def __init__(self, index: Mapping[str, Mapping[str, Sequence[str]]], sdists: Sequence[str] = ()):
+        self.index = index
+        self.sdists = set(sdists)
+
+    def releases(self, name: NormalizedName) -> list[Release]:
+        found = []
+        for text in self.index.get(name, {}):
+            version = Version(text.removesuffix("!y"))
+            artifact = Artifact(
+                filename=f"{name}-{version}.tar.gz", url=f"https://x/{name}-{version}.tar.gz",
+                name=name, version=version, kind=ArtifactKind.SDIST, sha256="0" * 64,
+            )
+            wheel = None if name in self.sdists else artifact
+            found.append(Release(name=name, version=version, wheel=wheel, sdist=artifact,
+                                 yanked=text.endswith("!y")))
+        return sorted(found, key=lambda r: r.version, reverse=True)
+
+    def metadata(self, release: Release) -> CoreMetadata:
+        for text, deps in self.index[release.name].items():
+            if Version(text.removesuffix("!y")) == release.version:
+                return CoreMetadata(
+                    name=release.name, version=release.version,
+                    requires_dist=tuple(Requirement(d) for d in deps),
+                )
+        raise KeyError(release)
+
+    def direct_release(self, name: NormalizedName, direct: DirectReference):
+        release = self.releases(name)[0]
+        return release, self.metadata(release)
+
+
+def want(*texts: str, origin: str = "-r requirements.in") -> tuple[Wanted, ...]:
+    return tuple(Wanted(requirement=Requirement(t), origin=origin) for t in texts)
+
+
+TARGET = resolve_target()
+
+
+def run(index, *reqs, **request_fields):
+    request = ResolveRequest(requirements=want(*reqs), **request_fields)
+    resolution, _ = resolve(DictSource(index), TARGET, request)
+    return {str(k): str(v) for k, v in resolution.versions().items()}
+
+
+@pytest.mark.parametrize(
+    ("index", "reqs", "expected"),
+    [
+        pytest.param({"a": {"1.0": [], "2.0": []}}, ["a"], {"a": "2.0"}, id="newest"),
+        pytest.param({"a": {"1.0": [], "2.0": []}}, ["a<2"], {"a": "1.0"}, id="specifier"),
+        pytest.param(
+            {"a": {"2.0": ["b<2"], "1.0": []}, "b": {"1.0": [], "2.0": []}},
+            ["a", "b>=2"], {"a": "1.0", "b": "2.0"}, id="backtracks",
+        ),
+        pytest.param(
+            {"a": {"1.0": ['b; extra == "x"']}, "b": {"1.0": []}},
+            ["a[x]"], {"a": "1.0", "b": "1.0"}, id="extras",
+        ),
+        pytest.param(
+            {"a": {"1.0": ['b; python_version < "3"', 'c; python_version >= "3"']},
+             "b": {"1.0": []}, "c": {"1.0": []}},
+            ["a"], {"a": "1.0", "c": "1.0"}, id="markers",
+        ),
+        pytest.param({"a": {"1.0": [], "2.0!y": []}}, ["a"], {"a": "1.0"}, id="yanked-skipped"),
+        pytest.param({"a": {"1.0": [], "2.0!y": []}}, ["a==2.0"], {"a": "2.0"}, id="yanked-pinned"),
+        pytest.param({"a": {"1.0": [], "2.0b1": []}}, ["a"], {"a": "1.0"}, id="no-pre"),
+        pytest.param({"a": {"1.0": [], "2.0b1": []}}, ["a>=2.0b1"], {"a": "2.0b1"}, id="pre-named"),
+        pytest.param({"a": {"2.0b1": []}}, ["a"], {"a": "2.0b1"}, id="pre-only-choice"),
+    ],
+)
+def test_resolution_scenarios(index, reqs, expected):
+    assert run(index, *reqs) == expected
+
+
+def test_pre_flag_allows_prereleases():
+    assert run({"a": {"1.0": [], "2.0b1": []}}, "a", pre=True) == {"a": "2.0b1"}
+
+
+def test_preferred_pin_is_kept_when_it_still_fits():
+    index = {"a": {"1.0": [], "2.0": [], "3.0": []}}
+    preferred = ((canonicalize_name("a"), Version("2.0")),)
+    assert run(index, "a", preferred=preferred) == {"a": "2.0"}
+    assert run(index, "a>=3", preferred=preferred) == {"a": "3.0"}
+
+
+def test_constraints_narrow_without_adding():
+    index = {"a": {"1.0": [], "2.0": []}, "b": {"1.0": []}}
+    assert run(index, "a", constraints=want("a<2", "b==1.0", origin="-c c.txt")) == {"a": "1.0"}
+
+
+def test_override_replaces_declared_requirement_and_is_recorded():
+    index = {"meta": {"1.0": ["abi==1.0"]}, "abi": {"1.0": [], "2.0": []}}
+    request = ResolveRequest(
+        requirements=want("meta"), overrides=want("abi==2.0", origin="runtime")
+    )
+    resolution, provider = resolve(DictSource(index), TARGET, request)
+    assert resolution.versions()[canonicalize_name("abi")] == Version("2.0")
+    assert [(who, str(req)) for who, req in provider.overridden["abi"]] == [("meta 1.0", "abi==1.0")]
+
+
+def test_via_and_dependencies():
+    index = {"a": {"1.0": ["b"]}, "b": {"1.0": []}}
+    resolution, _ = resolve(DictSource(index), TARGET, ResolveRequest(requirements=want("a", "b")))
+    b = resolution.get(canonicalize_name("b"))
+    assert b is not None and b.via == ("-r requirements.in", "a")
+    assert resolution.get(canonicalize_name("a")).dependencies == ("b",)
+
+
+def test_conflict_is_explained_as_chains():
+    index = {"a": {"2.0": ["b<2"]}, "b": {"1.0": [], "2.1": []}}
+    with pytest.raises(ResolutionError) as info:
+        run(index, "a==2.0", "b>=2.1")
+    message = str(info.value)
+    assert "a 2.0 requires b<2" in message
+    assert "you asked for b>=2.1 (-r requirements.in)" in message
+
+
+def test_missing_package_lists_what_exists():
+    with pytest.raises(ResolutionError) as info:
+        run({"a": {"1.0": [], "1.1": []}}, "a>=5")
+    assert "you asked for a>=5" in str(info.value)
+    assert "1.1, 1.0" in str(info.value)
