@@ -1,0 +1,386 @@
+"""The package finder: files, releases, metadata and downloads for the resolver.
+
+It collects every file of a project from the configured indexes and find-links
+locations (concurrently, once per run), narrows them to releases usable on the
+target (:mod:`lock_build.index.select`), and reads core metadata as cheaply as the
+index allows: a PEP 658 file, else range requests into the wheel, else a download.
+Downloads go into a content-addressed artifact cache and are always hash-verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from lock_build.errors import HashMismatchError, IndexPageError, MetadataError, NetworkError
+from lock_build.index.http import HttpClient, file_url_to_path, redact
+from lock_build.index.lazy_wheel import LazyWheelError, read_member_lazily
+from lock_build.index.pages import (
+    ACCEPT,
+    for_project,
+    parse_find_links_dir,
+    parse_html_page,
+    parse_project_page,
+)
+from lock_build.index.select import group_releases, newer_than
+from lock_build.metadata import (
+    metadata_is_static,
+    parse_core_metadata,
+    read_sdist_pkg_info,
+    read_wheel_metadata,
+)
+from lock_build.models import Artifact, CoreMetadata, Release
+from lock_build.settings import IndexSettings, IndexStrategy
+from lock_build.target import Target
+
+T = TypeVar("T")
+_WORKERS = 8
+_HASH_CHUNK = 1 << 20
+
+
+def _location_url(location: str) -> str:
+    """Index and find-links locations may be plain paths; treat them as file:// URLs."""
+    if urlsplit(location).scheme in ("http", "https", "file"):
+        return location
+    return Path(location).expanduser().resolve().as_uri()
+
+
+def _project_url(index_url: str, name: str) -> str:
+    return f"{index_url.rstrip('/')}/{name}/"
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class PackageFinder:
+    """Files, releases and metadata of projects, as the target can use them.
+
+    Thread-safe: every lookup is memoised and computed once even when several
+    threads ask at the same time, so the resolver may warm metadata in parallel.
+    """
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        target: Target,
+        client: HttpClient,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.target = target
+        self.client = client
+        self._on_event = on_event
+        self._lock = threading.Lock()
+        self._memo: dict[tuple[str, str], Future] = {}
+        self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
+        self._pages_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-pages")
+        self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
+        self._tmp: Path | None = None
+        self._cache_dir = settings.cache_dir
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def close(self) -> None:
+        self._pages_pool.shutdown(wait=True, cancel_futures=True)
+        self._metadata_pool.shutdown(wait=True, cancel_futures=True)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> PackageFinder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- files and releases ---------------------------------------------------------
+
+    def artifacts(self, name: str) -> tuple[Artifact, ...]:
+        """Every file of ``name`` from the indexes (per the strategy) and find-links."""
+        project = canonicalize_name(name)
+        return self._once("artifacts", project, lambda: self._collect(project))
+
+    def releases(self, name: str) -> tuple[Release, ...]:
+        """Releases usable on the target, newest first (pre-releases included)."""
+        project = canonicalize_name(name)
+        return group_releases(project, self.artifacts(project), self.target, self.settings.binary)
+
+    def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
+        self._event(f"Fetching page {name}")
+        index_futures = [
+            self._pages_pool.submit(self._index_files, _location_url(url), name)
+            for url in self.settings.index_urls
+        ]
+        link_futures = [
+            self._pages_pool.submit(self._find_links_files, _location_url(location))
+            for location in self.settings.find_links
+        ]
+        per_index = [f.result() for f in index_futures]
+        found = [files for files in per_index if files is not None]
+        if self.settings.index_strategy is IndexStrategy.FIRST_INDEX:
+            # Guards against dependency confusion: a name is owned by the first index with it.
+            from_indexes = found[0] if found else ()
+        else:
+            from_indexes = tuple(a for files in found for a in files)
+        from_links = tuple(a for f in link_futures for a in for_project(f.result(), name))
+        cutoff = self.settings.exclude_newer
+        if cutoff is not None:
+            from_indexes = tuple(
+                a for a in from_indexes
+                if not newer_than(a, cutoff, keep_unknown=a.is_local)
+            )
+            from_links = tuple(
+                a for a in from_links if not newer_than(a, cutoff, keep_unknown=True)
+            )
+        return from_indexes + from_links
+
+    def _index_files(self, index_url: str, name: NormalizedName) -> tuple[Artifact, ...] | None:
+        page = self.client.get_page(_project_url(index_url, name), ACCEPT)
+        if page is None:
+            return None
+        artifacts = parse_project_page(page.body, page.content_type, page.url, redact(index_url))
+        return for_project(artifacts, name)
+
+    def _find_links_files(self, location: str) -> tuple[Artifact, ...]:
+        return self._once("find-links", location, lambda: self._load_find_links(location))
+
+    def _load_find_links(self, location: str) -> tuple[Artifact, ...]:
+        label = redact(location)
+        if urlsplit(location).scheme == "file":
+            path = file_url_to_path(location)
+            if path.is_dir():
+                return parse_find_links_dir(path, label)
+        page = self.client.get_page(location, "text/html")
+        if page is None:
+            raise IndexPageError(f"The find-links location {label} does not exist.")
+        return parse_html_page(page.body, page.url, label)
+
+    # -- metadata -----------------------------------------------------------------
+
+    def metadata(self, release: Release) -> CoreMetadata | None:
+        """Core metadata of ``release``; ``None`` when only a PEP 517 hook can tell.
+
+        That is the case for sdists whose PKG-INFO is older than 2.2 or marks
+        Requires-Dist / Requires-Python dynamic (PEP 643).
+        """
+        artifact = release.artifact
+        return self._once("metadata", artifact.url, lambda: self._load_metadata(artifact))
+
+    def prefetch_metadata(self, releases: Iterable[Release]) -> None:
+        """Start reading metadata of ``releases`` in the background (errors surface later)."""
+        for release in releases:
+            self._metadata_pool.submit(self._quiet_metadata, release)
+
+    def _quiet_metadata(self, release: Release) -> None:
+        try:
+            self.metadata(release)
+        except Exception:  # noqa: BLE001 - re-raised to whoever calls metadata() for it
+            pass
+
+    def _load_metadata(self, artifact: Artifact) -> CoreMetadata | None:
+        source = f"{artifact.name} {artifact.version} ({artifact.filename})"
+        cached = self._cached_metadata(artifact.sha256)
+        if cached is not None:
+            raw = cached[0]
+            return None if raw is None else self._parse(raw, artifact, source)
+        if artifact.is_wheel:
+            raw = self._wheel_metadata(artifact)
+        else:
+            raw = self._sdist_metadata(artifact)
+        result = None if raw is None else self._parse(raw, artifact, source)
+        self._store_metadata(artifact.sha256 or self._hashes.get(artifact.url), raw)
+        return result
+
+    def _parse(self, raw: bytes, artifact: Artifact, source: str) -> CoreMetadata:
+        metadata = parse_core_metadata(raw, source)
+        if metadata.name != artifact.name:
+            raise MetadataError(
+                f"{source} says its name is {metadata.name!r}, not {artifact.name!r}.",
+                hint="The index serves a mislabelled file.",
+            )
+        return metadata
+
+    def _wheel_metadata(self, artifact: Artifact) -> bytes:
+        label = f"{artifact.name} {artifact.version}"
+        if artifact.is_local:
+            return read_wheel_metadata(self.fetch(artifact), artifact.name)
+        if artifact.has_metadata_file:
+            self._event(f"Reading metadata {label} (metadata file)")
+            data = self._metadata_file(artifact)
+            if data is not None:
+                return data
+        self._event(f"Reading metadata {label} (range request)")
+        try:
+            data = read_member_lazily(
+                lambda start, end: self.client.get_range(artifact.url, start, end),
+                lambda length: self.client.get_tail(artifact.url, length),
+                artifact.name,
+            )
+        except (LazyWheelError, IndexPageError):
+            data = None
+        if data is not None:
+            return data
+        self._event(f"Reading metadata {label} (download)")
+        return read_wheel_metadata(self.fetch(artifact), artifact.name)
+
+    def _metadata_file(self, artifact: Artifact) -> bytes | None:
+        url = artifact.url + ".metadata"
+        try:
+            data = self.client.get_bytes(url)
+        except IndexPageError:
+            return None  # advertised but missing: the other routes still work
+        if artifact.metadata_sha256 is not None:
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != artifact.metadata_sha256:
+                raise HashMismatchError(
+                    f"{redact(url)} has sha256 {actual}, but the index promised "
+                    f"{artifact.metadata_sha256}.",
+                    hint="The index serves inconsistent files; try again later or another index.",
+                )
+        return data
+
+    def _sdist_metadata(self, artifact: Artifact) -> bytes | None:
+        self._event(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
+        raw = read_sdist_pkg_info(self.fetch(artifact))
+        if raw is None or not metadata_is_static(raw):
+            return None
+        return raw
+
+    def _metadata_path(self, sha256: str) -> Path | None:
+        if self._cache_dir is None:
+            return None
+        return self._cache_dir / "metadata" / f"{sha256}.json"
+
+    def _cached_metadata(self, sha256: str | None) -> tuple[bytes | None] | None:
+        path = self._metadata_path(sha256) if sha256 else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            text = json.loads(path.read_text("utf-8"))["metadata"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a damaged cache entry is re-read from the source
+        return (None if text is None else text.encode("utf-8", "surrogateescape"),)
+
+    def _store_metadata(self, sha256: str | None, raw: bytes | None) -> None:
+        path = self._metadata_path(sha256) if sha256 else None
+        if path is None:
+            return
+        text = None if raw is None else raw.decode("utf-8", "surrogateescape")
+        _atomic_write(path, json.dumps({"metadata": text}))
+
+    # -- files ----------------------------------------------------------------------
+
+    def fetch(self, artifact: Artifact) -> Path:
+        """A verified local copy of ``artifact`` (local files are hashed where they are)."""
+        return self._once("fetch", artifact.url, lambda: self._fetch(artifact))
+
+    def sha256(self, artifact: Artifact) -> str:
+        """The file's sha256: as the index gave it, else computed from the file."""
+        if artifact.sha256:
+            return artifact.sha256
+        known = self._hashes.get(artifact.url)
+        if known:
+            return known
+        self.fetch(artifact)
+        return self._hashes[artifact.url]
+
+    def _fetch(self, artifact: Artifact) -> Path:
+        if artifact.is_local:
+            return self._fetch_local(artifact)
+        root = self._artifact_root()
+        if artifact.sha256:
+            dest = root / artifact.sha256[:32] / artifact.filename
+            if dest.is_file() and hash_file(dest) == artifact.sha256:
+                return dest
+            self._event(f"Fetching {artifact.filename}")
+            self.client.download(artifact.url, dest, artifact.sha256)
+            return dest
+        self._event(f"Fetching {artifact.filename}")
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=".unhashed-"))
+        try:
+            partial = staging / artifact.filename
+            sha = self.client.download(artifact.url, partial)
+            dest = root / sha[:32] / artifact.filename
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, dest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        with self._lock:
+            self._hashes[artifact.url] = sha
+        return dest
+
+    def _fetch_local(self, artifact: Artifact) -> Path:
+        path = file_url_to_path(artifact.url)
+        try:
+            actual = hash_file(path)
+        except OSError as exc:
+            raise NetworkError(f"Cannot read {redact(artifact.url)} ({exc.strerror}).") from None
+        if artifact.sha256 and actual != artifact.sha256:
+            raise HashMismatchError(
+                f"{path} has sha256 {actual}, but {artifact.sha256} was expected.",
+                hint="The local file changed since the index listed it.",
+            )
+        with self._lock:
+            self._hashes[artifact.url] = actual
+        return path
+
+    def _artifact_root(self) -> Path:
+        with self._lock:
+            if self._cache_dir is not None:
+                root = self._cache_dir / "artifacts"
+            else:
+                if self._tmp is None:
+                    self._tmp = Path(tempfile.mkdtemp(prefix="lock-build-"))
+                root = self._tmp / "artifacts"
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _event(self, message: str) -> None:
+        if self._on_event is not None:
+            self._on_event(message)
+
+    def _once(self, table: str, key: str, compute: Callable[[], T]) -> T:
+        """Compute ``key`` once across threads; failures are not memoised (a retry may work)."""
+        with self._lock:
+            future = self._memo.get((table, key))
+            owner = future is None
+            if owner:
+                future = Future()
+                self._memo[(table, key)] = future
+        assert future is not None
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                with self._lock:
+                    del self._memo[(table, key)]
+                future.set_exception(exc)
+        return future.result()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,422 @@
+"""Everything that talks HTTP (or reads ``file://`` URLs as if it did).
+
+One client per run: connection pools shared by worker threads, index pages cached
+and revalidated with CacheControl, retries with backoff, pip's TLS / proxy / credential
+options. Foreign exceptions end here as :class:`NetworkError` / :class:`IndexPageError`
+with every URL redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import requests
+from cachecontrol import CacheControlAdapter
+from cachecontrol.caches import FileCache
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+from requests.utils import get_netrc_auth
+from urllib3.util.retry import Retry
+
+from lock_build import __version__
+from lock_build.errors import HashMismatchError, IndexPageError, NetworkError
+from lock_build.settings import IndexSettings
+
+Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes if known)
+
+_CHUNK = 1 << 16
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_TOKEN_PARAMS = re.compile(r"(?i)((?:token|password|secret|key|auth|signature|sig)=)[^&]*")
+
+
+def redact(url: str) -> str:
+    """``url`` safe to show or store: passwords (and lone tokens) replaced by ``****``.
+
+    ``https://user:pw@host`` → ``https://user:****@host``; ``https://tok@host`` →
+    ``https://****@host`` (a lone userinfo is usually a token).
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, sep, _password = userinfo.partition(":")
+        netloc = f"{user}:****@{host}" if sep else f"****@{host}"
+    query = _TOKEN_PARAMS.sub(r"\1****", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def strip_credentials(url: str) -> str:
+    """``url`` with its userinfo removed (for cache keys and comparisons)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+
+
+def file_url_to_path(url: str) -> Path:
+    parts = urlsplit(url)
+    return Path(url2pathname(unquote(parts.path)) if parts.netloc in ("", "localhost") else url)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Page:
+    """An index or find-links page as fetched: ``url`` is the final URL (after redirects)."""
+
+    url: str
+    content_type: str
+    body: bytes
+    from_cache: bool = False
+
+
+class HttpClient:
+    """HTTP(S) and file:// access for the index layer.
+
+    ``backoff`` (seconds, doubled per retry) is only lowered by tests.
+    """
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        cache_dir: Path | None = None,
+        *,
+        backoff: float = 0.25,
+        pool_size: int = 16,
+    ) -> None:
+        self.settings = settings
+        self.timeout = settings.timeout
+        retry = Retry(
+            total=settings.retries,
+            connect=settings.retries,
+            read=settings.retries,
+            status=settings.retries,
+            backoff_factor=backoff,
+            status_forcelist=_RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            raise_on_status=False,  # we turn the last bad status into our own error
+            respect_retry_after_header=True,
+        )
+        self._files = self._session(HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+        if cache_dir is not None:
+            cache = FileCache(str(cache_dir / "http"))
+            page_adapter: HTTPAdapter = CacheControlAdapter(
+                cache=cache, max_retries=retry, pool_maxsize=pool_size
+            )
+        else:
+            page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
+        self._pages = self._session(page_adapter)
+        # pip applies an index URL's credentials to every URL on the same host (files
+        # are often served from the index host without userinfo in their links).
+        self._host_auth: dict[str, tuple[str, str]] = {}
+        for url in (*settings.index_urls, *settings.find_links):
+            self.remember_credentials(url)
+
+    def _session(self, adapter: HTTPAdapter) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = f"lock-build/{__version__}"
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        if self.settings.proxy:
+            session.proxies = {"http": self.settings.proxy, "https": self.settings.proxy}
+        if self.settings.client_cert:
+            session.cert = self.settings.client_cert
+        return session
+
+    def close(self) -> None:
+        self._files.close()
+        self._pages.close()
+
+    # -- credentials and TLS ------------------------------------------------------
+
+    def remember_credentials(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.username is not None:
+            self._host_auth.setdefault(
+                parts.hostname or "", (unquote(parts.username), unquote(parts.password or ""))
+            )
+
+    def _auth(self, url: str) -> HTTPBasicAuth | None:
+        parts = urlsplit(url)
+        if parts.username is not None:
+            return HTTPBasicAuth(unquote(parts.username), unquote(parts.password or ""))
+        known = self._host_auth.get(parts.hostname or "")
+        if known:
+            return HTTPBasicAuth(*known)
+        netrc = get_netrc_auth(url)
+        return HTTPBasicAuth(*netrc) if netrc else None
+
+    def _verify(self, url: str) -> bool | str:
+        host = urlsplit(url).hostname or ""
+        port_host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+        if host in self.settings.trusted_hosts or port_host in self.settings.trusted_hosts:
+            return False
+        return self.settings.cert or True
+
+    def _request(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        try:
+            return session.request(
+                method,
+                strip_credentials(url),
+                headers=dict(headers or {}),
+                auth=self._auth(url),
+                verify=self._verify(url),
+                timeout=self.timeout,
+                stream=stream,
+                allow_redirects=True,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise NetworkError(
+                f"TLS verification failed for {redact(url)}.",
+                hint="Pass --cert with your CA bundle, or --trusted-host for this host.",
+                detail=_scrub(str(exc), url),
+            ) from None
+        except requests.exceptions.RetryError as exc:
+            raise NetworkError(
+                f"{redact(url)} kept failing after {self.settings.retries} retries.",
+                hint="The index may be down; try again later or raise --retries.",
+                detail=_scrub(str(exc), url),
+            ) from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise NetworkError(
+                f"Could not reach {redact(url)} ({type(exc).__name__}).",
+                hint="Check the network, the proxy and the index URL.",
+                detail=_scrub(str(exc), url),
+            ) from None
+
+    def _check(self, response: requests.Response, url: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        response.close()
+        if status in (401, 403):
+            raise IndexPageError(
+                f"{redact(url)} refused access (HTTP {status}).",
+                hint="Put credentials in the index URL, in ~/.netrc, or check them.",
+            )
+        if status in _RETRY_STATUSES:
+            raise NetworkError(
+                f"{redact(url)} kept failing (HTTP {status}) "
+                f"after {self.settings.retries} retries.",
+                hint="The index may be down; try again later.",
+            )
+        raise IndexPageError(f"{redact(url)} answered HTTP {status}.")
+
+    # -- public API ---------------------------------------------------------------
+
+    def get_page(self, url: str, accept: str) -> Page | None:
+        """An index page, revalidated against the HTTP cache; ``None`` if it does not exist.
+
+        404/410 means "this index does not have that project", which is not an error.
+        """
+        if urlsplit(url).scheme == "file":
+            return _file_page(url)
+        # max-age=0 as pip sends: use the cached copy only after the server confirms it.
+        response = self._request(
+            self._pages, "GET", url, {"Accept": accept, "Cache-Control": "max-age=0"}
+        )
+        if response.status_code in (404, 410):
+            response.close()
+            return None
+        self._check(response, url)
+        try:
+            body = response.content
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise NetworkError(
+                f"The connection dropped while reading {redact(url)}.", detail=_scrub(str(exc), url)
+            ) from None
+        final = response.url
+        # Keep the credentials for resolving relative links (the final URL has none).
+        if strip_credentials(final) == strip_credentials(url):
+            final = url
+        return Page(
+            url=final,
+            content_type=response.headers.get("Content-Type", ""),
+            body=body,
+            from_cache=bool(getattr(response, "from_cache", False)),
+        )
+
+    def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
+        """A whole (small) file, e.g. a PEP 658 ``.metadata`` file."""
+        if urlsplit(url).scheme == "file":
+            return _read_file(url)
+        response = self._request(self._files, "GET", url, headers)
+        self._check(response, url)
+        try:
+            return response.content
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise NetworkError(
+                f"The connection dropped while reading {redact(url)}.", detail=_scrub(str(exc), url)
+            ) from None
+
+    def head(self, url: str) -> Mapping[str, str]:
+        """Response headers of ``url`` (e.g. Content-Length, Accept-Ranges)."""
+        if urlsplit(url).scheme == "file":
+            path = file_url_to_path(url)
+            try:
+                return {"Content-Length": str(path.stat().st_size), "Accept-Ranges": "bytes"}
+            except OSError as exc:
+                raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+        response = self._request(self._files, "HEAD", url)
+        self._check(response, url)
+        return dict(response.headers)
+
+    def get_range(self, url: str, start: int, end: int) -> bytes | None:
+        """Bytes ``start..end`` (inclusive) of ``url``; ``None`` if the server ignores ranges."""
+        if urlsplit(url).scheme == "file":
+            data = _read_file(url)
+            return data[start : end + 1]
+        return self._ranged(url, f"bytes={start}-{end}")[0]
+
+    def get_tail(self, url: str, length: int) -> tuple[bytes, int] | None:
+        """The last ``length`` bytes of ``url`` and the file's total size (a suffix range).
+
+        ``None`` if the server refuses ranges or does not say the total size.
+        """
+        if urlsplit(url).scheme == "file":
+            data = _read_file(url)
+            return data[-length:], len(data)
+        data, total = self._ranged(url, f"bytes=-{length}")
+        if data is None or total is None:
+            return None
+        return data, total
+
+    def _ranged(self, url: str, spec: str) -> tuple[bytes | None, int | None]:
+        # Identity encoding: byte offsets must refer to the file, not a gzip of it.
+        response = self._request(
+            self._files, "GET", url, {"Range": spec, "Accept-Encoding": "identity"}, stream=True
+        )
+        if response.status_code == 416 or response.status_code == 200:
+            response.close()  # not reading a whole wheel we did not ask for
+            return None, None
+        self._check(response, url)
+        if response.status_code != 206:
+            response.close()
+            return None, None
+        match = re.match(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", ""))
+        try:
+            data = response.content
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise NetworkError(
+                f"The connection dropped while reading {redact(url)}.", detail=_scrub(str(exc), url)
+            ) from None
+        total = int(match[3]) if match and match[3] != "*" else None
+        return data, total
+
+    def download(
+        self,
+        url: str,
+        dest: Path,
+        expected_sha256: str | None = None,
+        progress: Progress | None = None,
+    ) -> str:
+        """Stream ``url`` into ``dest`` (atomically) and return its sha256.
+
+        A partial or mismatching file never appears at ``dest``.
+        """
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".part-", suffix=".tmp")
+        tmp = Path(tmp_name)
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk, done, total in self._chunks(url):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    if progress is not None:
+                        progress(done, total)
+            actual = digest.hexdigest()
+            if expected_sha256 is not None and actual != expected_sha256.lower():
+                raise HashMismatchError(
+                    f"{redact(url)} has sha256 {actual}, but {expected_sha256} was expected.",
+                    hint="The file changed on the index or was tampered with; nothing was kept.",
+                )
+            os.replace(tmp, dest)
+            return actual
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _chunks(self, url: str):
+        if urlsplit(url).scheme == "file":
+            path = file_url_to_path(url)
+            try:
+                total = path.stat().st_size
+                with path.open("rb") as handle:
+                    done = 0
+                    while chunk := handle.read(_CHUNK):
+                        done += len(chunk)
+                        yield chunk, done, total
+            except OSError as exc:
+                raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+            return
+        response = self._request(
+            self._files, "GET", url, {"Accept-Encoding": "identity"}, stream=True
+        )
+        self._check(response, url)
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        done = 0
+        try:
+            with response:
+                for chunk in response.iter_content(_CHUNK):
+                    done += len(chunk)
+                    yield chunk, done, total
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise NetworkError(
+                f"The connection dropped while downloading {redact(url)}.",
+                hint="Try again; the download is not kept.",
+                detail=_scrub(str(exc), url),
+            ) from None
+
+
+def _scrub(text: str, url: str) -> str:
+    """Remove any credentials of ``url`` from a foreign exception's text."""
+    parts = urlsplit(url)
+    for secret in (parts.password, parts.username if parts.password is None else None):
+        if secret:
+            text = text.replace(secret, "****").replace(unquote(secret), "****")
+    return text
+
+
+def _read_file(url: str) -> bytes:
+    path = file_url_to_path(url)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+
+
+def _file_page(url: str) -> Page | None:
+    """A ``file://`` page: a file, or a directory's index.html (how local indexes are laid out)."""
+    path = file_url_to_path(url)
+    if path.is_dir():
+        for candidate in ("index.html", "index.json"):
+            if (path / candidate).is_file():
+                path = path / candidate
+                break
+        else:
+            return None
+    if not path.is_file():
+        return None
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+    content_type = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
+    # Relative links resolve against the page itself, so name the file when we read index.html.
+    page_url = path.as_uri() if path != file_url_to_path(url) else url
+    return Page(url=page_url, content_type=content_type, body=body)

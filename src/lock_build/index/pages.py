@@ -1,0 +1,196 @@
+"""Parse simple-API project pages (PEP 691 JSON, PEP 503 HTML) and find-links locations.
+
+Pure: bytes in, :class:`Artifact` tuples out. Files that are not wheels or sdists are
+skipped, as installers skip them; a page that is not a simple-API page at all is an
+:class:`IndexPageError` naming the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterable
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from lock_build.errors import IndexPageError
+from lock_build.index.http import redact
+from lock_build.models import Artifact, artifact_from_filename
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPE = "application/vnd.pypi.simple.v1+html"
+# What we ask indexes for, best first (PEP 691 content negotiation).
+ACCEPT = f"{JSON_TYPE}, {HTML_TYPE};q=0.2, text/html;q=0.01"
+
+
+def parse_project_page(
+    body: bytes, content_type: str, url: str, index: str = ""
+) -> tuple[Artifact, ...]:
+    """The files listed on a project page. ``index`` labels them (a redacted location)."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind in (JSON_TYPE, "application/json"):
+        return parse_json_page(body, url, index)
+    if kind in (HTML_TYPE, "text/html", "application/xhtml+xml", ""):
+        return parse_html_page(body, url, index)
+    raise IndexPageError(
+        f"{redact(url)} returned {kind!r}, not a simple-API page.",
+        hint="Check that the index URL points at a PEP 503/691 'simple' index.",
+    )
+
+
+def parse_json_page(body: bytes, url: str, index: str = "") -> tuple[Artifact, ...]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexPageError(f"{redact(url)} returned malformed JSON ({exc}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        raise IndexPageError(f"{redact(url)} returned JSON without a 'files' list.")
+    api = str((data.get("meta") or {}).get("api-version", "1.0"))
+    if not api.startswith("1."):
+        raise IndexPageError(
+            f"{redact(url)} speaks simple-API version {api}, which lock-build does not understand."
+        )
+    artifacts = []
+    for position, entry in enumerate(data["files"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            raise IndexPageError(f"{redact(url)} returned a malformed entry files[{position}].")
+        href = urljoin(url, entry["url"])
+        filename = entry.get("filename") or _filename(href)
+        hashes = entry.get("hashes") or {}
+        upload_time = None
+        if entry.get("upload-time"):
+            try:
+                upload_time = datetime.fromisoformat(str(entry["upload-time"]))
+            except ValueError:
+                raise IndexPageError(
+                    f"{redact(url)} gives files[{position}] an invalid upload-time "
+                    f"{entry['upload-time']!r}."
+                ) from None
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+        artifact = artifact_from_filename(
+            filename,
+            urldefrag(href).url,
+            sha256=_sha256(hashes.get("sha256") if isinstance(hashes, dict) else None),
+            index=index,
+            requires_python=_specifier(entry.get("requires-python")),
+            yanked=_yanked(entry.get("yanked", False)),
+            upload_time=upload_time,
+            size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+            has_metadata_file=bool(metadata),
+            metadata_sha256=_sha256(metadata.get("sha256")) if isinstance(metadata, dict) else None,
+        )
+        if artifact is not None:
+            artifacts.append(artifact)
+    return tuple(artifacts)
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def parse_html_page(body: bytes, url: str, index: str = "") -> tuple[Artifact, ...]:
+    """PEP 503 anchors; html.parser unescapes attributes (``&gt;=3.8`` → ``>=3.8``)."""
+    if b"\x00" in body[:1024]:
+        raise IndexPageError(f"{redact(url)} returned binary data, not an HTML page.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IndexPageError(f"{redact(url)} returned a page that is not UTF-8 HTML.") from None
+    parser = _Anchors()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError) as exc:
+        raise IndexPageError(f"{redact(url)} returned unparseable HTML ({exc}).") from None
+    base = urljoin(url, parser.base) if parser.base else url
+    artifacts = []
+    for attrs in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        full, fragment = urldefrag(urljoin(base, href))
+        metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        metadata_sha = None
+        if metadata and metadata.startswith("sha256="):
+            metadata_sha = _sha256(metadata.partition("=")[2])
+        artifact = artifact_from_filename(
+            _filename(full),
+            full,
+            sha256=_fragment_sha256(fragment),
+            index=index,
+            requires_python=_specifier(attrs.get("data-requires-python")),
+            yanked=(attrs.get("data-yanked") or "") if "data-yanked" in attrs else None,
+            has_metadata_file=metadata is not None and metadata.lower() != "false",
+            metadata_sha256=metadata_sha,
+        )
+        if artifact is not None:
+            artifacts.append(artifact)
+    return tuple(artifacts)
+
+
+def parse_find_links_dir(path: Path, index: str = "") -> tuple[Artifact, ...]:
+    """Every wheel and sdist directly inside a find-links directory."""
+    try:
+        files = sorted(p for p in path.iterdir() if p.is_file())
+    except OSError as exc:
+        raise IndexPageError(f"The find-links directory {path} cannot be read ({exc}).") from None
+    found = (artifact_from_filename(p.name, p.resolve().as_uri(), index=index) for p in files)
+    return tuple(a for a in found if a is not None)
+
+
+def for_project(artifacts: Iterable[Artifact], name: str) -> tuple[Artifact, ...]:
+    """The files of one (normalized) project, e.g. out of a find-links page."""
+    return tuple(a for a in artifacts if a.name == name)
+
+
+def _filename(url: str) -> str:
+    return unquote(posixpath.basename(urlsplit(url).path))
+
+
+def _fragment_sha256(fragment: str) -> str | None:
+    for part in fragment.split("&"):
+        algo, _, value = part.partition("=")
+        if algo == "sha256":
+            return _sha256(value)
+    return None
+
+
+def _sha256(value: object) -> str | None:
+    if isinstance(value, str) and len(value) == 64:
+        try:
+            int(value, 16)
+        except ValueError:
+            return None
+        return value.lower()
+    return None
+
+
+def _specifier(value: object) -> SpecifierSet | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier:
+        return None  # pip ignores a malformed Requires-Python rather than the whole page
+
+
+def _yanked(value: object) -> str | None:
+    if value is False or value is None:
+        return None
+    if value is True:
+        return ""
+    return str(value)
+
