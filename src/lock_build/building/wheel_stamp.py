@@ -20,8 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name, canonicalize_version
 
 from lock_build.errors import ArchiveError
 
@@ -90,10 +89,8 @@ class BuildFingerprint:
 
 
 def _normal_version(version: str) -> str:
-    try:
-        return str(Version(version))
-    except InvalidVersion:
-        return version
+    # "80.0" and "80.0.0" are one version to installers, so one fingerprint here.
+    return canonicalize_version(version, strip_trailing_zero=True)
 
 
 def stamp_wheel(wheel: Path, pins: Mapping[str, str], fingerprint: str) -> Path:
