@@ -127,4 +127,5 @@ def test_factory_sdists_read_as_declared(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="pkg_b-1.0: .*requires must be a list of strings"):
         read_build_system(broken)
     for name, kind in (("pkg-c", None), ("pkg-d", False)):
-        assert read_build_system(unpack(make_sdist(tmp_path, name, "1.0", build_system=kind))).legacy
+        source = unpack(make_sdist(tmp_path, name, "1.0", build_system=kind))
+        assert read_build_system(source).legacy
