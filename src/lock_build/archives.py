@@ -41,7 +41,7 @@ def extract_archive(archive: Path, dest: Path) -> Path:
 
 def _check_member_path(archive: Path, member: str) -> None:
     path = PurePosixPath(member.replace("\\", "/"))
-    drive = bool(path.parts) and ":" in path.parts[0]  # C:\\... from a Windows-made zip
+    drive = bool(path.parts) and ":" in path.parts[0]  # "C:/..." from a Windows-made zip
     if path.is_absolute() or member.startswith(("/", "\\")) or drive:
         raise ArchiveError(
             f"The archive {archive.name} holds an absolute path {member!r}; refusing it."
