@@ -48,16 +48,17 @@ def check_requirements(
     installed = env.distributions()
     problems: list[str] = []
     seen: set[tuple[NormalizedName, frozenset[str]]] = set()
-    # (requirement, who asked for it)
-    queue: list[tuple[Requirement, str | None]] = [(req, None) for req in requirements]
+    # (requirement, who asked for it); markers are evaluated before queueing, because a
+    # dependency's marker may name the extras its parent was asked for.
+    queue: list[tuple[Requirement, str | None]] = [
+        (req, None) for req in requirements if _applies(req, env.markers, extras=("",))
+    ]
     while queue:
         req, parent = queue.pop(0)
-        if not _applies(req, env.markers, extras=("",)):
-            continue
         problem = _unsatisfied(req, installed)
         if problem:
             via = f" (needed by {parent})" if parent else ""
-            problems.append(f"{req}{via}: {problem}")
+            problems.append(f"{_without_marker(req)}{via}: {problem}")
             continue
         name = canonicalize_name(req.name)
         key = (name, frozenset(canonicalize_name(e) for e in req.extras))
@@ -79,6 +80,13 @@ def check_requirements(
             f"{label}: the build environment does not satisfy the build requirements: {listed}.",
             hint="The lock's build pins for this sdist are incomplete; re-run compile.",
         )
+
+
+def _without_marker(req: Requirement) -> str:
+    # The marker was true where we evaluated it; showing it only adds noise.
+    shown = Requirement(str(req))
+    shown.marker = None
+    return str(shown)
 
 
 def _applies(req: Requirement, markers: Mapping[str, str], *, extras: Iterable[str]) -> bool:
