@@ -236,8 +236,10 @@ def export_build_constraints(lock: Lock, *, command: str | None = None) -> Expor
         lines.extend(_via_lines(used_by[name]))
     warnings = ()
     if not lock.builds:
-        warnings = ("The lock has no build environments (every package has a wheel), "
-                    "so the build constraints are empty.",)
+        warnings = (
+            "The lock has no build environments (every package has a wheel), "
+            "so the build constraints are empty.",
+        )
     return ExportResult(text="\n".join(lines) + "\n", warnings=warnings)
 
 

@@ -1,0 +1,33 @@
+"""`lock-build graph`: the runtime + build dependency graph of a lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lock_build.cli.output import Console, console_option_group
+from lock_build.graph import FORMATS, render_graph
+from lock_build.lockfile import find_lockfile, read_lock
+
+
+@click.command("graph")
+@click.argument("lockfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text: a tree from the top-level requirements ([build] marks build edges, (*) a "
+    "subtree shown above); dot: Graphviz; mermaid: a Mermaid flowchart.",
+)
+@console_option_group
+def command(
+    lockfile: Path | None, fmt: str, quiet: bool, verbose: int, cache_dir: Path | None
+) -> None:
+    """Show the runtime and build dependency graph (build edges dashed / marked)."""
+    Console(quiet=quiet, verbose=verbose)
+    lock = read_lock(lockfile if lockfile is not None else find_lockfile(Path.cwd()))
+    click.echo(render_graph(lock, fmt), nl=False)
