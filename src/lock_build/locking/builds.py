@@ -1,0 +1,339 @@
+"""Lock the build environment of every sdist, together with the runtime tree.
+
+The policy, in the order it is tried for each sdist S (see README, "Build policy"):
+
+1. Resolve S's build requirements (static ``[build-system].requires``, then what its
+   backend's ``get_requires_for_build_wheel`` returns in the pinned environment, to a
+   fixed point), *preferring* the runtime versions, then versions other build
+   environments already use: a package in both places gets one version wherever the
+   declared requirements allow it.
+2. For ABI packages (numpy, torch, ...: their version is compiled into the wheels built
+   against them) that still differ from the runtime pin, look for a joint solution
+   that honours the declared requirements with the runtime version as a hard
+   constraint (an older ``oldest-supported-numpy`` that leaves numpy free, say).
+3. If there is none: by default build against the runtime version anyway and record a
+   :class:`Substitution`; with ``--build-match declared`` raise
+   :class:`BuildMismatchError`, which the caller answers by trying an older S.
+
+Build-only packages (setuptools, Cython, backends) whose declared requirements exclude
+the runtime version simply get their own version: preferences are soft. ``-b`` build
+constraints are constraints, never overridden: a substitution they forbid is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from lock_build.building.build_system import BuildSystem
+from lock_build.errors import BuildError, ResolutionError
+from lock_build.lockfile import Substitution
+from lock_build.models import Release
+from lock_build.resolution.model import PackageSource, Resolution, ResolveRequest, Wanted
+from lock_build.resolution.resolver import resolve
+from lock_build.target import Target
+
+# Packages whose version is compiled into the wheels built against them.
+DEFAULT_ABI_PACKAGES: frozenset[NormalizedName] = frozenset(
+    canonicalize_name(n)
+    for n in ("numpy", "torch", "pyarrow", "jaxlib", "tensorflow", "mpi4py", "petsc4py", "cupy")
+)
+
+BuildMatch = Literal["runtime", "declared"]
+_MAX_DYNAMIC_ROUNDS = 4
+
+
+class BuildMismatchError(ResolutionError):
+    """--build-match declared: an sdist's declared build requirements exclude a runtime ABI pin."""
+
+    def __init__(self, sdist: Release, package: NormalizedName, declared: str, runtime: Version) -> None:
+        super().__init__(
+            f"{sdist.name} {sdist.version} needs {declared} to build; the runtime pins "
+            f"{package}=={runtime}, and a wheel built against another {package} than the one "
+            "it runs with can break at import.",
+            hint=(
+                "Drop --build-match declared to build against the runtime version (recorded "
+                f"as a substitution in the lock), or change the runtime pin of {package}."
+            ),
+        )
+        self.sdist = sdist
+        self.package = package
+
+
+class BuildInspector(Protocol):
+    """The I/O half: reading sdists and running hooks in pinned environments."""
+
+    def build_system(self, sdist: Release) -> BuildSystem: ...
+
+    def dynamic_requires(
+        self, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+    ) -> tuple[Requirement, ...]: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildOptions:
+    match: BuildMatch = "runtime"
+    abi_packages: frozenset[NormalizedName] = DEFAULT_ABI_PACKAGES
+    constraints: tuple[Wanted, ...] = ()  # -b / --build-constraint, and pip's build-constraint
+    extra_requires: Mapping[NormalizedName, tuple[Requirement, ...]] = field(default_factory=dict)
+    config_settings: Mapping[NormalizedName, Mapping[str, str]] = field(default_factory=dict)
+    no_isolation: frozenset[NormalizedName] = frozenset()
+    # Pins of the existing lock's build environments, kept unless upgraded: sdist -> pins.
+    previous: Mapping[NormalizedName, Mapping[NormalizedName, Version]] = field(default_factory=dict)
+    pre: bool = False
+    prefer_binary: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockedBuild:
+    """One sdist's locked build environment (before it becomes lockfile text)."""
+
+    sdist: Release
+    build_system: BuildSystem
+    dynamic: tuple[Requirement, ...]
+    extra: tuple[Requirement, ...]
+    pins: Mapping[NormalizedName, Release]
+    via: Mapping[NormalizedName, tuple[str, ...]]  # why each pin is in this environment
+    dependencies: Mapping[NormalizedName, tuple[NormalizedName, ...]]
+    shared: frozenset[NormalizedName]
+    substitutions: tuple[Substitution, ...]
+    config_settings: tuple[tuple[str, str], ...]
+    isolated: bool = True
+
+    @property
+    def key(self) -> tuple[NormalizedName, Version]:
+        return (self.sdist.name, self.sdist.version)
+
+
+class NeedsRuntimeRequirements(Exception):
+    """A --no-build-isolation-package sdist needs build requirements the runtime lacks."""
+
+    def __init__(self, requirements: Sequence[Wanted]) -> None:
+        super().__init__(", ".join(str(r) for r in requirements))
+        self.requirements = tuple(requirements)
+
+
+class BuildLocker:
+    """Locks build environments against one runtime resolution.
+
+    ``runtime`` may be empty: that is the provisional pass used to compute an sdist's
+    metadata while the runtime tree is still being resolved.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: PackageSource,
+        target: Target,
+        inspector: BuildInspector,
+        options: BuildOptions,
+        runtime: Resolution | None = None,
+        on_event: object | None = None,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.inspector = inspector
+        self.options = options
+        self.runtime = runtime
+        self.runtime_versions = runtime.versions() if runtime else {}
+        self.on_event = on_event
+        self.locked: dict[tuple[NormalizedName, Version], LockedBuild] = {}
+        self._in_progress: list[Release] = []
+
+    # -- public ---------------------------------------------------------------
+
+    def lock_all(self, sdists: Sequence[Release]) -> tuple[LockedBuild, ...]:
+        """Lock every sdist in ``sdists`` and, recursively, the sdists their builds need."""
+        for sdist in sorted(sdists, key=lambda r: (r.name, r.version)):
+            self.lock(sdist)
+        return tuple(self.locked[k] for k in sorted(self.locked))
+
+    def lock(self, sdist: Release) -> LockedBuild:
+        key = (sdist.name, sdist.version)
+        if key in self.locked:
+            return self.locked[key]
+        if any((r.name, r.version) == key for r in self._in_progress):
+            chain = [*self._in_progress[[(r.name, r.version) for r in self._in_progress].index(key):], sdist]
+            raise BuildError(
+                "Build dependency cycle: "
+                + " → ".join(f"{r.name} {r.version}" for r in chain)
+                + " (each needs the next to build, and none has a wheel for this target).",
+                hint="Allow a wheel for one of them (drop --no-binary for it) or pre-build it.",
+            )
+        self._in_progress.append(sdist)
+        try:
+            locked = self._lock_new(sdist)
+        finally:
+            self._in_progress.pop()
+        self.locked[key] = locked
+        return locked
+
+    # -- the policy -----------------------------------------------------------
+
+    def _lock_new(self, sdist: Release) -> LockedBuild:
+        self._emit(f"Locking the build environment of {sdist.name} {sdist.version}")
+        build_system = self.inspector.build_system(sdist)
+        extra = self.options.extra_requires.get(sdist.name, ())
+        config = dict(self.options.config_settings.get(sdist.name, {}))
+        isolated = sdist.name not in self.options.no_isolation
+        static = (*build_system.requires, *extra)
+        dynamic: tuple[Requirement, ...] = ()
+        for _round in range(_MAX_DYNAMIC_ROUNDS):
+            resolution, substitutions = self._resolve_env(sdist, (*static, *dynamic), isolated)
+            pins = {p.candidate.name: p.candidate.release for p in resolution.packages}
+            for pin in pins.values():
+                assert pin is not None
+                if pin.needs_build:
+                    self.lock(pin)  # recursion: its wheel must exist before ours can be built
+            found = self.inspector.dynamic_requires(sdist, pins, config)  # type: ignore[arg-type]
+            if {str(r) for r in found} <= {str(r) for r in dynamic} | {str(r) for r in static}:
+                break
+            dynamic = tuple(sorted({*dynamic, *found}, key=str))
+        else:
+            raise BuildError(
+                f"{sdist.name} {sdist.version}: its backend's build requirements did not settle "
+                f"after {_MAX_DYNAMIC_ROUNDS} rounds (each environment asked for more).",
+            )
+        shared = frozenset(
+            name
+            for name, version in resolution.versions().items()
+            if self.runtime_versions.get(name) == version
+        )
+        return LockedBuild(
+            sdist=sdist,
+            build_system=build_system,
+            dynamic=tuple(r for r in dynamic if str(r) not in {str(s) for s in static}),
+            extra=tuple(extra),
+            pins=pins,  # type: ignore[arg-type]
+            via={p.candidate.name: p.via for p in resolution.packages},
+            dependencies={p.candidate.name: p.dependencies for p in resolution.packages},
+            shared=shared,
+            substitutions=substitutions,
+            config_settings=tuple(sorted(config.items())),
+            isolated=isolated,
+        )
+
+    def _resolve_env(
+        self, sdist: Release, requirements: Sequence[Requirement], isolated: bool
+    ) -> tuple[Resolution, tuple[Substitution, ...]]:
+        context = f"{sdist.name} {sdist.version} (build)"
+        wanted = tuple(Wanted(requirement=r, origin=context) for r in requirements)
+        if not isolated:
+            return self._runtime_closure(sdist, wanted), ()
+        base = ResolveRequest(
+            requirements=wanted,
+            constraints=self.options.constraints,
+            preferred=self._preferences(sdist),
+            pre=self.options.pre,
+            prefer_binary=self.options.prefer_binary,
+            context=context,
+        )
+        first, _ = resolve(self.source, self.target, base, self.on_event)
+        mismatched = {
+            name: self.runtime_versions[name]
+            for name, version in first.versions().items()
+            if name in self.options.abi_packages
+            and name in self.runtime_versions
+            and version != self.runtime_versions[name]
+        }
+        if not mismatched:
+            return first, ()
+
+        pins = tuple(
+            Wanted(requirement=Requirement(f"{name}=={version}"), origin="the runtime pin")
+            for name, version in sorted(mismatched.items())
+        )
+        joint = _replace(base, constraints=(*base.constraints, *pins))
+        try:
+            resolution, _ = resolve(self.source, self.target, joint, self.on_event)
+            return resolution, ()
+        except ResolutionError:
+            pass  # the declared requirements exclude the runtime version
+
+        declared = {name: self._declared(first, sdist, name, requirements) for name in mismatched}
+        if self.options.match == "declared":
+            name = sorted(mismatched)[0]
+            raise BuildMismatchError(sdist, name, declared[name], mismatched[name])
+        forced = _replace(base, overrides=pins)
+        resolution, _ = resolve(self.source, self.target, forced, self.on_event)
+        substitutions = tuple(
+            Substitution(package=name, declared=declared[name], used=version)
+            for name, version in sorted(mismatched.items())
+        )
+        self._emit(
+            f"{sdist.name} {sdist.version}: building against the runtime "
+            + ", ".join(f"{s.package}=={s.used} (declared: {s.declared})" for s in substitutions)
+        )
+        return resolution, substitutions
+
+    def _declared(
+        self, resolution: Resolution, sdist: Release, name: NormalizedName, requirements: Sequence[Requirement]
+    ) -> str:
+        """'numpy==1.23.2 via oldest-supported-numpy 2023.10.25', for messages and the lock."""
+        parts = [str(r) for r in requirements if canonicalize_name(r.name) == name]
+        for package in resolution.packages:
+            for requirement in package.metadata.requires_dist:
+                if canonicalize_name(requirement.name) != name:
+                    continue
+                if requirement.marker is not None and not self.target.evaluate(requirement.marker):
+                    continue
+                plain = Requirement(str(requirement))
+                plain.marker = None
+                parts.append(f"{plain} via {package.candidate.name} {package.candidate.version}")
+        chosen = resolution.versions().get(name)
+        if not parts:
+            parts.append(f"{name}=={chosen}")
+        return "; ".join(parts)
+
+    def _runtime_closure(self, sdist: Release, wanted: Sequence[Wanted]) -> Resolution:
+        """--no-build-isolation-package: the build uses the runtime versions themselves."""
+        if self.runtime is None:
+            # Provisional pass (metadata): resolve as if isolated.
+            request = ResolveRequest(requirements=tuple(wanted), context=f"{sdist.name} (build)")
+            return resolve(self.source, self.target, request, self.on_event)[0]
+        missing = [
+            w
+            for w in wanted
+            if self.target.evaluate(w.requirement.marker)
+            and (
+                w.name not in self.runtime_versions
+                or not w.specifier.contains(self.runtime_versions[w.name], prereleases=True)
+            )
+        ]
+        if missing:
+            raise NeedsRuntimeRequirements(missing)
+        closure: dict[NormalizedName, object] = {}
+        todo = [w.name for w in wanted if self.target.evaluate(w.requirement.marker)]
+        while todo:
+            name = todo.pop()
+            package = self.runtime.get(name)
+            if package is None or name in closure:
+                continue
+            closure[name] = package
+            todo.extend(package.dependencies)
+        return Resolution(packages=tuple(closure[n] for n in sorted(closure)))  # type: ignore[misc]
+
+    def _preferences(self, sdist: Release) -> tuple[tuple[NormalizedName, Version], ...]:
+        """Runtime versions first, then this sdist's previous lock, then other envs' pins."""
+        preferred: dict[NormalizedName, Version] = {}
+        for locked in self.locked.values():
+            for name, release in locked.pins.items():
+                preferred.setdefault(name, release.version)
+        preferred.update(self.options.previous.get(sdist.name, {}))
+        preferred.update(self.runtime_versions)
+        return tuple(sorted(preferred.items()))
+
+    def _emit(self, text: str) -> None:
+        if callable(self.on_event):
+            self.on_event(text)
+
+
+def _replace(request: ResolveRequest, **changes: object) -> ResolveRequest:
+    from dataclasses import replace
+
+    return replace(request, **changes)

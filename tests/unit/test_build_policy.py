@@ -1,0 +1,158 @@
+"""The build-environment policy (locking/builds.py) over a dict source and a fake inspector."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from lock_build.building.build_system import BuildSystem
+from lock_build.errors import BuildError, ResolutionError
+from lock_build.locking.builds import BuildLocker, BuildMismatchError, BuildOptions
+from lock_build.resolution.model import ResolveRequest
+from lock_build.resolution.resolver import resolve
+from lock_build.target import resolve_target
+from support.fake_source import DictSource, want
+
+TARGET = resolve_target()
+ABI = frozenset({canonicalize_name("abi")})
+
+
+class FakeInspector:
+    """build_requires: sdist -> static requires; dynamic: sdist -> what the hook returns."""
+
+    def __init__(self, static: Mapping[str, list[str]], dynamic: Mapping[str, list[str]] | None = None):
+        self.static = static
+        self.dynamic = dynamic or {}
+        self.hook_calls: list[tuple[str, dict[str, str]]] = []
+
+    def build_system(self, sdist):
+        return BuildSystem(
+            requires=tuple(Requirement(r) for r in self.static.get(sdist.name, [])),
+            backend="fake.backend",
+        )
+
+    def dynamic_requires(self, sdist, pins, config):
+        self.hook_calls.append((sdist.name, {str(k): str(v.version) for k, v in pins.items()}))
+        return tuple(Requirement(r) for r in self.dynamic.get(sdist.name, []))
+
+
+def lock(index, runtime_reqs, static, *, sdists=(), dynamic=None, **options):
+    source = DictSource(index, sdists=sdists)
+    runtime, _ = resolve(source, TARGET, ResolveRequest(requirements=want(*runtime_reqs)))
+    inspector = FakeInspector(static, dynamic)
+    options.setdefault("abi_packages", ABI)
+    locker = BuildLocker(
+        source=source, target=TARGET, inspector=inspector, options=BuildOptions(**options), runtime=runtime
+    )
+    to_build = [p.candidate.release for p in runtime.packages if p.candidate.release.needs_build]
+    builds = {b.sdist.name: b for b in locker.lock_all(to_build)}
+    return runtime, builds, inspector
+
+
+def pins(build):
+    return {str(k): str(v.version) for k, v in build.pins.items()}
+
+
+# An index with an ABI provider, an "oldest-supported" style metapackage and build tools.
+INDEX = {
+    "abi": {"1.0": [], "2.0": []},
+    "ext": {"1.0": ["abi>=1"]},
+    "oldest": {"2024.1": ["abi==1.0"], "2022.1": ["abi"]},
+    "oldest-strict": {"1.0": ["abi==1.0"]},
+    "tool": {"1.0": [], "2.0": [], "3.0": []},
+}
+
+
+def test_shared_pin_when_declared_requirements_allow_it():
+    _, builds, _ = lock(INDEX, ["abi==2.0", "ext"], {"ext": ["abi>=1", "tool"]}, sdists=["ext"])
+    assert pins(builds["ext"]) == {"abi": "2.0", "tool": "3.0"}
+    assert builds["ext"].shared == {"abi"}
+    assert builds["ext"].substitutions == ()
+
+
+def test_joint_solution_backtracks_the_metapackage():
+    _, builds, _ = lock(INDEX, ["abi==2.0", "ext"], {"ext": ["oldest"]}, sdists=["ext"])
+    assert pins(builds["ext"]) == {"abi": "2.0", "oldest": "2022.1"}
+    assert builds["ext"].substitutions == ()
+
+
+def test_substitution_when_no_joint_solution():
+    _, builds, _ = lock(INDEX, ["abi==2.0", "ext"], {"ext": ["oldest-strict"]}, sdists=["ext"])
+    build = builds["ext"]
+    assert pins(build) == {"abi": "2.0", "oldest-strict": "1.0"}
+    (sub,) = build.substitutions
+    assert sub.package == "abi" and sub.used == Version("2.0")
+    assert "abi==1.0 via oldest-strict 1.0" in sub.declared
+
+
+def test_declared_mode_refuses_with_explanation():
+    with pytest.raises(BuildMismatchError) as info:
+        lock(INDEX, ["abi==2.0", "ext"], {"ext": ["oldest-strict"]}, sdists=["ext"], match="declared")
+    message = info.value.render()
+    assert "ext 1.0 needs abi==1.0 via oldest-strict 1.0 to build" in message
+    assert "abi==2.0" in message and "--build-match declared" in message
+
+
+def test_build_only_tool_gets_its_own_version_without_error():
+    _, builds, _ = lock(INDEX, ["tool==3.0", "ext"], {"ext": ["tool<3"]}, sdists=["ext"])
+    assert pins(builds["ext"])["tool"] == "2.0"
+    assert builds["ext"].substitutions == ()
+    assert "tool" not in builds["ext"].shared
+
+
+def test_conflicting_build_only_requirements_get_separate_environments():
+    index = {**INDEX, "one": {"1.0": []}, "two": {"1.0": []}}
+    _, builds, _ = lock(
+        index, ["one", "two"], {"one": ["tool<2"], "two": ["tool>=2"]}, sdists=["one", "two"]
+    )
+    assert pins(builds["one"]) == {"tool": "1.0"}
+    assert pins(builds["two"]) == {"tool": "3.0"}
+
+
+def test_agreeing_environments_share_pins():
+    index = {**INDEX, "one": {"1.0": []}, "two": {"1.0": []}}
+    _, builds, _ = lock(
+        index, ["one", "two"], {"one": ["tool<3"], "two": ["tool"]}, sdists=["one", "two"]
+    )
+    # "one" is locked first and takes tool 2.0; "two" prefers what another env uses.
+    assert pins(builds["one"])["tool"] == pins(builds["two"])["tool"] == "2.0"
+
+
+def test_dynamic_requirements_from_the_hook_are_locked():
+    _, builds, inspector = lock(
+        INDEX, ["ext"], {"ext": ["tool<3"]}, sdists=["ext"], dynamic={"ext": ["abi"]}
+    )
+    assert pins(builds["ext"]) == {"abi": "2.0", "tool": "2.0"}
+    assert [str(r) for r in builds["ext"].dynamic] == ["abi"]
+    # The hook ran in the pinned static environment first, then confirmed the full one.
+    assert inspector.hook_calls[0] == ("ext", {"tool": "2.0"})
+
+
+def test_build_constraints_are_never_overridden():
+    with pytest.raises(ResolutionError) as info:
+        lock(
+            INDEX, ["abi==2.0", "ext"], {"ext": ["oldest-strict"]}, sdists=["ext"],
+            constraints=want("abi==1.0", origin="-b build.txt"),
+        )
+    assert "abi" in str(info.value)
+
+
+def test_recursion_two_levels_deep():
+    index = {**INDEX, "mid": {"1.0": []}, "low": {"1.0": []}}
+    _, builds, _ = lock(
+        index, ["ext"], {"ext": ["mid"], "mid": ["low"], "low": ["tool"]},
+        sdists=["ext", "mid", "low"],
+    )
+    assert set(builds) == {"ext", "mid", "low"}
+    assert pins(builds["low"]) == {"tool": "3.0"}
+
+
+def test_cycle_is_reported_with_its_chain():
+    index = {**INDEX, "a": {"1.0": []}, "b": {"1.0": []}}
+    with pytest.raises(BuildError) as info:
+        lock(index, ["a"], {"a": ["b"], "b": ["a"]}, sdists=["a", "b"])
+    assert "a 1.0 → b 1.0 → a 1.0" in str(info.value)
