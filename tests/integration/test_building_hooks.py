@@ -218,3 +218,33 @@ def test_check_requirements_follows_dependencies(tmp_path: Path) -> None:
         with pytest.raises(BuildError, match=r"packaging>=20 \(needed by setuptools-scm 8.0\)"):
             check_requirements(env, [Requirement("setuptools_scm")], label="x-1")
         check_requirements(env, [Requirement("setuptools_scm; os_name == 'nope'")], label="x-1")
+
+
+def test_callers_pythonpath_does_not_leak_into_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module reachable only through the caller's PYTHONPATH is invisible to the backend."""
+    leaked = tmp_path / "leaked"
+    (leaked / "abiprov").mkdir(parents=True)
+    (leaked / "abiprov" / "__init__.py").write_text("__version__ = '9.9'\n")
+    monkeypatch.setenv("PYTHONPATH", str(leaked))
+    source, system = _sdist(tmp_path, abi_provider="abiprov")  # under-declared on purpose
+    with _env(tmp_path) as env:
+        with pytest.raises(BuildError, match="build_wheel failed") as info:
+            build_wheel(env, source, system, None, tmp_path / "out")
+    assert "cannot build cftime: its build needs 'abiprov'" in (info.value.detail or "")
+
+
+def test_config_settings_reach_the_backend(tmp_path: Path, env_v2: BuildEnvironment) -> None:
+    source = tmp_path / "cfg-1.0"
+    (source / "_b").mkdir(parents=True)
+    (source / "_b" / "cfgbackend.py").write_text(
+        "def get_requires_for_build_wheel(config_settings=None):\n"
+        "    return [f'{k}=={v}' for k, v in sorted((config_settings or {}).items())]\n"
+    )
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "cfgbackend"\nbackend-path = ["_b"]\n'
+    )
+    system = read_build_system(source)
+    reqs = get_requires_for_build_wheel(env_v2, source, system, {"numpy": "2.2.6", "b": "1"})
+    assert [str(r) for r in reqs] == ["b==1", "numpy==2.2.6"]
