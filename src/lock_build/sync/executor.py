@@ -1,0 +1,480 @@
+"""Run a plan against a target environment.
+
+Order is the guarantee: fetch and verify everything, build everything (each build in
+a fresh environment holding exactly its locked pins), check the built wheels against
+the runtime pins — and only then touch the target. A failure before that point leaves
+the target exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from lock_build.archives import extract_archive
+from lock_build.building import hooks
+from lock_build.building.build_system import read_build_system
+from lock_build.building.environment import BuildEnvironment as BuildVenv
+from lock_build.building.wheel_cache import WheelCache
+from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
+from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
+from lock_build.index.http import HttpClient, redact
+from lock_build.lockfile import Lock
+from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.settings import IndexSettings
+from lock_build.sync.inspect import EnvironmentState, inspect_environment
+from lock_build.sync.installers import (
+    Installer,
+    InstallerName,
+    InstallFailed,
+    LocalWheel,
+    make_installer,
+)
+from lock_build.target import Target, target_for_interpreter
+
+
+class Reporter(Protocol):
+    def status(self, text: str) -> None: ...
+    def info(self, text: str) -> None: ...
+    def warn(self, text: str) -> None: ...
+    def debug(self, text: str) -> None: ...
+
+
+class NullReporter:
+    def status(self, text: str) -> None: ...
+    def info(self, text: str) -> None: ...
+    def warn(self, text: str) -> None: ...
+    def debug(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SyncResult:
+    plan: Plan
+    python: Path
+    dry_run: bool
+    built: tuple[str, ...] = ()  # builds run this time
+    reused: tuple[str, ...] = ()  # builds taken from the wheel cache
+    seconds: float = 0.0
+
+
+def check_target(lock: Lock, target: Target) -> None:
+    """Refuse an interpreter the lock was not made for."""
+    want = lock.target
+    problems = []
+    for key, have in (
+        ("implementation", target.implementation),
+        ("python-version", target.python_version),
+    ):
+        if want.get(key) and str(want[key]) != have:
+            problems.append(f"{key} {want[key]} (the interpreter has {have})")
+    tags = set(target.tags)
+    bad = []
+    for pkg in lock.packages:
+        if pkg.wheel is None:
+            continue
+        try:
+            wheel_tags = parse_wheel_filename(pkg.wheel.filename)[3]
+        except ValueError:
+            continue
+        if not any(Tag(t.interpreter, t.abi, t.platform) in tags for t in wheel_tags):
+            bad.append(pkg.wheel.filename)
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        problems.append(f"wheels this interpreter cannot install: {shown}")
+    if problems:
+        raise TargetError(
+            f"The lock is for {want.get('implementation')} {want.get('python-version')} on "
+            f"{want.get('platform')}, but {target.interpreter} does not match: "
+            + "; ".join(problems)
+            + ".",
+            hint="Sync with --python pointing at a matching interpreter, or re-lock for this one.",
+        )
+
+
+def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[str]:
+    """What sync never removes: the installer's tooling, and lock-build with what it needs
+    when the target is lock-build's own environment."""
+    keep = {canonicalize_name(n) for n in installer_spared}
+    if state.prefix.resolve() == Path(sys.prefix).resolve():
+        keep |= state.requirement_closure({canonicalize_name("lock-build")})
+    return keep
+
+
+def sync(
+    lock: Lock,
+    *,
+    lock_dir: Path,
+    python: Path,
+    cache_dir: Path,
+    dry_run: bool = False,
+    installer: InstallerName = "pip",
+    jobs: int = 1,
+    break_system_packages: bool = False,
+    settings: IndexSettings | None = None,
+    reporter: Reporter | None = None,
+) -> SyncResult:
+    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
+    started = time.monotonic()
+    report = reporter or NullReporter()
+    target = target_for_interpreter(python)
+    check_target(lock, target)
+    state = inspect_environment(python)
+    if state.externally_managed and not break_system_packages:
+        raise SyncError(
+            f"{python} is an externally managed interpreter (PEP 668: {state.stdlib}/"
+            "EXTERNALLY-MANAGED); lock-build will not change it.",
+            hint="Sync a virtual environment (--python PATH), or pass --break-system-packages.",
+        )
+    tool = make_installer(
+        installer,
+        python,
+        target_has_pip="pip" in state.installed,
+        break_system_packages=break_system_packages,
+    )
+    plan = make_plan(lock, state.installed, keep=spared_names(state, tool.spared()))
+    if dry_run or not plan.changes:
+        return SyncResult(
+            plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
+        )
+    for step in plan.builds:
+        if step.sdist_sha256 is None:
+            report.warn(
+                f"{step.key} is built from an unhashed {step.source_kind or 'source'} "
+                f"({step.source_url}); its content is not verified."
+            )
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
+    try:
+        files = _fetch_all(
+            plan.fetch, lock_dir, cache_dir, settings or IndexSettings(), report, jobs
+        )
+        built, reused = _build_all(
+            plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
+        )
+        wheels = _install_set(plan, lock, files, built)
+        _apply(plan, state, tool, wheels, report)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    after = make_plan(
+        lock, inspect_environment(python).installed, keep=spared_names(state, tool.spared())
+    )
+    if after.changes:
+        left = ", ".join(
+            [f"{s.name} ({s.action})" for s in after.install]
+            + [f"{r.name} (remove)" for r in after.remove]
+        )
+        raise SyncError(
+            f"After installing, the environment still differs from the lock: {left}.",
+            hint="Another process may be changing it; run lock-build sync again.",
+        )
+    return SyncResult(
+        plan=plan,
+        python=python,
+        dry_run=False,
+        built=tuple(built_keys(plan, reused)),
+        reused=tuple(reused),
+        seconds=time.monotonic() - started,
+    )
+
+
+def built_keys(plan: Plan, reused: Sequence[str]) -> list[str]:
+    return [s.key for s in plan.builds if s.key not in reused]
+
+
+# --- fetch ------------------------------------------------------------------------------
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _resolve_url(url: str, lock_dir: Path) -> str:
+    if urlsplit(url).scheme:
+        return url
+    return (lock_dir / url).resolve().as_uri()  # a path relative to the lock
+
+
+def _fetch_all(
+    steps: Sequence[FetchStep],
+    lock_dir: Path,
+    cache_dir: Path,
+    settings: IndexSettings,
+    report: Reporter,
+    jobs: int,
+) -> dict[str, Path]:
+    """filename -> verified local file. Artifacts are cached by sha256."""
+    store = cache_dir / "artifacts"
+    found: dict[str, Path] = {}
+    missing: list[tuple[FetchStep, Path]] = []
+    for step in steps:
+        if step.sha256 is None:
+            dest = cache_dir / "unhashed" / step.filename
+            missing.append((step, dest))
+            continue
+        dest = store / step.sha256[:2] / step.sha256 / step.filename
+        if dest.is_file() and _sha256_of(dest) == step.sha256:
+            found[step.filename] = dest
+        else:
+            missing.append((step, dest))
+    if not missing:
+        return found
+    client = HttpClient(settings, cache_dir)
+    done = 0
+
+    def one(item: tuple[FetchStep, Path]) -> tuple[str, Path]:
+        step, dest = item
+        client.download(_resolve_url(step.url, lock_dir), dest, step.sha256)
+        return step.filename, dest
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(8, jobs * 2))) as pool:
+            for filename, path in pool.map(one, missing):
+                done += 1
+                found[filename] = path
+                report.status(f"Fetched {done}/{len(missing)}: {filename}")
+    finally:
+        client.close()
+    report.debug(f"Fetched {len(missing)} artifact(s) ({len(steps) - len(missing)} cached)")
+    return found
+
+
+# --- build ------------------------------------------------------------------------------
+
+
+def _build_all(
+    plan: Plan,
+    lock: Lock,
+    files: Mapping[str, Path],
+    python: Path,
+    cache_dir: Path,
+    work: Path,
+    lock_dir: Path,
+    report: Reporter,
+    jobs: int,
+) -> tuple[dict[str, Path], list[str]]:
+    """key "name==version" -> built (stamped) wheel; and the keys taken from the cache."""
+    cache = WheelCache(cache_dir / "wheels")
+    tkey = target_key(lock.target)
+    built: dict[str, Path] = {}
+    reused: list[str] = []
+    total = len(plan.builds)
+    for stage in plan.build_stages:
+        todo = []
+        for step in stage:
+            hit = (
+                cache.get(step.sdist_sha256, step.fingerprint, tkey) if step.sdist_sha256 else None
+            )
+            if hit is not None:
+                built[step.key] = hit
+                reused.append(step.key)
+                report.debug(f"Reusing the cached build of {step.key}")
+            else:
+                todo.append(step)
+        if not todo:
+            continue
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {
+                pool.submit(
+                    _build_one, step, lock, files, built, python, work, lock_dir, cache_dir
+                ): step
+                for step in todo
+            }
+            for step in todo:
+                report.status(f"Building {step.key} ({len(built) + 1}/{total})")
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                future.cancel()
+            errors = [f.exception() for f in finished if f.exception() is not None]
+            if errors:
+                # Let running builds end before we leave (and delete their directories).
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise errors[0]  # type: ignore[misc]
+            for future in futures:
+                step = futures[future]
+                wheel = future.result()
+                if step.sdist_sha256:
+                    wheel = cache.put(wheel, step.sdist_sha256, step.fingerprint, tkey)
+                built[step.key] = wheel
+                report.info(f"Built {wheel.name}")
+    return built, reused
+
+
+def _build_one(
+    step: BuildStep,
+    lock: Lock,
+    files: Mapping[str, Path],
+    built: Mapping[str, Path],
+    python: Path,
+    work: Path,
+    lock_dir: Path,
+    cache_dir: Path,
+) -> Path:
+    wheels = []
+    for pin in step.pins:
+        if pin.built:
+            wheels.append(built[f"{pin.name}=={pin.version}"])
+        else:
+            assert pin.wheel is not None
+            wheels.append(files[pin.wheel])
+    where = Path(tempfile.mkdtemp(prefix=f"{step.name}-", dir=work))
+    try:
+        source_dir = _source_tree(step, files, where / "src", lock_dir)
+        build_system = read_build_system(source_dir)
+        # The venv root is in the cache dir so the build log (root/logs) outlives the
+        # build and an error message can point at it.
+        with BuildVenv.create(python, wheels, cache_dir / "builds") as env:
+            try:
+                wheel = hooks.build_wheel(
+                    env, source_dir, build_system, dict(step.config_settings) or None, where / "out"
+                )
+            except BuildError as exc:
+                raise BuildError(
+                    f"Building {step.key} failed. {exc.message}",
+                    hint="Nothing in the target environment was changed.",
+                    detail=exc.detail,
+                ) from exc
+        stamp_wheel(wheel, {p.name: str(p.version) for p in step.pins}, step.fingerprint)
+        final = work / "built" / wheel.name
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(wheel), final)
+        return final
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def _source_tree(step: BuildStep, files: Mapping[str, Path], dest: Path, lock_dir: Path) -> Path:
+    if step.sdist is not None:
+        return extract_archive(files[step.sdist], dest)
+    if step.source_kind == "directory" and step.source_url:
+        src = Path(step.source_url)
+        src = src if src.is_absolute() else (lock_dir / src)
+        if not src.is_dir():
+            raise BuildError(f"{step.key}: the local directory {src} does not exist.")
+        # Build a copy: backends write build/ and egg-info/ into the tree they get.
+        shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info"))
+        return dest
+    if step.source_kind == "vcs" and step.source_url:
+        url = step.source_url.removeprefix("git+")
+        try:
+            subprocess.run(
+                ["git", "clone", "--quiet", url, str(dest)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            if step.source_commit:
+                subprocess.run(
+                    ["git", "-C", str(dest), "checkout", "--quiet", step.source_commit],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise BuildError(f"{step.key}: cannot clone {redact(url)}.", detail=str(exc)) from exc
+        return dest / step.source_subdirectory if step.source_subdirectory else dest
+    raise BuildError(f"{step.key}: the lock names no sdist or source to build it from.")
+
+
+# --- check and install ------------------------------------------------------------------
+
+
+def _install_set(
+    plan: Plan, lock: Lock, files: Mapping[str, Path], built: Mapping[str, Path]
+) -> list[LocalWheel]:
+    """The wheels to install; refuses a built wheel whose shared ABI pins differ at runtime."""
+    wheels = []
+    for step in plan.install:
+        key = f"{step.name}=={step.version}"
+        if not step.built:
+            assert step.wheel is not None and step.sha256 is not None
+            wheels.append(LocalWheel(path=files[step.wheel], sha256=step.sha256))
+            continue
+        wheel = built[key]
+        stamp = read_wheel_stamp(wheel) or {}
+        build = lock.build_for(step.name, step.version)
+        expected = next(b.fingerprint for b in plan.builds if b.key == key)
+        if stamp.get("fingerprint") != expected:
+            raise SyncError(
+                f"The built wheel {wheel.name} is not stamped with the build "
+                "fingerprint the lock implies.",
+                hint="Clear the wheel cache and retry.",
+            )
+        pins = stamp.get("pins") or {}
+        for name in build.shared if build else ():
+            runtime = lock.package(name)
+            if runtime is not None and pins.get(name) != str(runtime.version):
+                raise SyncError(
+                    f"{wheel.name} was built against {name} {pins.get(name)}, but the lock "
+                    f"installs {name} {runtime.version}: the extension would not load.",
+                    hint="The lock is inconsistent; regenerate it with lock-build compile.",
+                )
+        wheels.append(LocalWheel(path=wheel, sha256=_sha256_of(wheel)))
+    return wheels
+
+
+def _apply(
+    plan: Plan,
+    before: EnvironmentState,
+    tool: Installer,
+    wheels: Sequence[LocalWheel],
+    report: Reporter,
+) -> None:
+    try:
+        report.status(f"Installing {len(wheels)} package(s)")
+        tool.install(wheels)
+        if plan.remove:
+            report.status(f"Removing {len(plan.remove)} package(s)")
+            tool.uninstall([r.name for r in plan.remove])
+    except InstallFailed as exc:
+        raise SyncError(
+            f"{tool.name} failed while changing {before.python}: {_changes(before)}.",
+            hint="Run lock-build sync again to complete the job.",
+            detail=f"$ {exc.command}\n{exc.output}",
+        ) from exc
+    except KeyboardInterrupt:
+        raise SyncError(
+            f"Interrupted while changing {before.python}: {_changes(before)}.",
+            hint="Run lock-build sync again to complete the job.",
+        ) from None
+
+
+def _changes(before: EnvironmentState) -> str:
+    try:
+        after = inspect_environment(before.python).versions()
+    except LockBuildError:
+        return "what changed could not be determined"
+    old = before.versions()
+    parts = []
+    for name in sorted(set(old) | set(after)):
+        a, b = old.get(name), after.get(name)
+        if a == b:
+            continue
+        if a is None:
+            parts.append(f"installed {name} {b}")
+        elif b is None:
+            parts.append(f"removed {name} {a}")
+        else:
+            parts.append(f"changed {name} {a} -> {b}")
+    return "so far " + (", ".join(parts) if parts else "nothing changed")
+
+
+__all__ = ["NullReporter", "Reporter", "SyncResult", "check_target", "spared_names", "sync"]
