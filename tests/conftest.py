@@ -45,8 +45,8 @@ def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInde
 
 @pytest.fixture
 def local_index(index_server: LocalIndexServer, tmp_path: Path) -> Iterator[LocalIndex]:
-    """A fresh, empty index for this test (files under tmp_path/index)."""
-    index = index_server.new_index(directory=tmp_path / "index")
+    """A fresh, empty index for this test (files under tmp_path/_local_index)."""
+    index = index_server.new_index(directory=tmp_path / "_local_index")
     yield index
     index_server.remove_index(index)
 

@@ -250,10 +250,12 @@ class LocalIndex:
             "filename": path.name,
             "url": url,
             "hashes": {"sha256": self.hash_overrides.get(path.name, _sha256(data))},
-            "requires-python": _requires_python(path),
             "yanked": (self.yanked[path.name] or True) if path.name in self.yanked else False,
             "size": len(data),
         }
+        requires_python = _requires_python(path)
+        if requires_python:  # PEP 691: optional, but a string when present
+            entry["requires-python"] = requires_python
         if self.upload_times:
             moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             entry["upload-time"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -261,7 +263,7 @@ class LocalIndex:
             meta = core_metadata(path)
             if meta is not None:
                 entry["core-metadata"] = {"sha256": _sha256(meta)}
-                entry["data-dist-info-metadata"] = entry["core-metadata"]
+                entry["dist-info-metadata"] = entry["core-metadata"]  # pre-PEP 714 name
         return entry
 
     def project_json(self, project: str, files: list[Path]) -> dict[str, Any]:
@@ -278,7 +280,7 @@ class LocalIndex:
         links = []
         for entry in (self.file_entry(p) for p in files):
             attrs = [f'href="{html.escape(entry["url"])}#sha256={entry["hashes"]["sha256"]}"']
-            if entry["requires-python"]:
+            if "requires-python" in entry:
                 attrs.append(f'data-requires-python="{html.escape(entry["requires-python"])}"')
             if entry["yanked"] is not False:
                 reason = "" if entry["yanked"] is True else entry["yanked"]
@@ -358,6 +360,18 @@ class _Handler(BaseHTTPRequestHandler):
         *,
         head: bool = False,
     ) -> int:
+        if self._index is not None:
+            # Log before answering: a client that got the answer must find it in the log.
+            self._index.record(
+                RequestRecord(
+                    method=self.command,
+                    path=self._path,
+                    range=self.headers.get("Range"),
+                    accept=self.headers.get("Accept"),
+                    status=status,
+                    headers=tuple(self.headers.items()),
+                )
+            )
         self.send_response(status)
         headers = dict(headers or {})
         headers.setdefault("Content-Length", str(len(body)))
@@ -369,23 +383,15 @@ class _Handler(BaseHTTPRequestHandler):
         return status
 
     def _dispatch(self, *, head: bool) -> None:
+        self._index: LocalIndex | None = None
         path = unquote(self.path.split("?", 1)[0])
         parts = path.strip("/").split("/")
         index = self.server.owner.indexes.get(parts[0]) if parts and parts[0] else None
         if index is None:
             self._send(404, b"no such index\n", {"Content-Type": "text/plain"}, head=head)
             return
-        status = self._serve(index, parts[1:], path, head=head)
-        index.record(
-            RequestRecord(
-                method=self.command,
-                path=path,
-                range=self.headers.get("Range"),
-                accept=self.headers.get("Accept"),
-                status=status,
-                headers=tuple(self.headers.items()),
-            )
-        )
+        self._index, self._path = index, path
+        self._serve(index, parts[1:], path, head=head)
 
     def _serve(self, index: LocalIndex, rest: list[str], path: str, *, head: bool) -> int:
         with index._lock:

@@ -73,6 +73,7 @@ def test_project_page_json(populated: LocalIndex) -> None:
     metadata = requests.get(old["url"] + ".metadata", timeout=10).content
     assert b"Requires-Dist: dep" in metadata
     assert old["core-metadata"] == {"sha256": hashlib.sha256(metadata).hexdigest()}
+    assert old["dist-info-metadata"] == old["core-metadata"]
     sdist = files["demo_pkg-2.0.tar.gz"]
     assert sdist["yanked"] is False and "core-metadata" not in sdist
     assert sdist["requires-python"] == ">=3.10"
@@ -127,7 +128,8 @@ def test_metadata_files_off(populated: LocalIndex) -> None:
     populated.metadata_files = False
     page = requests.get(populated.project_url("other"), headers={"Accept": JSON_TYPE}, timeout=10)
     (entry,) = page.json()["files"]
-    assert "core-metadata" not in entry and "data-dist-info-metadata" not in entry
+    assert "core-metadata" not in entry and "dist-info-metadata" not in entry
+    assert "requires-python" not in entry  # none declared: key absent, not null
     html = requests.get(populated.project_url("other"), timeout=10).text
     assert "data-core-metadata" not in html and "data-dist-info-metadata" not in html
     assert requests.get(entry["url"] + ".metadata", timeout=10).status_code == 404
