@@ -4,6 +4,11 @@ Before any hook runs we check that the environment satisfies the sdist's static
 build requirements, transitively: a lock whose build pins are incomplete would
 otherwise fail deep inside a backend with an ImportError, or worse, succeed
 against whatever the backend falls back to.
+
+Messages name the sdist by ``source_dir.name``: unpack sdists into ``<name>-<version>``.
+The hook functions use ``warnings.catch_warnings`` (backend warnings go to the build
+log, not the terminal), which is process-global: run builds in parallel from
+separate processes, not threads.
 """
 
 from __future__ import annotations
