@@ -275,3 +275,24 @@ def test_setuptools_fallback_sdists_build_with_tool_wheels(
     assert env.run("-c", "import legacy_proj, no_table").returncode == 0
     frozen = env.freeze()
     assert frozen["legacy-proj"] == "1.0" and frozen["no-table"] == "2.0" and frozen["dep"] == "1.0"
+
+
+def test_sdist_files_and_extras_reach_the_wheel(tmp_path: Path) -> None:
+    sdist = make_sdist(
+        tmp_path,
+        "with-data",
+        "3.1",
+        requires=["base"],
+        requires_python=">=3.9",
+        extras={"cli": ["click>=8"]},
+        files={"with_data/data.txt": "payload", "README.md": "not in the wheel"},
+    )
+    tree = _unpack(sdist, tmp_path / "tree")
+    pkg_info = _metadata((tree / "PKG-INFO").read_text())
+    assert pkg_info.get_all("Requires-Dist") == ["base", 'click>=8 ; extra == "cli"']
+    wheel = tmp_path / "out" / _hooks(tree).build_wheel(str(tmp_path / "out"))
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read("with_data/data.txt") == b"payload"
+        assert "README.md" not in zf.namelist()
+        meta = _metadata(zf.read("with_data-3.1.dist-info/METADATA").decode())
+    assert meta["Requires-Python"] == ">=3.9" and meta.get_all("Provides-Extra") == ["cli"]
