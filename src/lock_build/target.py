@@ -90,10 +90,13 @@ class Target:
             "python-version": self.python_version,
             "python-full-version": self.python_full_version,
             "platform": self.platform,
-            "markers": dict(sorted(self.markers)),
+            # The kernel's release and build string differ between identical machines:
+            # recording them would make locks differ byte-wise for no reason.
+            "markers": {k: v for k, v in sorted(self.markers) if k not in _VOLATILE_MARKERS},
         }
 
 
+_VOLATILE_MARKERS = frozenset({"platform_release", "platform_version"})
 _TAG_RANKS: dict[tuple[Tag, ...], dict[Tag, int]] = {}
 
 

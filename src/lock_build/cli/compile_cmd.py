@@ -1,0 +1,229 @@
+"""`lock-build compile`: inputs in, lockfile out."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from lock_build.cli.options import index_flags, index_options, target_options
+from lock_build.cli.output import Console, console_option_group, default_cache_dir
+from lock_build.errors import InputError, StaleError
+from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
+from lock_build.lockfile import Lock, dumps, read_lock, write_lock
+from lock_build.locking.builds import DEFAULT_ABI_PACKAGES, BuildOptions
+from lock_build.locking.check import stale_reasons
+from lock_build.locking.compile import CompileRequest, compile_lock
+from lock_build.pipconfig import load_index_settings
+from lock_build.resolution.model import Wanted
+from lock_build.target import resolve_target
+
+# Options that do not change the lock: left out of the regenerate command in its header.
+_VOLATILE = {"-v", "--verbose", "-q", "--quiet", "--check", "--dry-run", "-U", "--upgrade"}
+_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
+
+
+@click.command("compile")
+@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Lockfile to write [default: beside the first input, e.g. requirements.lock].")
+@click.option("-c", "--constraint", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Constrain versions with this file (repeatable).")
+@click.option("--extra", multiple=True, metavar="NAME", help="Include this extra of pyproject.toml.")
+@click.option("--all-extras", is_flag=True, help="Include every extra of pyproject.toml.")
+@click.option("--group", multiple=True, metavar="NAME", help="Include this PEP 735 dependency group.")
+@click.option("-U", "--upgrade", is_flag=True, help="Ignore the pins of the existing lock.")
+@click.option("-P", "--upgrade-package", multiple=True, metavar="PKG[==V]",
+              help="Upgrade only this package (runtime and build pins); repeatable.")
+@click.option("--check", is_flag=True,
+              help="Do not resolve: exit 1 and say why if the lock no longer fits its inputs.")
+@click.option("--dry-run", is_flag=True, help="Print the lock instead of writing it; exit 1 if it would change.")
+@target_options
+@index_options
+@click.option("-b", "--build-constraint", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Constrain every build environment with this file (never overridden).")
+@click.option("--build-match", type=click.Choice(["runtime", "declared"]), default="runtime", show_default=True,
+              help="runtime: build ABI packages against their runtime version, recording any "
+              "substitution; declared: fail instead when declared build requirements exclude it.")
+@click.option("--match-runtime", multiple=True, metavar="PKG",
+              help="Treat PKG as an ABI package (built against its runtime version).")
+@click.option("--no-match-runtime", multiple=True, metavar="PKG", help="Do not treat PKG as an ABI package.")
+@click.option("--extra-build-requires", multiple=True, metavar="PKG:REQ",
+              help="Add a build requirement to PKG (for sdists that under-declare); repeatable.")
+@click.option("--config-settings-package", multiple=True, metavar="PKG:KEY=VALUE",
+              help="PEP 517 config settings for PKG's build; locked and part of every cache key.")
+@click.option("--no-build-isolation-package", multiple=True, metavar="PKG",
+              help="Build PKG against the runtime versions of its build requirements.")
+@console_option_group
+def command(**values: Any) -> None:
+    """Resolve INPUTS (requirements.in files or pyproject.toml) into a lockfile that pins
+    the runtime tree and the build environment of every sdist."""
+    console = Console(quiet=values["quiet"], verbose=values["verbose"])
+    cwd = Path.cwd()
+    paths = list(values["inputs"])
+    inputs = load_inputs(
+        paths, constraints=values["constraint"], extras=values["extra"],
+        all_extras=values["all_extras"], groups=values["group"], cwd=cwd,
+    )
+    for warning in inputs.warnings:
+        console.warn(warning)
+    first_input = paths[0] if paths else inputs.files[0] if inputs.files else Path("requirements.in")
+    output = values["output_file"] or default_output_path(first_input)
+
+    if values["check"]:
+        _check(output, inputs, console)
+        return
+
+    cache_dir = default_cache_dir(values["cache_dir"])
+    target = resolve_target(values["python"], values["python_version"], values["platform"])
+    settings = load_index_settings(
+        flags=index_flags(values), input_options=inputs.index_options, cache_dir=cache_dir
+    )
+    for warning in settings.warnings:
+        console.warn(warning)
+    previous = read_lock(output) if output.exists() and not values["upgrade"] else None
+    request = CompileRequest(
+        inputs=inputs,
+        settings=settings,
+        target=target,
+        cache_dir=cache_dir,
+        command=_regenerate_command(sys.argv[1:]),
+        input_files=tuple(_display(f, cwd) for f in inputs.files),
+        build=_build_options(values, settings.build_constraint_files, settings.pre),
+        constraints=_constraint_files(settings.constraint_files, "pip configuration"),
+        previous=previous,
+        upgrade=values["upgrade"],
+        upgrade_packages=tuple(_requirement(p, "--upgrade-package") for p in values["upgrade_package"]),
+        options_record=_options_record(values),
+    )
+    started = time.monotonic()
+    console.status(f"Locking for {target.describe()}")
+    result = compile_lock(request, on_event=console.status)
+    console.clear_status()
+    for line in result.substitutions:
+        console.warn(line)
+    _report(result.lock, output, console, time.monotonic() - started)
+    if values["dry_run"]:
+        text = dumps(result.lock)
+        click.echo(text, nl=False)
+        if not output.exists() or output.read_text(encoding="utf-8") != text:
+            raise StaleError(f"{output} would change.")
+        return
+    changed = write_lock(output, result.lock)
+    console.info(f"{'Wrote' if changed else 'Unchanged:'} {output}")
+
+
+def _check(output: Path, inputs: Any, console: Console) -> None:
+    if not output.exists():
+        raise StaleError(f"{output} does not exist.", hint="Create it with lock-build compile.")
+    reasons = stale_reasons(read_lock(output), inputs)
+    if reasons:
+        raise StaleError(
+            f"{output} is stale: " + "; ".join(reasons) + ".",
+            hint="Run lock-build compile to update it.",
+        )
+    console.info(f"{output} is up to date with its inputs.")
+
+
+def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
+    runtime = len(lock.runtime_packages())
+    build_only = len(lock.packages) - runtime
+    builds = len(lock.builds)
+    console.info(
+        f"Resolved {runtime} runtime packages"
+        + (f", {builds} build environment{'s' if builds != 1 else ''} ({build_only} build-only packages)" if builds else "")
+        + f" in {seconds:.1f}s"
+    )
+
+
+def _build_options(values: dict[str, Any], config_files: tuple[str, ...], pre: bool) -> BuildOptions:
+    abi = set(DEFAULT_ABI_PACKAGES) | {canonicalize_name(p) for p in values["match_runtime"]}
+    abi -= {canonicalize_name(p) for p in values["no_match_runtime"]}
+    extra: dict[NormalizedName, list[Requirement]] = {}
+    for item in values["extra_build_requires"]:
+        package, sep, text = item.partition(":")
+        if not sep or not package or not text:
+            raise InputError(f"--extra-build-requires {item!r} is not PKG:REQUIREMENT (e.g. mypkg:torch>=2).")
+        extra.setdefault(canonicalize_name(package), []).append(_requirement(text, "--extra-build-requires"))
+    config: dict[NormalizedName, dict[str, str]] = {}
+    for item in values["config_settings_package"]:
+        package, sep, setting = item.partition(":")
+        key, eq, value = setting.partition("=")
+        if not sep or not eq or not package or not key:
+            raise InputError(f"--config-settings-package {item!r} is not PKG:KEY=VALUE.")
+        config.setdefault(canonicalize_name(package), {})[key] = value
+    files = (*config_files, *(str(p) for p in values["build_constraint"]))
+    return BuildOptions(
+        match=values["build_match"],
+        abi_packages=frozenset(abi),
+        constraints=_constraint_files(files, "-b"),
+        extra_requires={k: tuple(v) for k, v in extra.items()},
+        config_settings=config,
+        no_isolation=frozenset(canonicalize_name(p) for p in values["no_build_isolation_package"]),
+        pre=pre or values["pre"],
+        prefer_binary=values["prefer_binary"],
+    )
+
+
+def _constraint_files(files: tuple[str, ...] | list[str], label: str) -> tuple[Wanted, ...]:
+    wanted = []
+    cwd = Path.cwd()
+    for name in files:
+        path = Path(name)
+        parsed = parse_requirements_file(path, cwd=cwd)
+        for item in (*parsed.requirements, *parsed.constraints):
+            wanted.append(Wanted(requirement=item.requirement, origin=f"{label} {_display(path, cwd)}"))
+    return tuple(wanted)
+
+
+def _requirement(text: str, option: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise InputError(f"{option} {text!r} is not a valid requirement ({exc}).") from None
+
+
+def _options_record(values: dict[str, Any]) -> dict[str, object]:
+    """Settings that change the result, written into the lock's [options]."""
+    record: dict[str, object] = {"build-match": values["build_match"]}
+    for key in ("match_runtime", "no_match_runtime", "extra_build_requires",
+                "config_settings_package", "no_build_isolation_package",
+                "only_binary", "no_binary"):
+        if values.get(key):
+            record[key.replace("_", "-")] = sorted(values[key])
+    for key in ("pre", "prefer_binary"):
+        if values.get(key):
+            record[key.replace("_", "-")] = True
+    return record
+
+
+def _regenerate_command(argv: list[str]) -> str:
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _VOLATILE:
+            continue
+        if arg in _VOLATILE_WITH_VALUE:
+            skip = True
+            continue
+        if any(arg.startswith(opt + "=") for opt in _VOLATILE_WITH_VALUE):
+            continue
+        kept.append(arg)
+    import shlex
+
+    return "lock-build " + " ".join(shlex.quote(a) for a in kept)
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,348 @@
+"""``lock-build compile``: inputs → runtime resolution → locked build environments → Lock.
+
+The loop runs to a fixed point: resolve the runtime tree; lock every sdist's build
+environment against it; recompute the runtime metadata of sdists whose metadata came
+from their backend in the *locked* environment; if anything changed (or a
+``--no-build-isolation-package`` needs build requirements in the runtime set, or
+``--build-match declared`` rejected an sdist version), resolve again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from lock_build.errors import ResolutionError
+from lock_build.index.finder import PackageFinder
+from lock_build.index.http import HttpClient, redact
+from lock_build.inputs import InputRequirement, InputSet
+from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage
+from lock_build.locking.builds import (
+    BuildLocker,
+    BuildMismatchError,
+    BuildOptions,
+    LockedBuild,
+    NeedsRuntimeRequirements,
+)
+from lock_build.locking.source import IndexSource
+from lock_build.locking.workshop import Workshop
+from lock_build.models import Artifact, CoreMetadata, Release
+from lock_build.resolution.model import DirectReference, Resolution, ResolveRequest, Wanted
+from lock_build.resolution.resolver import resolve
+from lock_build.settings import IndexSettings
+from lock_build.target import Target
+
+_MAX_ROUNDS = 6
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompileRequest:
+    inputs: InputSet
+    settings: IndexSettings
+    target: Target
+    cache_dir: Path
+    command: str
+    input_files: tuple[str, ...]
+    build: BuildOptions = BuildOptions()
+    constraints: tuple[Wanted, ...] = ()  # from pip's configuration (global constraint files)
+    previous: Lock | None = None
+    upgrade: bool = False
+    upgrade_packages: tuple[Requirement, ...] = ()
+    options_record: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompileResult:
+    lock: Lock
+    substitutions: tuple[str, ...]  # one line per substitution, for the command's output
+    built_metadata: tuple[str, ...]  # sdists whose metadata needed their backend
+
+
+def compile_lock(request: CompileRequest, on_event: Callable[[str], None] | None = None) -> CompileResult:
+    client = HttpClient(request.settings, request.cache_dir)
+    finder = PackageFinder(request.settings, request.target, client, on_event)
+    workshop = Workshop(finder=finder, target=request.target, cache_dir=request.cache_dir, on_event=on_event)
+    try:
+        return _Compiler(request, finder, workshop, on_event).run()
+    finally:
+        workshop.close()
+        finder.close()
+        client.close()
+
+
+class _Compiler:
+    def __init__(
+        self,
+        request: CompileRequest,
+        finder: PackageFinder,
+        workshop: Workshop,
+        on_event: Callable[[str], None] | None,
+    ) -> None:
+        self.request = request
+        self.finder = finder
+        self.workshop = workshop
+        self.on_event = on_event
+        build_options = replace(request.build, previous=self._previous_build_pins())
+        self.build_options = build_options
+        self.source = IndexSource(finder, self._provisional_metadata)
+        # Provisional build environments (declared requirements only) give metadata
+        # while the runtime tree is unknown; the final ones replace them.
+        self.provisional = BuildLocker(
+            source=self.source, target=request.target, inspector=workshop,
+            options=build_options, runtime=None, on_event=on_event,
+        )
+        self.final: BuildLocker | None = None
+        workshop.env_pins = self._env_pins
+
+    # -- the loop ---------------------------------------------------------------
+
+    def run(self) -> CompileResult:
+        extra_runtime: list[Wanted] = []
+        excluded: list[tuple[NormalizedName, Version]] = []
+        first_mismatch: BuildMismatchError | None = None
+        for _round in range(_MAX_ROUNDS):
+            try:
+                runtime = self._resolve_runtime(extra_runtime, excluded)
+            except ResolutionError:
+                if first_mismatch is not None:
+                    raise first_mismatch from None
+                raise
+            locker = BuildLocker(
+                source=self.source, target=self.request.target, inspector=self.workshop,
+                options=self.build_options, runtime=runtime, on_event=self.on_event,
+            )
+            self.final = locker
+            to_build = [p.candidate.release for p in runtime.packages if p.candidate.release.needs_build]
+            try:
+                builds = locker.lock_all(to_build)  # type: ignore[arg-type]
+            except NeedsRuntimeRequirements as needs:
+                extra_runtime.extend(needs.requirements)
+                continue
+            except BuildMismatchError as mismatch:
+                first_mismatch = first_mismatch or mismatch
+                excluded.append((mismatch.sdist.name, mismatch.sdist.version))
+                continue
+            if not self._refresh_built_metadata(builds):
+                return self._result(runtime, builds)
+        raise ResolutionError(
+            f"Locking did not settle after {_MAX_ROUNDS} rounds: sdist metadata kept changing "
+            "with the build environments it was computed in.",
+            hint="Run with -v to see which packages changed; pin them in the inputs.",
+        )
+
+    def _resolve_runtime(
+        self, extra: Sequence[Wanted], excluded: Sequence[tuple[NormalizedName, Version]]
+    ) -> Resolution:
+        inputs = self.request.inputs
+        requirements = tuple(_wanted(r) for r in inputs.requirements) + tuple(extra)
+        constraints = (
+            tuple(_wanted(r) for r in inputs.constraints)
+            + self.request.constraints
+            + tuple(
+                Wanted(requirement=r, origin="--upgrade-package")
+                for r in self.request.upgrade_packages
+                if r.specifier
+            )
+        )
+        options = inputs.index_options
+        runtime_request = ResolveRequest(
+            requirements=requirements,
+            constraints=constraints,
+            preferred=self._previous_runtime_pins(),
+            excluded=tuple(excluded),
+            pre=self.request.settings.pre or options.pre,
+            prefer_binary=self.request.settings.binary.prefer_binary or options.prefer_binary,
+        )
+        resolution, _ = resolve(self.source, self.request.target, runtime_request, self.on_event)
+        return resolution
+
+    def _refresh_built_metadata(self, builds: Sequence[LockedBuild]) -> bool:
+        """Recompute hook-made metadata in the locked environments; True if any changed."""
+        changed = False
+        for build in builds:
+            key = build.key
+            if key not in self.source.built:
+                continue
+            metadata = self.workshop.metadata(build.sdist, build.pins, dict(build.config_settings))
+            current = self.source.metadata(build.sdist)
+            if _requirements(metadata) != _requirements(current):
+                self._emit(f"{build.sdist.name} {build.sdist.version}: metadata changed in its locked build environment")
+                changed = True
+            self.source.overrides[key] = metadata
+        return changed
+
+    # -- metadata through the backend ---------------------------------------------
+
+    def _provisional_metadata(self, release: Release) -> CoreMetadata:
+        locked = None
+        if self.final is not None:
+            locked = self.final.locked.get((release.name, release.version))
+        if locked is None:
+            locked = self.provisional.lock(release)
+        return self.workshop.metadata(release, locked.pins, dict(locked.config_settings))
+
+    def _env_pins(self, release: Release) -> Mapping[NormalizedName, Release]:
+        key = (release.name, release.version)
+        for locker in (self.final, self.provisional):
+            if locker is not None and key in locker.locked:
+                return locker.locked[key].pins
+        return self.provisional.lock(release).pins
+
+    # -- previous lock ------------------------------------------------------------
+
+    def _kept(self, name: NormalizedName) -> bool:
+        if self.request.upgrade:
+            return False
+        return name not in {canonicalize_name(r.name) for r in self.request.upgrade_packages}
+
+    def _previous_runtime_pins(self) -> tuple[tuple[NormalizedName, Version], ...]:
+        previous = self.request.previous
+        if previous is None:
+            return ()
+        return tuple(
+            sorted((p.name, p.version) for p in previous.runtime_packages() if self._kept(p.name))
+        )
+
+    def _previous_build_pins(self) -> dict[NormalizedName, dict[NormalizedName, Version]]:
+        previous = self.request.previous
+        if previous is None:
+            return {}
+        return {
+            build.package: {n: v for n, v in build.pin_versions().items() if self._kept(n)}
+            for build in previous.builds
+        }
+
+    # -- the result ---------------------------------------------------------------
+
+    def _result(self, runtime: Resolution, builds: Sequence[LockedBuild]) -> CompileResult:
+        lock = assemble_lock(self.request, runtime, builds, self.finder)
+        substitutions = tuple(
+            f"{b.sdist.name} {b.sdist.version} builds against {s.package}=={s.used} "
+            f"(declared: {s.declared})"
+            for b in builds
+            for s in b.substitutions
+        )
+        built = tuple(sorted(f"{n} {v}" for n, v in self.source.built))
+        return CompileResult(lock=lock, substitutions=substitutions, built_metadata=built)
+
+    def _emit(self, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(text)
+
+
+def _requirements(metadata: CoreMetadata) -> list[str]:
+    return sorted(str(r) for r in metadata.requires_dist)
+
+
+def _wanted(item: InputRequirement) -> Wanted:
+    direct = None
+    if item.link is not None:
+        direct = DirectReference(url=item.link.url, kind=item.link.kind, editable=item.editable)
+    return Wanted(requirement=item.requirement, origin=item.source, direct=direct)
+
+
+def _locked_file(artifact: Artifact, finder: PackageFinder) -> LockedFile:
+    return LockedFile(
+        url=redact_url(artifact.url),
+        sha256=finder.sha256(artifact),
+        filename=artifact.filename,
+        index=artifact.index or None,
+        size=artifact.size,
+    )
+
+
+def redact_url(url: str) -> str:
+    """Lock files never hold credentials: strip them, do not merely mask them."""
+    from lock_build.index.http import strip_credentials
+
+    return strip_credentials(url)
+
+
+def assemble_lock(
+    request: CompileRequest,
+    runtime: Resolution,
+    builds: Sequence[LockedBuild],
+    finder: PackageFinder,
+) -> Lock:
+    entries: dict[tuple[NormalizedName, Version], dict[str, object]] = {}
+
+    def entry(release: Release, runtime_flag: bool) -> dict[str, object]:
+        key = (release.name, release.version)
+        if key not in entries:
+            entries[key] = {
+                "release": release, "runtime": runtime_flag, "via": set(), "deps": set(),
+            }
+        return entries[key]
+
+    for package in runtime.packages:
+        release = package.candidate.release
+        assert release is not None
+        item = entry(release, True)
+        item["via"].update(package.via)  # type: ignore[attr-defined]
+        item["deps"].update(package.dependencies)  # type: ignore[attr-defined]
+
+    lock_builds = []
+    for build in builds:
+        context = f"{build.sdist.name} {build.sdist.version} (build)"
+        for name, release in build.pins.items():
+            item = entry(release, False)
+            for reason in build.via.get(name, ()):
+                # Direct build requirements read "cftime (build)", like pip-compile's via.
+                item["via"].add(f"{build.sdist.name} (build)" if reason == context else reason)  # type: ignore[attr-defined]
+            if not item["runtime"]:
+                item["deps"].update(build.dependencies.get(name, ()))  # type: ignore[attr-defined]
+        lock_builds.append(
+            BuildEnvironment(
+                package=build.sdist.name,
+                version=build.sdist.version,
+                backend=build.build_system.backend,
+                backend_path=build.build_system.backend_path,
+                requires=tuple(str(r) for r in build.build_system.requires),
+                dynamic_requires=tuple(str(r) for r in build.dynamic),
+                extra_requires=tuple(str(r) for r in build.extra),
+                pins=tuple(f"{n}=={r.version}" for n, r in sorted(build.pins.items())),
+                shared=tuple(sorted(build.shared)),
+                substitutions=build.substitutions,
+                config_settings=build.config_settings,
+                isolated=build.isolated,
+            )
+        )
+
+    packages = []
+    for (name, version), item in entries.items():
+        release: Release = item["release"]  # type: ignore[assignment]
+        packages.append(
+            LockedPackage(
+                name=name,
+                version=version,
+                runtime=bool(item["runtime"]),
+                wheel=_locked_file(release.wheel, finder) if release.wheel else None,
+                sdist=_locked_file(release.sdist, finder) if release.wheel is None and release.sdist else None,
+                requires_python=str(release.requires_python) if release.requires_python else None,
+                dependencies=tuple(sorted(item["deps"])),  # type: ignore[arg-type]
+                via=tuple(sorted(item["via"])),  # type: ignore[arg-type]
+            )
+        )
+    settings = request.settings
+    options: dict[str, object] = {
+        "index-urls": [redact(u) for u in settings.index_urls],
+        "find-links": [redact(u) for u in settings.find_links],
+        "index-strategy": settings.index_strategy.value,
+        **request.options_record,
+    }
+    if settings.exclude_newer is not None:
+        options["exclude-newer"] = settings.exclude_newer.isoformat()
+    return Lock(
+        inputs_digest=request.inputs.digest(),
+        input_files=request.input_files,
+        command=request.command,
+        target=request.target.to_dict(),
+        options=options,
+        packages=tuple(packages),
+        builds=tuple(lock_builds),
+    )

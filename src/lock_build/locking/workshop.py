@@ -1,0 +1,206 @@
+"""The I/O half of build locking: unpack sdists, run their hooks in pinned environments.
+
+Results are cached on disk by everything that can change them: the sdist's sha256,
+the fingerprint of the environment's pins, the config settings and the target. So a
+second ``compile`` with unchanged inputs runs no hook at all.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
+
+from lock_build.archives import extract_archive
+from lock_build.building.build_system import BuildSystem, read_build_system
+from lock_build.building.environment import BuildEnvironment
+from lock_build.building.hooks import build_wheel, get_requires_for_build_wheel, prepare_metadata
+from lock_build.building.wheel_cache import WheelCache
+from lock_build.building.wheel_stamp import BuildFingerprint, BuildPin, stamp_wheel
+from lock_build.errors import BuildError, TargetError
+from lock_build.index.finder import PackageFinder
+from lock_build.metadata import parse_core_metadata
+from lock_build.models import CoreMetadata, Release
+from lock_build.target import Target
+
+_HOOK_CACHE_FORMAT = 1
+
+# Given an sdist, the pins of its locked build environment (set by the compile loop).
+EnvPins = Callable[[Release], Mapping[NormalizedName, Release]]
+
+
+class Workshop:
+    """Implements :class:`~lock_build.locking.builds.BuildInspector` against real sdists."""
+
+    def __init__(
+        self,
+        *,
+        finder: PackageFinder,
+        target: Target,
+        cache_dir: Path,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.finder = finder
+        self.target = target
+        self.cache_dir = cache_dir
+        self.on_event = on_event
+        self.env_pins: EnvPins | None = None
+        self.wheels = WheelCache(cache_dir / "wheels")
+        self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
+        self._lock = threading.RLock()
+        self._trees: dict[str, Path] = {}
+
+    def close(self) -> None:
+        shutil.rmtree(self._work, ignore_errors=True)
+
+    # -- BuildInspector -------------------------------------------------------
+
+    def build_system(self, sdist: Release) -> BuildSystem:
+        return read_build_system(self.source_tree(sdist))
+
+    def dynamic_requires(
+        self, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+    ) -> tuple[Requirement, ...]:
+        key = self._cache_key("requires", sdist, pins, config)
+        cached = self._read_cache(key)
+        if cached is not None:
+            return tuple(Requirement(r) for r in cached)
+        self._emit(f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}")
+        tree = self.source_tree(sdist)
+        build_system = read_build_system(tree)
+        with self._environment(pins) as env:
+            found = get_requires_for_build_wheel(env, tree, build_system, dict(config) or None)
+        self._write_cache(key, sorted(str(r) for r in found))
+        return found
+
+    # -- metadata and wheels --------------------------------------------------
+
+    def metadata(
+        self, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+    ) -> CoreMetadata:
+        """Runtime metadata from ``prepare_metadata_for_build_wheel`` in the pinned env."""
+        key = self._cache_key("metadata", sdist, pins, config)
+        cached = self._read_cache(key)
+        if cached is None:
+            self._emit(f"Preparing metadata of {sdist.name} {sdist.version}")
+            tree = self.source_tree(sdist)
+            build_system = read_build_system(tree)
+            with self._environment(pins) as env:
+                out = Path(tempfile.mkdtemp(prefix="meta-", dir=self._work))
+                dist_info = prepare_metadata(env, tree, build_system, dict(config) or None, out)
+                cached = (dist_info / "METADATA").read_text(encoding="utf-8", errors="surrogateescape")
+            self._write_cache(key, cached)
+        return parse_core_metadata(cached.encode("utf-8", "surrogateescape"), f"{sdist.name} {sdist.version}")
+
+    def wheel_for(self, release: Release) -> Path:
+        """A wheel file for a build-environment pin: downloaded, or built in its own locked env."""
+        if release.wheel is not None:
+            return self.finder.fetch(release.wheel)
+        if self.env_pins is None:
+            raise BuildError(f"{release.name} {release.version} has no wheel and no locked build environment.")
+        pins = self.env_pins(release)
+        fingerprint = self._fingerprint(pins, {})
+        sdist_hash = self.finder.sha256(release.artifact)
+        with self._lock:
+            cached = self.wheels.get(sdist_hash, fingerprint.digest, self._target_key())
+            if cached is not None:
+                return cached
+            self._emit(f"Building {release.name} {release.version} (needed to build another sdist)")
+            tree = self.source_tree(release)
+            build_system = read_build_system(tree)
+            with self._environment(pins) as env:
+                out = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._work))
+                wheel = build_wheel(env, tree, build_system, None, out)
+            stamp_wheel(wheel, {str(k): str(v.version) for k, v in pins.items()}, fingerprint.digest)
+            return self.wheels.put(wheel, sdist_hash, fingerprint.digest, self._target_key())
+
+    def source_tree(self, sdist: Release) -> Path:
+        """The unpacked sdist (safely extracted), shared by every hook call."""
+        artifact = sdist.sdist or sdist.artifact
+        with self._lock:
+            tree = self._trees.get(artifact.url)
+            if tree is None:
+                self._emit(f"Fetching {artifact.filename}")
+                archive = self.finder.fetch(artifact)
+                dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
+                tree = extract_archive(archive, dest)
+                self._trees[artifact.url] = tree
+            return tree
+
+    # -- helpers --------------------------------------------------------------
+
+    def _environment(self, pins: Mapping[NormalizedName, Release]) -> _EnvContext:
+        if self.target.interpreter is None:
+            raise TargetError(
+                f"Locking for {self.target.describe()} needs sdist builds (to read build "
+                "requirements and metadata), and no local interpreter matches that target.",
+                hint="Run lock-build with a matching Python (--python PATH), or allow wheels "
+                "for the packages that need building.",
+            )
+        wheels = [self.wheel_for(release) for _, release in sorted(pins.items())]
+        return _EnvContext(self.target.interpreter, wheels, self._work)
+
+    def _fingerprint(self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]) -> BuildFingerprint:
+        return BuildFingerprint.of(
+            (
+                BuildPin(name=str(name), version=str(r.version), sha256=self.finder.sha256(r.artifact))
+                for name, r in pins.items()
+            ),
+            dict(config),
+            self._target_key(),
+        )
+
+    def _target_key(self) -> str:
+        tag = self.target.tags[0] if self.target.tags else None
+        return str(tag) if tag else self.target.platform
+
+    def _cache_key(
+        self, kind: str, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+    ) -> str:
+        sdist_hash = self.finder.sha256(sdist.sdist or sdist.artifact)
+        return f"{kind}-{sdist_hash[:32]}-{self._fingerprint(pins, config).digest[:32]}"
+
+    def _cache_path(self, key: str) -> Path:
+        return self.cache_dir / "hooks" / f"{key}.json"
+
+    def _read_cache(self, key: str) -> object | None:
+        try:
+            data = json.loads(self._cache_path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if data.get("format") != _HOOK_CACHE_FORMAT:
+            return None
+        return data.get("value")
+
+    def _write_cache(self, key: str, value: object) -> None:
+        path = self._cache_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"format": _HOOK_CACHE_FORMAT, "value": value}), encoding="utf-8")
+        tmp.replace(path)
+
+    def _emit(self, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(text)
+
+
+class _EnvContext:
+    """A build environment that is removed when the ``with`` block ends."""
+
+    def __init__(self, interpreter: Path, wheels: list[Path], root: Path) -> None:
+        self._args = (interpreter, wheels, root / "envs")
+        self._env: BuildEnvironment | None = None
+
+    def __enter__(self) -> BuildEnvironment:
+        self._env = BuildEnvironment.create(*self._args)
+        return self._env
+
+    def __exit__(self, *exc: object) -> None:
+        if self._env is not None:
+            self._env.cleanup()
