@@ -193,9 +193,12 @@ def _read_layers(
     locations: ConfigLocations, environ: Mapping[str, str]
 ) -> tuple[_Layers, list[str]]:
     warnings: list[str] = []
-    merged: dict[tuple[str, str], _Raw] = {}
+    # Every file's value is kept (in load order) so a missing location can fall back
+    # to the one it overrode; the last one is what pip would use.
+    merged: dict[tuple[str, str], list[_Raw]] = {}
     for _, path in locations.candidates():
-        merged.update(_read_config_file(path))
+        for section_key, raw in _read_config_file(path).items():
+            merged.setdefault(section_key, []).append(raw)
     if (locations.env_file and locations.env_file != os.devnull
             and not Path(locations.env_file).exists()):
         warnings.append(
@@ -203,7 +206,11 @@ def _read_layers(
     layers = _Layers()
     ordered: list[tuple[str, _Raw]] = []
     for section in _SECTIONS:
-        ordered += [(key, raw) for (sec, key), raw in merged.items() if sec == section]
+        for (sec, key), raws in merged.items():
+            if sec != section:
+                continue
+            # --only/no-binary accumulate, so only the value pip would see may count.
+            ordered += [(key, raw) for raw in (raws[-1:] if key in _BINARY_KEYS else raws)]
     for name, value in environ.items():
         if not name.startswith("PIP_") or not value:
             continue
