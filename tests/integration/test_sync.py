@@ -1,0 +1,240 @@
+"""sync into real virtual environments from a local index, with hand-written locks.
+
+The ABI fixture: `abiext` is an sdist whose build bakes in the `abiprov` version it was
+built against, and which refuses to import when a different `abiprov` is installed —
+numpy's failure mode, small enough to run in a unit of a second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from test_sync_support import build_env, make_lock, run_cli, sdist_pkg, wheel_pkg
+
+from lock_build.cli import sync_cmd
+from lock_build.errors import BuildError, SyncError, TargetError
+from lock_build.lockfile import write_lock
+from lock_build.sync import sync
+from lock_build.sync.inspect import inspect_environment
+
+IMPORT_ABI = (
+    "import abiprov, abiext, abiext._built_against as b; "
+    "print(b.BUILT_AGAINST, abiprov.__version__)"
+)
+
+
+@pytest.fixture(scope="module")
+def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
+    """One index for the module: abiprov 1.0/2.0 wheels, the abiext sdist, a broken sdist,
+    a build-only sdist tool, and an unrelated wheel."""
+    idx = index_server.new_index(directory=tmp_path_factory.mktemp("sync-index"))
+    files = {
+        "prov1": idx.add_wheel("abiprov", "1.0"),
+        "prov2": idx.add_wheel("abiprov", "2.0"),
+        "ext": idx.add_sdist(
+            "abiext", "1.0", abi_provider="abiprov", build_requires=["abiprov"],
+            requires=["abiprov"],
+        ),
+        "ext_nested": idx.add_sdist(
+            "nestext", "1.0", abi_provider="abiprov", build_requires=["abiprov", "buildtool"],
+            requires=["abiprov"],
+        ),
+        "tool": idx.add_sdist("buildtool", "1.0"),
+        "tool11": idx.add_wheel("buildtool", "1.1"),
+        "broken": idx.add_sdist("broken", "1.0", build_error="the compiler exploded"),
+        "other": idx.add_wheel("other", "1.0"),
+        "extra": idx.add_wheel("extraneous", "3.0"),
+    }
+    idx.paths = files
+    yield idx
+    index_server.remove_index(idx)
+
+
+def abi_lock(index, python: Path, prov: str = "prov1", extra_pins: tuple[str, ...] = (),
+             extra_packages: tuple = ()):  # noqa: ANN001, ANN201
+    p = index.paths
+    prov_pkg = wheel_pkg(index, p[prov])
+    version = str(prov_pkg.version)
+    return make_lock(
+        python,
+        [prov_pkg, sdist_pkg(index, p["ext"], deps=["abiprov"]), wheel_pkg(index, p["other"]),
+         *extra_packages],
+        [build_env("abiext", "1.0", (f"abiprov=={version}", *extra_pins), shared=["abiprov"],
+                   requires=["abiprov"])],
+    )
+
+
+def do_sync(lock, env, cache: Path, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    return sync(lock, lock_dir=cache, python=env.python, cache_dir=cache, **kwargs)
+
+
+def test_sync_builds_against_locked_provider_and_repairs_broken_control(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    # The control: plain pip with build isolation builds abiext against the newest
+    # abiprov (2.0) while installing the pinned 1.0 at runtime: import fails.
+    control = venv_factory("control")
+    control.pip("install", "--index-url", index.url, "abiprov==1.0", "abiext==1.0")
+    broken = control.run("-c", IMPORT_ABI)
+    assert broken.returncode != 0
+    assert "built against abiprov 2.0 but abiprov 1.0 is installed" in broken.stderr
+
+    lock = abi_lock(index, control.python)
+    result = do_sync(lock, control, tmp_path / "cache")
+    assert result.built == ("abiext==1.0",)
+    reinstall = {s.name: s for s in result.plan.install}
+    assert reinstall["abiext"].action == "reinstall"  # same version, wrong build: replaced
+    fixed = control.run("-c", IMPORT_ABI)
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.split() == ["1.0", "1.0"]  # built against exactly what is installed
+    # The installed dist-info records what it was built against.
+    state = inspect_environment(control.python)
+    build = next(b for b in result.plan.builds if b.name == "abiext")
+    assert state.installed["abiext"].fingerprint == build.fingerprint
+    stamp_files = list(control.site_packages.glob("abiext-1.0.dist-info/lock_build_build.json"))
+    assert json.loads(stamp_files[0].read_text())["pins"] == {"abiprov": "1.0"}
+    # extraneous packages are removed; the unrelated wheel was installed
+    assert control.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+
+
+def test_second_sync_is_a_fast_noop(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    env = venv_factory()
+    lock = abi_lock(index, env.python)
+    do_sync(lock, env, tmp_path / "cache")
+    index.clear_requests()
+    started = time.monotonic()
+    again = do_sync(lock, env, tmp_path / "cache")
+    assert time.monotonic() - started < 3
+    assert not again.plan.changes and again.built == () and again.plan.builds == ()
+    assert index.requests == []  # nothing fetched either
+    # A new environment from the same cache reuses the cached build: nothing is built.
+    other = venv_factory()
+    third = do_sync(lock, other, tmp_path / "cache")
+    assert third.built == () and third.reused == ("abiext==1.0",)
+    assert other.run("-c", IMPORT_ABI).returncode == 0
+
+
+def test_changed_build_pin_forces_rebuild_and_reinstall(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    env = venv_factory()
+    cache = tmp_path / "cache"
+    do_sync(abi_lock(index, env.python), env, cache)
+    # Only a build-only pin changes (a tool in the build environment): same runtime
+    # versions, yet the installed build no longer matches the lock.
+    tool = wheel_pkg(index, index.paths["tool11"], runtime=False)
+    lock2 = abi_lock(index, env.python, extra_pins=("buildtool==1.1",), extra_packages=(tool,))
+    result = do_sync(lock2, env, cache)
+    assert result.built == ("abiext==1.0",)  # the cached build for other pins is not reused
+    assert [(s.name, s.action) for s in result.plan.install] == [("abiext", "reinstall")]
+    assert "other build pins" in result.plan.install[0].reason
+    # And a runtime + build pin move of the ABI provider: upgrade, rebuild, still coherent.
+    lock3 = abi_lock(index, env.python, prov="prov2")
+    result = do_sync(lock3, env, cache)
+    actions = {s.name: s.action for s in result.plan.install}
+    assert actions == {"abiprov": "upgrade", "abiext": "reinstall"}
+    out = env.run("-c", IMPORT_ABI)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["2.0", "2.0"]
+
+
+def test_nested_build_stage_uses_wheel_built_earlier(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    env = venv_factory()
+    p = index.paths
+    lock = make_lock(
+        env.python,
+        [wheel_pkg(index, p["prov1"]), sdist_pkg(index, p["ext_nested"], deps=["abiprov"]),
+         sdist_pkg(index, p["tool"], runtime=False)],
+        [build_env("nestext", "1.0", ("abiprov==1.0", "buildtool==1.0"), shared=["abiprov"]),
+         build_env("buildtool", "1.0", ())],
+    )
+    result = do_sync(lock, env, tmp_path / "cache", jobs=2)
+    assert [[s.key for s in stage] for stage in result.plan.build_stages] == [
+        ["buildtool==1.0"], ["nestext==1.0"]
+    ]
+    assert set(result.built) == {"buildtool==1.0", "nestext==1.0"}
+    assert env.freeze() == {"abiprov": "1.0", "nestext": "1.0"}  # build-only tool not installed
+    assert env.run("-c", "import nestext").returncode == 0
+
+
+def test_failed_build_leaves_environment_unchanged(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    env = venv_factory()
+    env.pip("install", "--index-url", index.url, "extraneous==3.0")
+    before = env.freeze()
+    p = index.paths
+    lock = make_lock(
+        env.python,
+        [wheel_pkg(index, p["other"]), sdist_pkg(index, p["broken"])],
+        [build_env("broken", "1.0", ())],
+    )
+    with pytest.raises(BuildError) as info:
+        do_sync(lock, env, tmp_path / "cache")
+    message = info.value.render()
+    assert "broken==1.0" in message and "Nothing in the target environment was changed" in message
+    log = Path(message.split("log: ")[1].split()[0].rstrip(".;"))
+    assert "the compiler exploded" in log.read_text()
+    assert env.freeze() == before
+
+
+def test_shared_abi_pin_mismatch_refused_before_install(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    env = venv_factory()
+    p = index.paths
+    # An inconsistent lock: builds against abiprov 2.0, installs 1.0, and says it is shared.
+    lock = make_lock(
+        env.python,
+        [wheel_pkg(index, p["prov1"]), wheel_pkg(index, p["prov2"], runtime=False),
+         sdist_pkg(index, p["ext"], deps=["abiprov"])],
+        [build_env("abiext", "1.0", ("abiprov==2.0",), shared=["abiprov"])],
+    )
+    with pytest.raises(SyncError, match="built against abiprov 2.0, but the lock installs"):
+        do_sync(lock, env, tmp_path / "cache")
+    assert env.freeze() == {}
+
+
+def test_extraneous_removed_and_dry_run_exit_codes(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    env = venv_factory()
+    env.pip("install", "--index-url", index.url, "extraneous==3.0", "other==1.0")
+    lockfile = tmp_path / "requirements.lock"
+    write_lock(lockfile, abi_lock(index, env.python))
+    args = [lockfile, "--python", env.path, "--cache-dir", tmp_path / "cache"]
+
+    code, out = run_cli(sync_cmd.command, [*args, "--dry-run"])
+    assert code == 1
+    assert "remove    extraneous==3.0" in out and "install   abiext==1.0" in out
+    assert env.freeze() == {"extraneous": "3.0", "other": "1.0"}  # dry run changed nothing
+
+    code, out = run_cli(sync_cmd.command, [*args, "-q"])
+    assert code == 0, out
+    assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+
+    code, out = run_cli(sync_cmd.command, [*args, "--dry-run"])
+    assert (code, out.strip()) == (0, "Nothing would change.")
+
+
+def test_mismatching_interpreter_refused(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    env = venv_factory()
+    lock = abi_lock(index, env.python)
+    wrong = type(lock)(**{**{f: getattr(lock, f) for f in lock.__slots__},
+                          "target": {**lock.target, "python-version": "3.99"}})
+    with pytest.raises(TargetError, match="python-version 3.99"):
+        do_sync(wrong, env, tmp_path / "cache")
+
+
+def test_uv_installer_missing_is_a_clear_error(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    env = venv_factory()
+    with pytest.raises(SyncError, match="uv is not on PATH"):
+        do_sync(abi_lock(index, env.python), env, tmp_path / "cache", installer="uv")
