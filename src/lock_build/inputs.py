@@ -635,7 +635,7 @@ def parse_requirement(
         assert req.url is not None
         link = _parse_link(req.url, base=base, where=where, line=line)
         _check_editable(link, editable, where, line)
-        url = _link_url(link)
+        url = link.url
         if url != req.url:
             req = _link_requirement(req.name, req.extras, url, req.marker)
         return InputRequirement(requirement=req, source=source, location=where,
@@ -670,7 +670,7 @@ def parse_requirement(
         if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name):
             raise InputError(f"{where}: {line!r}: #egg={name} is not a valid project name.")
         return InputRequirement(
-            requirement=_link_requirement(name, extras, _link_url(link), marker),
+            requirement=_link_requirement(name, extras, link.url, marker),
             source=source, location=where, editable=editable, link=link, hashes=hashes,
         )
     if editable:
@@ -795,10 +795,6 @@ def _local_link(
                       version=parsed[1] if parsed else None)
 
 
-def _link_url(link: DirectLink) -> str:
-    return link.url
-
-
 def _filename_of(link: DirectLink) -> str:
     return unquote(urlsplit(link.url).path.rsplit("/", 1)[-1])
 
@@ -856,6 +852,7 @@ def parse_pyproject(
         if not isinstance(raw, str):
             raise InputError(f"{display}: {key} must be a string, not {raw!r}.")
         where = _toml_location(display, lines, raw, key)
+        _pep508(raw, where, raw)  # pyproject.toml allows PEP 508 only, not pip's bare paths
         return parse_requirement(raw, base=base, source=source, where=where)
 
     if project:

@@ -614,3 +614,16 @@ def test_default_output_path(given: str, expected: str) -> None:
 def test_value_types_are_frozen() -> None:
     with pytest.raises(AttributeError):
         IndexOptions().pre = True  # type: ignore[misc]
+
+
+def test_pyproject_direct_references(tmp_path: Path) -> None:
+    make_project(tmp_path, "local")
+    path = pyproject(tmp_path, '[project]\nname = "p"\nversion = "1"\ndependencies = [\n'
+                     f'  "local @ {(tmp_path / "local").as_uri()}",\n'
+                     '  "vcs @ git+https://example.org/vcs.git@v1",\n]\n')
+    local, vcs = parse_pyproject(path, cwd=tmp_path).requirements
+    assert local.link is not None and local.link.kind == "directory"
+    assert vcs.link is not None and vcs.link.revision == "v1"
+    bare = pyproject(tmp_path, '[project]\nname = "p"\nversion = "1"\ndependencies = ["./local"]\n')
+    with pytest.raises(InputError, match="pyproject.toml:4: './local' is not a valid requirement"):
+        parse_pyproject(bare, cwd=tmp_path)
