@@ -25,7 +25,10 @@ def test_plan_sh_reproduces_sync(local_index, venv_factory, tmp_path: Path) -> N
     prov1 = idx.add_wheel("abiprov", "1.0")
     idx.add_wheel("abiprov", "2.0")
     ext = idx.add_sdist(
-        "nestext", "1.0", abi_provider="abiprov", build_requires=["abiprov", "buildtool"],
+        "nestext",
+        "1.0",
+        abi_provider="abiprov",
+        build_requires=["abiprov", "buildtool"],
         requires=["abiprov"],
     )
     tool = idx.add_sdist("buildtool", "1.0")
@@ -33,10 +36,16 @@ def test_plan_sh_reproduces_sync(local_index, venv_factory, tmp_path: Path) -> N
     synced = venv_factory("synced")
     lock = make_lock(
         synced.python,
-        [wheel_pkg(idx, prov1), sdist_pkg(idx, ext, deps=["abiprov"]),
-         sdist_pkg(idx, tool, runtime=False), wheel_pkg(idx, other)],
-        [build_env("nestext", "1.0", ("abiprov==1.0", "buildtool==1.0"), shared=["abiprov"]),
-         build_env("buildtool", "1.0", ())],
+        [
+            wheel_pkg(idx, prov1),
+            sdist_pkg(idx, ext, deps=["abiprov"]),
+            sdist_pkg(idx, tool, runtime=False),
+            wheel_pkg(idx, other),
+        ],
+        [
+            build_env("nestext", "1.0", ("abiprov==1.0", "buildtool==1.0"), shared=["abiprov"]),
+            build_env("buildtool", "1.0", ()),
+        ],
     )
     lockfile = tmp_path / "requirements.lock"
     write_lock(lockfile, lock)
@@ -46,13 +55,24 @@ def test_plan_sh_reproduces_sync(local_index, venv_factory, tmp_path: Path) -> N
     code, output = run_cli(plan_cmd.command, [lockfile, "--format", "sh", "-o", out])
     assert code == 0, output
     script = out / "plan.sh"
-    assert {"plan.sh", "fetch.txt", "install.txt", "build-buildtool-1.0.txt",
-            "build-nestext-1.0.txt", "sdist-nestext-1.0.txt"} <= {p.name for p in out.iterdir()}
+    assert {
+        "plan.sh",
+        "fetch.txt",
+        "install.txt",
+        "build-buildtool-1.0.txt",
+        "build-nestext-1.0.txt",
+        "sdist-nestext-1.0.txt",
+    } <= {p.name for p in out.iterdir()}
     assert "--require-hashes" in (out / "plan.sh").read_text()
 
     fresh = venv_factory("fresh")
-    environ = dict(os.environ, PYTHON=str(fresh.python), PIP=f"{sys.executable} -m pip",
-                   WORK=str(tmp_path / "work"), PIP_NO_CACHE_DIR="1")
+    environ = dict(
+        os.environ,
+        PYTHON=str(fresh.python),
+        PIP=f"{sys.executable} -m pip",
+        WORK=str(tmp_path / "work"),
+        PIP_NO_CACHE_DIR="1",
+    )
     run = subprocess.run(["sh", str(script)], capture_output=True, text=True, env=environ)
     assert run.returncode == 0, run.stdout + run.stderr
     assert fresh.freeze() == synced.freeze() == {"abiprov": "1.0", "nestext": "1.0", "other": "1.0"}

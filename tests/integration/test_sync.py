@@ -35,11 +35,17 @@ def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
         "prov1": idx.add_wheel("abiprov", "1.0"),
         "prov2": idx.add_wheel("abiprov", "2.0"),
         "ext": idx.add_sdist(
-            "abiext", "1.0", abi_provider="abiprov", build_requires=["abiprov"],
+            "abiext",
+            "1.0",
+            abi_provider="abiprov",
+            build_requires=["abiprov"],
             requires=["abiprov"],
         ),
         "ext_nested": idx.add_sdist(
-            "nestext", "1.0", abi_provider="abiprov", build_requires=["abiprov", "buildtool"],
+            "nestext",
+            "1.0",
+            abi_provider="abiprov",
+            build_requires=["abiprov", "buildtool"],
             requires=["abiprov"],
         ),
         "tool": idx.add_sdist("buildtool", "1.0"),
@@ -53,17 +59,33 @@ def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
     index_server.remove_index(idx)
 
 
-def abi_lock(index, python: Path, prov: str = "prov1", extra_pins: tuple[str, ...] = (),
-             extra_packages: tuple = ()):  # noqa: ANN001, ANN201
+def abi_lock(
+    index,
+    python: Path,
+    prov: str = "prov1",
+    extra_pins: tuple[str, ...] = (),
+    extra_packages: tuple = (),
+):  # noqa: ANN001, ANN201
     p = index.paths
     prov_pkg = wheel_pkg(index, p[prov])
     version = str(prov_pkg.version)
     return make_lock(
         python,
-        [prov_pkg, sdist_pkg(index, p["ext"], deps=["abiprov"]), wheel_pkg(index, p["other"]),
-         *extra_packages],
-        [build_env("abiext", "1.0", (f"abiprov=={version}", *extra_pins), shared=["abiprov"],
-                   requires=["abiprov"])],
+        [
+            prov_pkg,
+            sdist_pkg(index, p["ext"], deps=["abiprov"]),
+            wheel_pkg(index, p["other"]),
+            *extra_packages,
+        ],
+        [
+            build_env(
+                "abiext",
+                "1.0",
+                (f"abiprov=={version}", *extra_pins),
+                shared=["abiprov"],
+                requires=["abiprov"],
+            )
+        ],
     )
 
 
@@ -141,30 +163,32 @@ def test_changed_build_pin_forces_rebuild_and_reinstall(
     assert out.stdout.split() == ["2.0", "2.0"]
 
 
-def test_nested_build_stage_uses_wheel_built_earlier(
-    index, venv_factory, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_nested_build_stage_uses_wheel_built_earlier(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
     env = venv_factory()
     p = index.paths
     lock = make_lock(
         env.python,
-        [wheel_pkg(index, p["prov1"]), sdist_pkg(index, p["ext_nested"], deps=["abiprov"]),
-         sdist_pkg(index, p["tool"], runtime=False)],
-        [build_env("nestext", "1.0", ("abiprov==1.0", "buildtool==1.0"), shared=["abiprov"]),
-         build_env("buildtool", "1.0", ())],
+        [
+            wheel_pkg(index, p["prov1"]),
+            sdist_pkg(index, p["ext_nested"], deps=["abiprov"]),
+            sdist_pkg(index, p["tool"], runtime=False),
+        ],
+        [
+            build_env("nestext", "1.0", ("abiprov==1.0", "buildtool==1.0"), shared=["abiprov"]),
+            build_env("buildtool", "1.0", ()),
+        ],
     )
     result = do_sync(lock, env, tmp_path / "cache", jobs=2)
     assert [[s.key for s in stage] for stage in result.plan.build_stages] == [
-        ["buildtool==1.0"], ["nestext==1.0"]
+        ["buildtool==1.0"],
+        ["nestext==1.0"],
     ]
     assert set(result.built) == {"buildtool==1.0", "nestext==1.0"}
     assert env.freeze() == {"abiprov": "1.0", "nestext": "1.0"}  # build-only tool not installed
     assert env.run("-c", "import nestext").returncode == 0
 
 
-def test_failed_build_leaves_environment_unchanged(
-    index, venv_factory, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_failed_build_leaves_environment_unchanged(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
     env = venv_factory()
     env.pip("install", "--index-url", index.url, "extraneous==3.0")
     before = env.freeze()
@@ -191,8 +215,11 @@ def test_shared_abi_pin_mismatch_refused_before_install(
     # An inconsistent lock: builds against abiprov 2.0, installs 1.0, and says it is shared.
     lock = make_lock(
         env.python,
-        [wheel_pkg(index, p["prov1"]), wheel_pkg(index, p["prov2"], runtime=False),
-         sdist_pkg(index, p["ext"], deps=["abiprov"])],
+        [
+            wheel_pkg(index, p["prov1"]),
+            wheel_pkg(index, p["prov2"], runtime=False),
+            sdist_pkg(index, p["ext"], deps=["abiprov"]),
+        ],
         [build_env("abiext", "1.0", ("abiprov==2.0",), shared=["abiprov"])],
     )
     with pytest.raises(SyncError, match="built against abiprov 2.0, but the lock installs"):
@@ -200,9 +227,7 @@ def test_shared_abi_pin_mismatch_refused_before_install(
     assert env.freeze() == {}
 
 
-def test_extraneous_removed_and_dry_run_exit_codes(
-    index, venv_factory, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_extraneous_removed_and_dry_run_exit_codes(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
     env = venv_factory()
     env.pip("install", "--index-url", index.url, "extraneous==3.0", "other==1.0")
     lockfile = tmp_path / "requirements.lock"
@@ -225,8 +250,12 @@ def test_extraneous_removed_and_dry_run_exit_codes(
 def test_mismatching_interpreter_refused(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
     env = venv_factory()
     lock = abi_lock(index, env.python)
-    wrong = type(lock)(**{**{f: getattr(lock, f) for f in lock.__slots__},
-                          "target": {**lock.target, "python-version": "3.99"}})
+    wrong = type(lock)(
+        **{
+            **{f: getattr(lock, f) for f in lock.__slots__},
+            "target": {**lock.target, "python-version": "3.99"},
+        }
+    )
     with pytest.raises(TargetError, match="python-version 3.99"):
         do_sync(wrong, env, tmp_path / "cache")
 

@@ -25,7 +25,9 @@ def locked_file(path: Path, url: str) -> LockedFile:
     )
 
 
-def wheel_pkg(index, path: Path, *, runtime: bool = True, deps: Sequence[str] = ()) -> LockedPackage:  # noqa: ANN001
+def wheel_pkg(
+    index, path: Path, *, runtime: bool = True, deps: Sequence[str] = ()
+) -> LockedPackage:  # noqa: ANN001
     name, version = path.name.split("-")[:2]
     return LockedPackage(
         name=canonicalize_name(name),
@@ -36,7 +38,9 @@ def wheel_pkg(index, path: Path, *, runtime: bool = True, deps: Sequence[str] = 
     )
 
 
-def sdist_pkg(index, path: Path, *, runtime: bool = True, deps: Sequence[str] = ()) -> LockedPackage:  # noqa: ANN001
+def sdist_pkg(
+    index, path: Path, *, runtime: bool = True, deps: Sequence[str] = ()
+) -> LockedPackage:  # noqa: ANN001
     name, version = path.name.removesuffix(".tar.gz").rsplit("-", 1)
     return LockedPackage(
         name=canonicalize_name(name),
@@ -48,7 +52,11 @@ def sdist_pkg(index, path: Path, *, runtime: bool = True, deps: Sequence[str] = 
 
 
 def build_env(
-    name: str, version: str, pins: Sequence[str], *, shared: Sequence[str] = (),
+    name: str,
+    version: str,
+    pins: Sequence[str],
+    *,
+    shared: Sequence[str] = (),
     requires: Sequence[str] = (),
 ) -> BuildEnvironment:
     return BuildEnvironment(
