@@ -24,6 +24,8 @@ from packaging.version import InvalidVersion, Version
 class ArtifactKind(str, Enum):
     WHEEL = "wheel"
     SDIST = "sdist"
+    # A local project directory or a VCS checkout: built like an sdist, never hashed.
+    DIRECTORY = "directory"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

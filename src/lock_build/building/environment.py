@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -269,7 +270,11 @@ class BuildEnvironment:
                     script_kind=get_launcher_kind(),
                     bytecode_optimization_levels=(),
                 )
-                install(source, destination, additional_metadata={"INSTALLER": b"lock-build\n"})
+                with warnings.catch_warnings():
+                    # installer warns about __pycache__ files shipped in wheels (numpy's);
+                    # they are skipped either way and the warning is noise to users.
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    install(source, destination, additional_metadata={"INSTALLER": b"lock-build\n"})
         except FileNotFoundError as exc:
             raise ArchiveError(f"Wheel {wheel} does not exist.") from exc
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:

@@ -100,6 +100,7 @@ def command(**values: Any) -> None:
         upgrade=values["upgrade"],
         upgrade_packages=tuple(_requirement(p, "--upgrade-package") for p in values["upgrade_package"]),
         options_record=_options_record(values),
+        output_dir=output.parent.resolve(),
     )
     started = time.monotonic()
     console.status(f"Locking for {target.describe()}")

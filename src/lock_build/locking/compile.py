@@ -9,6 +9,7 @@ from their backend in the *locked* environment; if anything changed (or a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,11 +18,11 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from lock_build.errors import ResolutionError
+from lock_build.errors import InputError, ResolutionError
 from lock_build.index.finder import PackageFinder
-from lock_build.index.http import HttpClient, redact
-from lock_build.inputs import InputRequirement, InputSet
-from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage
+from lock_build.index.http import HttpClient, file_url_to_path, redact
+from lock_build.inputs import InputRequirement, InputSet, UnnamedLink
+from lock_build.lockfile import BuildEnvironment, LocalSource, Lock, LockedFile, LockedPackage
 from lock_build.locking.builds import (
     BuildLocker,
     BuildMismatchError,
@@ -29,9 +30,10 @@ from lock_build.locking.builds import (
     LockedBuild,
     NeedsRuntimeRequirements,
 )
+from lock_build.locking.direct import DirectSources, static_name
 from lock_build.locking.source import IndexSource
 from lock_build.locking.workshop import Workshop
-from lock_build.models import Artifact, CoreMetadata, Release
+from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release, artifact_from_filename
 from lock_build.resolution.model import DirectReference, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.settings import IndexSettings
@@ -54,6 +56,7 @@ class CompileRequest:
     upgrade: bool = False
     upgrade_packages: tuple[Requirement, ...] = ()
     options_record: Mapping[str, object] = field(default_factory=dict)
+    output_dir: Path = Path(".")  # local paths in the lock are relative to it
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -89,7 +92,8 @@ class _Compiler:
         self.on_event = on_event
         build_options = replace(request.build, previous=self._previous_build_pins())
         self.build_options = build_options
-        self.source = IndexSource(finder, self._provisional_metadata)
+        self.direct = DirectSources(finder, self._provisional_metadata, request.cache_dir)
+        self.source = IndexSource(finder, self._provisional_metadata, self.direct)
         # Provisional build environments (declared requirements only) give metadata
         # while the runtime tree is unknown; the final ones replace them.
         self.provisional = BuildLocker(
@@ -139,7 +143,8 @@ class _Compiler:
         self, extra: Sequence[Wanted], excluded: Sequence[tuple[NormalizedName, Version]]
     ) -> Resolution:
         inputs = self.request.inputs
-        requirements = tuple(_wanted(r) for r in inputs.requirements) + tuple(extra)
+        named = tuple(_name_unnamed(u) for u in inputs.unnamed)
+        requirements = tuple(_wanted(r) for r in (*inputs.requirements, *named)) + tuple(extra)
         constraints = (
             tuple(_wanted(r) for r in inputs.constraints)
             + self.request.constraints
@@ -220,7 +225,7 @@ class _Compiler:
     # -- the result ---------------------------------------------------------------
 
     def _result(self, runtime: Resolution, builds: Sequence[LockedBuild]) -> CompileResult:
-        lock = assemble_lock(self.request, runtime, builds, self.finder)
+        lock = assemble_lock(self.request, runtime, builds, self.finder, self.direct)
         substitutions = tuple(
             f"{b.sdist.name} {b.sdist.version} builds against {s.package}=={s.used} "
             f"(declared: {s.declared})"
@@ -246,6 +251,36 @@ def _wanted(item: InputRequirement) -> Wanted:
     return Wanted(requirement=item.requirement, origin=item.source, direct=direct)
 
 
+def _name_unnamed(link: UnnamedLink) -> InputRequirement:
+    """``-e .`` and bare paths name no project: read the name from the project itself."""
+    if link.link.kind == "directory" and link.link.path is not None:
+        name = static_name(link.link.path)
+        if name is not None:
+            return link.named(name)
+    elif link.link.kind == "archive":
+        parsed = artifact_from_filename(link.link.url.rsplit("/", 1)[-1].split("#")[0], link.link.url)
+        if parsed is not None:
+            return link.named(parsed.name)
+    raise InputError(
+        f"{link.location or link.source}: cannot tell the project name of {redact(link.link.url)}.",
+        hint="Name it in the requirement: 'name @ <url or path>'.",
+    )
+
+
+def _local_source(release: Release, direct: DirectSources, lock_dir: Path) -> LocalSource:
+    key = (release.name, release.version)
+    editable = key in direct.editable
+    if key in direct.vcs:
+        url, commit, subdirectory = direct.vcs[key]
+        return LocalSource(kind="vcs", url=url, commit=commit, subdirectory=subdirectory, editable=editable)
+    path = file_url_to_path(release.artifact.url)
+    try:
+        shown = os.path.relpath(path, lock_dir)
+    except ValueError:  # another drive on Windows
+        shown = str(path)
+    return LocalSource(kind="directory", url=Path(shown).as_posix(), editable=editable)
+
+
 def _locked_file(artifact: Artifact, finder: PackageFinder) -> LockedFile:
     return LockedFile(
         url=redact_url(artifact.url),
@@ -268,6 +303,7 @@ def assemble_lock(
     runtime: Resolution,
     builds: Sequence[LockedBuild],
     finder: PackageFinder,
+    direct: DirectSources,
 ) -> Lock:
     entries: dict[tuple[NormalizedName, Version], dict[str, object]] = {}
 
@@ -316,6 +352,16 @@ def assemble_lock(
     packages = []
     for (name, version), item in entries.items():
         release: Release = item["release"]  # type: ignore[assignment]
+        if release.artifact.kind is ArtifactKind.DIRECTORY:
+            packages.append(
+                LockedPackage(
+                    name=name, version=version, runtime=bool(item["runtime"]),
+                    source=_local_source(release, direct, request.output_dir),
+                    dependencies=tuple(sorted(item["deps"])),  # type: ignore[arg-type]
+                    via=tuple(sorted(item["via"])),  # type: ignore[arg-type]
+                )
+            )
+            continue
         packages.append(
             LockedPackage(
                 name=name,

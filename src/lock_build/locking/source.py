@@ -10,6 +10,7 @@ from packaging.version import Version
 
 from lock_build.errors import InputError
 from lock_build.index.http import redact
+from lock_build.locking.direct import DirectSources
 from lock_build.models import CoreMetadata, Release
 from lock_build.resolution.model import DirectReference
 
@@ -27,9 +28,16 @@ class IndexSource:
     compile loop (old setup.py files write the build numpy into their requirements).
     """
 
-    def __init__(self, finder: object, build_metadata: BuildMetadata, prefetch: bool = True) -> None:
+    def __init__(
+        self,
+        finder: object,
+        build_metadata: BuildMetadata,
+        direct: DirectSources | None = None,
+        prefetch: bool = True,
+    ) -> None:
         self.finder = finder
         self.build_metadata = build_metadata
+        self.direct = direct
         self.prefetch = prefetch
         self.overrides: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
         self.built: set[tuple[NormalizedName, Version]] = set()  # metadata that needed a hook
@@ -55,10 +63,11 @@ class IndexSource:
         return metadata
 
     def direct_release(self, name: NormalizedName, direct: DirectReference) -> tuple[Release, CoreMetadata]:
-        raise InputError(
-            f"{name} @ {redact(direct.url)}: direct references are not supported yet.",
-            hint="Publish the package to an index or a --find-links directory, and require it by name.",
-        )
+        if self.direct is None:
+            raise InputError(f"{name} @ {redact(direct.url)}: direct references are not supported here.")
+        release, metadata = self.direct.release(name, direct)
+        self.overrides.setdefault((release.name, release.version), metadata)
+        return release, metadata
 
     def describe_locations(self) -> str:
         settings = self.finder.settings  # type: ignore[attr-defined]

@@ -25,8 +25,9 @@ from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import BuildFingerprint, BuildPin, stamp_wheel
 from lock_build.errors import BuildError, TargetError
 from lock_build.index.finder import PackageFinder
+from lock_build.index.http import file_url_to_path
 from lock_build.metadata import parse_core_metadata
-from lock_build.models import CoreMetadata, Release
+from lock_build.models import ArtifactKind, CoreMetadata, Release
 from lock_build.target import Target
 
 _HOOK_CACHE_FORMAT = 1
@@ -123,6 +124,8 @@ class Workshop:
     def source_tree(self, sdist: Release) -> Path:
         """The unpacked sdist (safely extracted), shared by every hook call."""
         artifact = sdist.sdist or sdist.artifact
+        if artifact.kind is ArtifactKind.DIRECTORY:
+            return file_url_to_path(artifact.url)  # built where it is, as pip does
         with self._lock:
             tree = self._trees.get(artifact.url)
             if tree is None:
@@ -149,12 +152,17 @@ class Workshop:
     def _fingerprint(self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]) -> BuildFingerprint:
         return BuildFingerprint.of(
             (
-                BuildPin(name=str(name), version=str(r.version), sha256=self.finder.sha256(r.artifact))
+                BuildPin(name=str(name), version=str(r.version), sha256=self._hash(r))
                 for name, r in pins.items()
             ),
             dict(config),
             self._target_key(),
         )
+
+    def _hash(self, release: Release) -> str:
+        if release.artifact.kind is ArtifactKind.DIRECTORY:
+            return ""  # unhashed by nature; the lock says so
+        return self.finder.sha256(release.artifact)
 
     def _target_key(self) -> str:
         tag = self.target.tags[0] if self.target.tags else None
@@ -162,14 +170,19 @@ class Workshop:
 
     def _cache_key(
         self, kind: str, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
-    ) -> str:
-        sdist_hash = self.finder.sha256(sdist.sdist or sdist.artifact)
+    ) -> str | None:
+        artifact = sdist.sdist or sdist.artifact
+        if artifact.kind is ArtifactKind.DIRECTORY:
+            return None  # a working tree changes under us: never cache its hooks
+        sdist_hash = self.finder.sha256(artifact)
         return f"{kind}-{sdist_hash[:32]}-{self._fingerprint(pins, config).digest[:32]}"
 
     def _cache_path(self, key: str) -> Path:
         return self.cache_dir / "hooks" / f"{key}.json"
 
-    def _read_cache(self, key: str) -> object | None:
+    def _read_cache(self, key: str | None) -> object | None:
+        if key is None:
+            return None
         try:
             data = json.loads(self._cache_path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -178,7 +191,9 @@ class Workshop:
             return None
         return data.get("value")
 
-    def _write_cache(self, key: str, value: object) -> None:
+    def _write_cache(self, key: str | None, value: object) -> None:
+        if key is None:
+            return
         path = self._cache_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
