@@ -267,3 +267,27 @@ def test_uv_installer_missing_is_a_clear_error(
     env = venv_factory()
     with pytest.raises(SyncError, match="uv is not on PATH"):
         do_sync(abi_lock(index, env.python), env, tmp_path / "cache", installer="uv")
+
+
+def test_install_failure_midway_says_what_changed_and_rerun_completes(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    from lock_build.sync import installers
+
+    env = venv_factory()
+    env.pip("install", "--index-url", index.url, "extraneous==3.0")
+    lock = abi_lock(index, env.python)
+
+    def killed(self, names):  # noqa: ANN001, ANN202
+        raise installers.InstallFailed("pip uninstall", "Killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(installers.PipInstaller, "uninstall", killed)
+        with pytest.raises(SyncError) as info:
+            do_sync(lock, env, tmp_path / "cache")
+    message = info.value.render()
+    assert "so far installed abiext 1.0, installed abiprov 1.0, installed other 1.0" in message
+    assert "Run lock-build sync again" in message
+    again = do_sync(lock, env, tmp_path / "cache")
+    assert [r.name for r in again.plan.remove] == ["extraneous"] and again.built == ()
+    assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from lock_build.cli.options import python_option
 from lock_build.cli.output import Console, console_option_group, default_cache_dir
 from lock_build.errors import StaleError
 from lock_build.lockfile import find_lockfile, read_lock
@@ -16,13 +17,7 @@ from lock_build.target import select_interpreter
 
 @click.command("sync")
 @click.argument("lockfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--python",
-    "python",
-    metavar="PATH",
-    help="Target interpreter or virtual environment [default: the active venv, "
-    "else lock-build's interpreter].",
-)
+@python_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; exit 1 if anything would.")
 @click.option(
     "--installer",

@@ -129,10 +129,12 @@ def sync(
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
     report = reporter or NullReporter()
+    # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
+    python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
     check_target(lock, target)
     state = inspect_environment(python)
-    if state.externally_managed and not break_system_packages:
+    if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
             f"{python} is an externally managed interpreter (PEP 668: {state.stdlib}/"
             "EXTERNALLY-MANAGED); lock-build will not change it.",
@@ -406,7 +408,14 @@ def _install_set(
         key = f"{step.name}=={step.version}"
         if not step.built:
             assert step.wheel is not None and step.sha256 is not None
-            wheels.append(LocalWheel(path=files[step.wheel], sha256=step.sha256))
+            wheels.append(
+                LocalWheel(
+                    name=step.name,
+                    version=str(step.version),
+                    path=files[step.wheel],
+                    sha256=step.sha256,
+                )
+            )
             continue
         wheel = built[key]
         stamp = read_wheel_stamp(wheel) or {}
@@ -427,7 +436,11 @@ def _install_set(
                     f"installs {name} {runtime.version}: the extension would not load.",
                     hint="The lock is inconsistent; regenerate it with lock-build compile.",
                 )
-        wheels.append(LocalWheel(path=wheel, sha256=_sha256_of(wheel)))
+        wheels.append(
+            LocalWheel(
+                name=step.name, version=str(step.version), path=wheel, sha256=_sha256_of(wheel)
+            )
+        )
     return wheels
 
 

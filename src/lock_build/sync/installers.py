@@ -31,8 +31,21 @@ _SPARED = {
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LocalWheel:
+    name: str
+    version: str
     path: Path
     sha256: str
+
+
+def _link_all(wheels: Sequence[LocalWheel], directory: Path) -> None:
+    # Installing `name==version` from a find-links directory (rather than by path) keeps
+    # `pip freeze` showing plain pins instead of file:// URLs into our cache.
+    for wheel in wheels:
+        dest = directory / wheel.path.name
+        try:
+            os.link(wheel.path, dest)
+        except OSError:
+            shutil.copyfile(wheel.path, dest)
 
 
 class InstallFailed(Exception):
@@ -108,9 +121,13 @@ class PipInstaller:
         if not wheels:
             return
         with tempfile.TemporaryDirectory(prefix="lock-build-install-") as tmp:
+            links = Path(tmp) / "wheels"
+            links.mkdir()
+            _link_all(wheels, links)
             reqs = Path(tmp) / "requirements.txt"
             reqs.write_text(
-                "".join(f"{w.path} --hash=sha256:{w.sha256}\n" for w in wheels), encoding="utf-8"
+                "".join(f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in wheels),
+                encoding="utf-8",
             )
             _run(
                 [
@@ -118,6 +135,8 @@ class PipInstaller:
                     "install",
                     "--no-deps",
                     "--no-index",
+                    "--find-links",
+                    str(links),
                     "--require-hashes",
                     "--force-reinstall",
                     "--no-cache-dir",
@@ -152,7 +171,11 @@ class UvInstaller:
         return _SPARED["uv"]
 
     def install(self, wheels: Sequence[LocalWheel]) -> None:
-        if wheels:
+        if not wheels:
+            return
+        with tempfile.TemporaryDirectory(prefix="lock-build-install-") as tmp:
+            links = Path(tmp)
+            _link_all(wheels, links)
             _run(
                 [
                     *self.base,
@@ -161,9 +184,12 @@ class UvInstaller:
                     str(self.python),
                     "--no-deps",
                     "--offline",
+                    "--no-index",
+                    "--find-links",
+                    str(links),
                     "--reinstall",
                     *self.extra,
-                    *(str(w.path) for w in wheels),
+                    *(f"{w.name}=={w.version}" for w in wheels),
                 ]
             )
 
