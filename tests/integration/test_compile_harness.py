@@ -137,6 +137,13 @@ def assert_clean_error(run: Run, *needles: str) -> None:
         assert needle in run.stderr, f"{needle!r} not in:\n{run.stderr}"
 
 
+def asked_projects(index: LocalIndex) -> set[str]:
+    """Project pages the index was asked for."""
+    return {
+        r.path.split("/simple/", 1)[1].strip("/") for r in index.requests if "/simple/" in r.path
+    }
+
+
 # --------------------------------------------------------------------------- the driver itself
 
 
