@@ -291,3 +291,26 @@ def test_install_failure_midway_says_what_changed_and_rerun_completes(
     again = do_sync(lock, env, tmp_path / "cache")
     assert [r.name for r in again.plan.remove] == ["extraneous"] and again.built == ()
     assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+
+
+def test_externally_managed_interpreter_refused(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from lock_build.sync import executor
+
+    env = venv_factory()
+    stdlib = tmp_path / "stdlib"
+    stdlib.mkdir()
+    (stdlib / "EXTERNALLY-MANAGED").write_text("[externally-managed]\n")
+    real = inspect_environment(env.python)
+    # What a distribution's system interpreter looks like: not a venv, marker in stdlib.
+    system = replace(real, base_prefix=real.prefix, stdlib=stdlib)
+    assert system.externally_managed and not real.externally_managed
+    monkeypatch.setattr(executor, "inspect_environment", lambda python: system)
+    lock = abi_lock(index, env.python)
+    with pytest.raises(SyncError, match="externally managed"):
+        do_sync(lock, env, tmp_path / "cache")
+    assert env.freeze() == {}
+    assert do_sync(lock, env, tmp_path / "cache", dry_run=True).plan.changes  # dry run allowed

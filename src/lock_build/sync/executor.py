@@ -151,6 +151,9 @@ def sync(
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
         )
+    for pkg in lock.runtime_packages():
+        if pkg.source is not None and pkg.source.editable:
+            report.warn(f"{pkg.key} is locked as editable; sync installs a regular build of it.")
     for step in plan.builds:
         if step.sdist_sha256 is None:
             report.warn(
