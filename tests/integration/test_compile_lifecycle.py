@@ -1,0 +1,261 @@
+"""A lock over time: determinism, kept pins and upgrades, --check, --dry-run, and an export
+that a real `pip install --require-hashes --no-deps` accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_compile_harness import Project, make_project
+
+from support.index import LocalIndex
+from support.venvs import VirtualEnv
+
+
+@pytest.fixture
+def project(tmp_path: Path, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch) -> Project:
+    return make_project(tmp_path, local_index, monkeypatch)
+
+
+def _small_world(index: LocalIndex) -> None:
+    index.add_wheel("alpha", "1.0", requires=["mid>=1", 'extra-dep ; python_version < "3"'])
+    index.add_wheel("beta", "1.0", requires=["mid"])
+    index.add_wheel("mid", "1.0")
+    index.add_wheel("zeta", "1.0", requires=["alpha"], extras={"more": ["beta"]})
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_compiling_twice_gives_identical_bytes(project: Project, tmp_path: Path) -> None:
+    _small_world(project.index)
+    project.write("requirements.in", "zeta[more]\nalpha\n")
+
+    project.compile().ok()
+    first = (project.root / "requirements.lock").read_bytes()
+    (project.root / "requirements.lock").unlink()
+    project.cache = tmp_path / "another-cache"  # cold cache, same answer
+    project.compile().ok()
+
+    assert (project.root / "requirements.lock").read_bytes() == first
+    names = [p["name"] for p in project.lock()["package"]]
+    assert names == sorted(names) == ["alpha", "beta", "mid", "zeta"]
+
+
+def test_second_run_reports_unchanged(project: Project) -> None:
+    _small_world(project.index)
+    project.write("requirements.in", "zeta\n")
+    first = project.compile().ok()
+    before = (project.root / "requirements.lock").stat()
+
+    second = project.compile().ok()
+
+    assert "Wrote" in first.stderr
+    assert "Unchanged" in second.stderr, second.stderr
+    after = (project.root / "requirements.lock").stat()
+    assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
+
+
+def test_reordering_and_comments_do_not_change_the_lock(project: Project) -> None:
+    _small_world(project.index)
+    project.write("requirements.in", "zeta\nbeta\n")
+    project.compile().ok()
+    first = project.read("requirements.lock")
+
+    project.write("requirements.in", "# reordered\nbeta   # a comment\n\nzeta\n")
+    run = project.compile().ok()
+
+    assert project.read("requirements.lock") == first
+    assert "Unchanged" in run.stderr
+
+
+# --------------------------------------------------------------------------- pins over time
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ((), {"alpha": "1.0", "beta": "1.0"}),
+        (("-P", "alpha"), {"alpha": "2.0", "beta": "1.0"}),
+        (("--upgrade-package", "alpha==1.5"), {"alpha": "1.5", "beta": "1.0"}),
+        (("-P", "alpha", "-P", "beta"), {"alpha": "2.0", "beta": "2.0"}),
+        (("--upgrade",), {"alpha": "2.0", "beta": "2.0"}),
+        (("-U",), {"alpha": "2.0", "beta": "2.0"}),
+    ],
+    ids=["pins-kept", "-P-one", "-P-to-version", "-P-two", "--upgrade", "-U"],
+)
+def test_upgrades_move_only_what_is_asked(
+    project: Project, flags: tuple[str, ...], expected: dict[str, str]
+) -> None:
+    index = project.index
+    index.add_wheel("alpha", "1.0")
+    index.add_wheel("beta", "1.0")
+    index.add_wheel("gamma", "1.0")
+    project.write("requirements.in", "alpha\nbeta\ngamma\n")
+    project.compile().ok()
+    header = project.read("requirements.lock").split("lock-version", 1)[0]
+
+    for name in ("alpha", "beta"):
+        index.add_wheel(name, "2.0")
+    index.add_wheel("alpha", "1.5")
+    index.add_wheel("gamma", "2.0")  # never named: kept by every run here except -U
+    project.compile(*flags).ok()
+
+    gamma = "2.0" if flags and flags[0] in ("-U", "--upgrade") else "1.0"
+    assert project.pins() == {**expected, "gamma": gamma}
+    # Upgrade flags are not part of the command that regenerates the lock.
+    assert project.read("requirements.lock").split("lock-version", 1)[0] == header
+
+
+def test_a_kept_pin_that_no_longer_fits_the_inputs_moves(project: Project) -> None:
+    project.index.add_wheel("alpha", "1.0")
+    project.index.add_wheel("beta", "1.0")
+    project.write("requirements.in", "alpha\nbeta\n")
+    project.compile().ok()
+    project.index.add_wheel("alpha", "2.0")
+    project.index.add_wheel("beta", "2.0")
+
+    project.write("requirements.in", "alpha>=2\nbeta\n")
+    project.compile().ok()
+
+    assert project.pins() == {"alpha": "2.0", "beta": "1.0"}
+
+
+def test_a_removed_requirement_leaves_the_lock(project: Project) -> None:
+    _small_world(project.index)
+    project.write("requirements.in", "zeta\nbeta\n")
+    project.compile().ok()
+    project.write("requirements.in", "beta\n")
+
+    project.compile().ok()
+
+    assert project.pins() == {"beta": "1.0", "mid": "1.0"}
+
+
+# --------------------------------------------------------------------------- --check
+
+
+@pytest.mark.parametrize(
+    ("new_input", "exit_code", "needles"),
+    [
+        ("alpha\nbeta\n", 0, ()),
+        ("# comment\nbeta\nalpha  # same requirements\n", 0, ()),
+        ("alpha\nbeta\ndelta\n", 1, ("delta", "added")),
+        ("alpha>=2\nbeta\n", 1, ("alpha==1.0", "alpha>=2")),
+        ("alpha\n", 1, ("beta", "removed")),
+        ("alpha<2\nbeta\n", 1, ()),  # a changed requirement the pin still satisfies
+    ],
+    ids=["fresh", "cosmetic-edit", "added", "pin-no-longer-satisfies", "removed", "changed"],
+)
+def test_check(
+    project: Project, new_input: str, exit_code: int, needles: tuple[str, ...]
+) -> None:
+    project.index.add_wheel("alpha", "1.0")
+    project.index.add_wheel("beta", "1.0")
+    project.write("requirements.in", "alpha\nbeta\n")
+    project.compile().ok()
+    before = project.read("requirements.lock")
+    project.index.clear_requests()
+
+    project.write("requirements.in", new_input)
+    run = project.compile("--check", subprocess_=True)
+
+    assert run.exit_code == exit_code, run.output
+    assert "Traceback" not in run.output
+    for needle in needles:
+        assert needle in run.stderr, run.stderr
+    if exit_code:
+        assert "stale" in run.stderr
+    assert project.index.requests == []  # offline: no resolution, no index
+    assert project.read("requirements.lock") == before
+
+
+def test_check_without_a_lock(project: Project) -> None:
+    project.write("requirements.in", "alpha\n")
+    run = project.compile("--check")
+    assert run.exit_code == 1, run.output
+    assert "requirements.lock" in run.stderr
+    assert not (project.root / "requirements.lock").exists()
+
+
+def test_check_after_a_pyproject_extra_is_added(project: Project) -> None:
+    project.index.add_wheel("alpha", "1.0")
+    project.index.add_wheel("beta", "1.0")
+    project.write(
+        "pyproject.toml",
+        '[project]\nname = "p"\nversion = "1"\ndependencies = ["alpha"]\n'
+        '[project.optional-dependencies]\ndev = ["beta"]\n',
+    )
+    project.compile().ok()
+    assert project.compile("--check").exit_code == 0
+
+    run = project.compile("--check", "--extra", "dev")
+
+    assert run.exit_code == 1, run.output
+    assert "beta" in run.stderr
+
+
+# --------------------------------------------------------------------------- --dry-run
+
+
+def test_dry_run_exit_codes(project: Project) -> None:
+    project.index.add_wheel("alpha", "1.0")
+    project.write("requirements.in", "alpha\n")
+    lock = project.root / "requirements.lock"
+
+    missing = project.compile("--dry-run")
+    assert missing.exit_code == 1, missing.output
+    assert 'name = "alpha"' in missing.stdout  # the lock it would write
+    assert not lock.exists()
+
+    project.compile().ok()
+    written = lock.read_bytes()
+    same = project.compile("--dry-run")
+    assert same.exit_code == 0, same.output
+    assert same.stdout == written.decode()
+
+    project.index.add_wheel("alpha", "2.0")
+    changed = project.compile("--dry-run", "--upgrade")
+    assert changed.exit_code == 1, changed.output
+    assert 'version = "2.0"' in changed.stdout
+    assert lock.read_bytes() == written
+
+
+def test_dry_run_exit_code_through_main(project: Project) -> None:
+    project.index.add_wheel("alpha", "1.0")
+    project.write("requirements.in", "alpha\n")
+    run = project.compile("--dry-run", subprocess_=True)
+    assert run.exit_code == 1
+    assert "Traceback" not in run.output
+    assert not (project.root / "requirements.lock").exists()
+
+
+# --------------------------------------------------------------------------- export → pip
+
+
+def test_exported_lock_installs_with_pip_require_hashes(
+    project: Project, venv_factory: Callable[..., VirtualEnv]
+) -> None:
+    index = project.index
+    index.add_wheel("alpha", "1.0", requires=["beta>=2", 'gamma ; python_version >= "3"'])
+    index.add_wheel("beta", "2.0")
+    index.add_wheel("beta", "1.0")
+    index.add_sdist("gamma", "0.5")  # static PKG-INFO: no build to lock it; pip builds it
+    project.write("requirements.in", "alpha\n")
+    project.compile().ok()
+
+    project.run(
+        "export", "requirements.lock", "--format", "requirements", "-o", "requirements.txt",
+        index=False,
+    ).ok()
+    exported = project.read("requirements.txt")
+    assert "--hash=sha256:" in exported
+
+    env = venv_factory()
+    env.pip(
+        "install", "--require-hashes", "--no-deps", "--index-url", index.url,
+        "-r", project.root / "requirements.txt",
+    )
+    installed = env.freeze()
+    assert {n: installed.get(n) for n in ("alpha", "beta", "gamma")} == project.pins()
