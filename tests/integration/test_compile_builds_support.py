@@ -59,10 +59,12 @@ def compile_lock(
     requirements: Sequence[str],
     *options: str | Path,
     files: dict[str, str] | None = None,
+    cache_dir: Path | None = None,
 ) -> Run:
-    """`lock-build compile requirements.in -o requirements.lock` in a fresh `workdir`.
+    """`lock-build compile requirements.in -o requirements.lock` in `workdir`.
 
-    `files`: extra files to write into `workdir` first (e.g. a -b constraints file)."""
+    `files`: extra files to write into `workdir` first (e.g. a -b constraints file).
+    `cache_dir`: default `workdir/cache`. An existing requirements.lock is the previous lock."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "requirements.in").write_text("\n".join(requirements) + "\n", encoding="utf-8")
     for name, text in (files or {}).items():
@@ -71,7 +73,7 @@ def compile_lock(
     completed = run_lock_build(
         [
             "compile", "requirements.in", "-o", lockfile.name,
-            "--index-url", index_url, "--cache-dir", workdir / "cache", *options,
+            "--index-url", index_url, "--cache-dir", cache_dir or workdir / "cache", *options,
         ],
         cwd=workdir,
     )
