@@ -200,8 +200,7 @@ def test_malformed_requirement_names_file_and_line(
     assert not list(project.root.rglob("*.lock"))
 
 
-def test_markers_and_extras_in_metadata(project: Project) -> None:
-    index = project.index
+def _marker_world(index: LocalIndex) -> None:
     index.add_wheel(
         "alpha",
         "1.0",
@@ -219,10 +218,27 @@ def test_markers_and_extras_in_metadata(project: Project) -> None:
     )
     for name in ("zeta", "theta"):
         index.add_wheel(name, "1.0")
+
+
+def test_markers_and_extras_in_metadata(project: Project) -> None:
+    _marker_world(project.index)
     project.write("requirements.in", "alpha\n")
 
     project.compile().ok()
 
     assert set(project.pins()) == {"alpha", "beta", "zeta", "delta", "theta"}
-    asked = asked_projects(index)
-    assert not {"gamma", "eta", "iota"} & asked
+    via = {p["name"]: p["via"] for p in project.lock()["package"]}
+    assert any("beta" in v for v in via["zeta"]), via["zeta"]
+    assert any("delta" in v for v in via["theta"]), via["theta"]
+
+
+def test_dependencies_excluded_by_markers_or_extras_are_not_fetched(project: Project) -> None:
+    """gamma (false marker), eta (an extra nobody asked for) and iota (an asked-for extra's
+    requirement with a false marker) are not part of the target's tree: asking the index for
+    them costs a round trip each and tells the index names the project never uses."""
+    _marker_world(project.index)
+    project.write("requirements.in", "alpha\n")
+
+    project.compile().ok()
+
+    assert {"gamma", "eta", "iota"} & asked_projects(project.index) == set()
