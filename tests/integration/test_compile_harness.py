@@ -45,13 +45,10 @@ class Run:
 class Project:
     """A directory to run `lock-build` in, with the local index as its default index."""
 
-    def __init__(
-        self, root: Path, index: LocalIndex, cache: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def __init__(self, root: Path, index: LocalIndex, cache: Path) -> None:
         self.root = root
         self.index = index
         self.cache = cache
-        self._monkeypatch = monkeypatch
         root.mkdir(parents=True, exist_ok=True)
 
     def write(self, relative: str, text: str) -> Path:
@@ -125,7 +122,8 @@ class Project:
 def make_project(
     tmp_path: Path, local_index: LocalIndex, monkeypatch: pytest.MonkeyPatch
 ) -> Project:
-    return Project(tmp_path / "project", local_index, tmp_path / "cache", monkeypatch)
+    del monkeypatch  # runs patch the environment themselves, per call
+    return Project(tmp_path / "project", local_index, tmp_path / "cache")
 
 
 def assert_clean_error(run: Run, *needles: str) -> None:

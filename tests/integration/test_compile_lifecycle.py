@@ -43,6 +43,22 @@ def test_compiling_twice_gives_identical_bytes(project: Project, tmp_path: Path)
     assert names == sorted(names) == ["alpha", "beta", "mid", "zeta"]
 
 
+def test_the_lock_does_not_depend_on_where_the_project_lives(
+    project: Project, tmp_path: Path
+) -> None:
+    _small_world(project.index)
+    project.write("requirements.in", "-r reqs/base.in\nzeta\n")
+    project.write("reqs/base.in", "beta\n")
+    project.compile().ok()
+
+    elsewhere = Project(tmp_path / "checkout2", project.index, project.cache)
+    elsewhere.write("requirements.in", project.read("requirements.in"))
+    elsewhere.write("reqs/base.in", project.read("reqs/base.in"))
+    elsewhere.compile().ok()
+
+    assert elsewhere.read("requirements.lock") == project.read("requirements.lock")
+
+
 def test_second_run_reports_unchanged(project: Project) -> None:
     _small_world(project.index)
     project.write("requirements.in", "zeta\n")
@@ -106,6 +122,18 @@ def test_upgrades_move_only_what_is_asked(
     assert project.pins() == {**expected, "gamma": gamma}
     # Upgrade flags are not part of the command that regenerates the lock.
     assert project.read("requirements.lock").split("lock-version", 1)[0] == header
+
+
+def test_upgrade_package_of_a_transitive_dependency(project: Project) -> None:
+    _small_world(project.index)
+    project.write("requirements.in", "zeta\n")
+    project.compile().ok()
+    project.index.add_wheel("mid", "2.0")
+    project.index.add_wheel("alpha", "2.0", requires=["mid"])
+
+    project.compile("-P", "mid").ok()
+
+    assert project.pins() == {"zeta": "1.0", "alpha": "1.0", "mid": "2.0"}
 
 
 def test_a_kept_pin_that_no_longer_fits_the_inputs_moves(project: Project) -> None:
