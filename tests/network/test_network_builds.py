@@ -1,0 +1,63 @@
+"""Network: lock a real sdist-only package that builds against numpy, from PyPI.
+
+cftime 1.6.1 has no cp311 wheel; its [build-system].requires names
+oldest-supported-numpy, whose newest release pins numpy 1.23.2 on CPython 3.11 while
+2022.5.28 leaves numpy free. With a runtime numpy==2.2.6 pin the lock must backtrack the
+metapackage and build cftime against the runtime numpy itself: no substitution needed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path("/work/shared/examples/numpy-abi/requirements.in")
+PYPI = "https://pypi.org/simple"
+
+
+def lock_build(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lock_build", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=170, check=False,
+    )
+
+
+@pytest.mark.network
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the example is for CPython 3.11")
+def test_cftime_builds_against_the_runtime_numpy(tmp_path: Path) -> None:
+    if not EXAMPLE.is_file():
+        pytest.skip(f"{EXAMPLE} is not present")
+    shutil.copy(EXAMPLE, tmp_path / "requirements.in")
+    run = lock_build(
+        "compile", "requirements.in", "-o", "requirements.lock",
+        "--index-url", PYPI, "--cache-dir", tmp_path / "cache", cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    lock = tomllib.loads((tmp_path / "requirements.lock").read_text(encoding="utf-8"))
+    assert lock["target"]["python-version"] == "3.11"
+    runtime = {p["name"]: p["version"] for p in lock["package"] if p["runtime"]}
+    assert runtime["numpy"] == "2.2.6" and runtime["cftime"] == "1.6.1"
+
+    (cftime,) = [b for b in lock["build"] if b["package"] == "cftime"]
+    build_pins = dict(p.split("==", 1) for p in cftime["pins"])
+    assert build_pins["numpy"] == "2.2.6"
+    assert "numpy" in cftime["shared"]
+    assert build_pins["oldest-supported-numpy"] == "2022.5.28"  # backtracked, leaves numpy free
+    assert "substitutions" not in cftime
+    # One numpy entry: the runtime artifact is the build artifact (via the metapackage).
+    numpy = [p for p in lock["package"] if p["name"] == "numpy"]
+    assert len(numpy) == 1 and "oldest-supported-numpy" in numpy[0]["via"]
+
+    # The build constraints, for pip --build-constraint / uv --build-constraints.
+    exported = lock_build(
+        "export", "requirements.lock", "--format", "build-constraints", cwd=tmp_path
+    )
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    assert "numpy==2.2.6" in lines and "oldest-supported-numpy==2022.5.28" in lines
+    print(exported.stdout)
