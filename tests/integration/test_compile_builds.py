@@ -72,6 +72,12 @@ def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
     # A cycle of sdist-only build requirements.
     idx.add_sdist("cyca", "1.0", build_requires=["cycb"])
     idx.add_sdist("cycb", "1.0", build_requires=["cyca"])
+    # Old-setup.py style: the built metadata requires abiprov>=<the version built against>,
+    # and PKG-INFO says the requirements are dynamic (only the backend can tell).
+    idx.add_sdist(
+        "fixp", "1.0", abi_provider="abiprov", build_requires=["abiprov"],
+        requires_from_build=True, dynamic_requires_dist=True,
+    )
     # Broken sdists.
     idx.add_sdist("brokenbs", "1.0", build_system="broken")
     idx.add_sdist("hookerr", "1.0", hook_error="kaboom in the requires hook")
@@ -322,6 +328,51 @@ def test_metapackage_without_a_free_release_is_substituted(index, tmp_path: Path
     assert declared.code == 2
     assert "osnfix 1.0" in declared.error and "oldestfix" in declared.error
     assert "abiprov==2.0" in declared.error
+
+
+# -- the fixed point: metadata that depends on the build environment --------------------
+
+
+def test_metadata_from_the_locked_build_environment_settles(index, tmp_path: Path) -> None:  # noqa: ANN001
+    # Built against the newest abiprov (2.0), fixp would require abiprov>=2.0 and clash
+    # with the runtime pin; built in its locked environment (abiprov 1.0) it requires
+    # abiprov>=1.0, which agrees. The lock is that fixed point.
+    run = compile_lock(tmp_path, index.url, ["abiprov==1.0", "fixp"], *ABI)
+    lock = run.lock
+    assert runtime_versions(lock) == {"abiprov": "1.0", "fixp": "1.0"}
+    fixp = builds(lock)["fixp"]
+    assert pins(fixp) == {"abiprov": "1.0"} and fixp["shared"] == ["abiprov"]
+    (entry,) = entries(lock, "fixp").values()
+    assert entry["dependencies"] == ["abiprov"]
+    assert list(entries(lock, "abiprov")) == ["1.0"]
+
+
+def test_metadata_follows_the_runtime_pin_without_other_constraints(
+    index, tmp_path: Path
+) -> None:  # noqa: ANN001
+    lock = compile_lock(tmp_path, index.url, ["fixp"], *ABI).lock
+    assert runtime_versions(lock) == {"abiprov": "2.0", "fixp": "1.0"}
+    assert pins(builds(lock)["fixp"]) == {"abiprov": "2.0"}
+
+
+# -- determinism and --check ------------------------------------------------------
+
+
+def test_recompiling_is_byte_identical_and_check_passes(index, tmp_path: Path) -> None:  # noqa: ANN001
+    requirements = ["abiprov==1.0", "ext", "rtop", "lowt", "hight", "dyn"]
+    first = compile_lock(tmp_path, index.url, requirements)
+    text = first.lockfile.read_text(encoding="utf-8")
+    assert sorted(builds(first.lock)) == ["dyn", "ext", "hight", "lowt", "rleaf", "rmid", "rtop"]
+    # A fresh cache, so every hook runs again: same bytes.
+    again = compile_lock(tmp_path, index.url, requirements, cache_dir=tmp_path / "cache2")
+    assert again.code == 0, again.stderr
+    assert again.lockfile.read_text(encoding="utf-8") == text
+    assert "Unchanged" in again.stderr
+    check = compile_lock(tmp_path, index.url, requirements, "--check")
+    assert check.code == 0, check.stderr
+    stale = compile_lock(tmp_path, index.url, [*requirements, "shr"], "--check")
+    assert stale.code == 1
+    assert stale.lockfile.read_text(encoding="utf-8") == text
 
 
 # -- recursion and cycles -----------------------------------------------------------
