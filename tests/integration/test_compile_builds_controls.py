@@ -50,6 +50,9 @@ def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
             "_backend/lbbackend_real.py": Path(lbbackend.__file__).read_text(encoding="utf-8"),
         },
     )
+    # Both a wheel and an sdist: built only under --no-binary.
+    idx.add_wheel("both", "1.0")
+    idx.add_sdist("both", "1.0", build_requires=["tool<2"])
     # For --upgrade-package: a newer uptool appears after the first lock.
     idx.add_wheel("uptool", "1.0")
     idx.add_sdist("upt", "1.0", build_requires=["uptool"])
@@ -147,6 +150,18 @@ def test_no_build_isolation_package_joins_the_runtime_set(index, tmp_path: Path)
     isolated = compile_lock(tmp_path / "isolated", index.url, ["shr"]).lock
     assert "isolated" not in builds(isolated)["shr"]
     assert "helper" not in runtime_versions(isolated)
+
+
+def test_no_binary_locks_a_build_for_a_package_with_a_wheel(index, tmp_path: Path) -> None:  # noqa: ANN001
+    wheel = compile_lock(tmp_path / "wheel", index.url, ["both"]).lock
+    assert "build" not in wheel
+    (entry,) = entries(wheel, "both").values()
+    assert "wheel" in entry and "sdist" not in entry
+    source = compile_lock(tmp_path / "source", index.url, ["both"], "--no-binary", "both").lock
+    assert pins(builds(source)["both"]) == {"tool": "1.0"}
+    (entry,) = entries(source, "both").values()
+    assert entry["sdist"]["filename"] == "both-1.0.tar.gz" and "wheel" not in entry
+    assert source["options"]["no-binary"] == ["both"]
 
 
 def test_upgrade_package_applies_to_build_pins(index, tmp_path: Path) -> None:  # noqa: ANN001
