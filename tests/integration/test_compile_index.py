@@ -330,3 +330,16 @@ def test_with_pep658_no_wheel_is_touched(project: Project) -> None:
     for wheel in wheels:
         assert index.requests_for(wheel.name) == [], wheel.name  # no GET, HEAD or range
         assert [r.status for r in index.requests_for(wheel.name + ".metadata")] == [200]
+
+
+def test_find_links_html_page(project: Project, new_index: Callable[[], LocalIndex]) -> None:
+    pages = new_index()
+    pages.json = False
+    pages.add_wheel("alpha", "1.0")
+    pages.add_wheel("alpha", "2.0")
+    project.write("requirements.in", "alpha\n")
+
+    project.compile("--no-index", "--find-links", pages.project_url("alpha")).ok()
+
+    assert project.pins() == {"alpha": "2.0"}
+    assert project.index.requests == []

@@ -242,3 +242,25 @@ def test_dependencies_excluded_by_markers_or_extras_are_not_fetched(project: Pro
     project.compile().ok()
 
     assert {"gamma", "eta", "iota"} & asked_projects(project.index) == set()
+
+
+@pytest.mark.parametrize("line", ["./localproj", "-e ./localproj", "localproj @ file:./localproj"])
+def test_local_project_directory(project: Project, tmp_path: Path, line: str) -> None:
+    import tarfile
+
+    from support.dists import make_sdist
+
+    sdist = make_sdist(tmp_path / "sd", "localproj", "0.1", requires=["beta"])
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "sd", filter="data")
+    (tmp_path / "sd" / "localproj-0.1").rename(project.root / "localproj")
+    project.index.add_wheel("beta", "1.0")
+    project.write("requirements.in", line + "\n")
+
+    project.compile().ok()
+
+    assert project.pins() == {"localproj": "0.1", "beta": "1.0"}
+    entry = next(p for p in project.lock()["package"] if p["name"] == "localproj")
+    assert entry["source"]["kind"] == "directory", entry
+    assert entry["source"].get("editable", False) == line.startswith("-e"), entry
+    assert "sha256" not in str(entry), entry
