@@ -287,3 +287,22 @@ def test_exported_lock_installs_with_pip_require_hashes(
     )
     installed = env.freeze()
     assert {n: installed.get(n) for n in ("alpha", "beta", "gamma")} == project.pins()
+
+
+def test_export_names_entries_without_a_hash(project: Project, tmp_path: Path) -> None:
+    import tarfile
+
+    from support.dists import make_sdist
+
+    sdist = make_sdist(tmp_path / "sd", "localproj", "0.1")
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "sd", filter="data")
+    (tmp_path / "sd" / "localproj-0.1").rename(project.root / "localproj")
+    project.index.add_wheel("alpha", "1.0")
+    project.write("requirements.in", "alpha\n./localproj\n")
+    project.compile().ok()
+
+    run = project.run("export", "requirements.lock", "--format", "requirements", index=False).ok()
+
+    assert "warning: " in run.stderr and "localproj" in run.stderr, run.stderr
+    assert "alpha==1.0" in run.stdout and "--hash=sha256:" in run.stdout
