@@ -55,6 +55,12 @@ class Target:
     # The local interpreter that matches the target, if any; sdists can only be built
     # (and dynamic metadata computed) where there is one.
     interpreter: Path | None = None
+    # Derived from ``tags`` once: ranking wheels is the hottest loop of file selection.
+    _rank: Mapping[Tag, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rank = {tag: i for i, tag in reversed(list(enumerate(self.tags)))}
+        object.__setattr__(self, "_rank", rank)
 
     @property
     def marker_environment(self) -> dict[str, str]:
@@ -71,14 +77,7 @@ class Target:
 
     def tag_priority(self, tag: Tag) -> int | None:
         """Lower is better; ``None`` if a wheel with this tag cannot be installed here."""
-        return self._tag_rank().get(tag)
-
-    def _tag_rank(self) -> Mapping[Tag, int]:
-        rank = _TAG_RANKS.get(self.tags)
-        if rank is None:
-            rank = {tag: i for i, tag in reversed(list(enumerate(self.tags)))}
-            _TAG_RANKS[self.tags] = rank
-        return rank
+        return self._rank.get(tag)
 
     def describe(self) -> str:
         return f"{self.implementation} {self.python_full_version} on {self.platform}"
@@ -97,7 +96,6 @@ class Target:
 
 
 _VOLATILE_MARKERS = frozenset({"platform_release", "platform_version"})
-_TAG_RANKS: dict[tuple[Tag, ...], dict[Tag, int]] = {}
 
 
 def select_interpreter(python: str | os.PathLike[str] | None) -> Path:

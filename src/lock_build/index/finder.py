@@ -93,8 +93,22 @@ class PackageFinder:
         self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
         self._tmp: Path | None = None
         self._cache_dir = settings.cache_dir
+        self._tag_strings = frozenset(str(tag) for tag in target.tags)
 
     # -- lifecycle ----------------------------------------------------------------
+
+    def _worth_parsing(self, filename: str) -> bool:
+        """A cheap look at a wheel's tag triple; the full check happens in select.py."""
+        if not filename.endswith(".whl"):
+            return True
+        parts = filename[:-4].split("-")
+        if len(parts) < 5:
+            return True  # malformed: let the parser decide (and skip it)
+        pythons, abis, platforms = (p.split(".") for p in parts[-3:])
+        tags = self._tag_strings
+        return any(
+            f"{py}-{abi}-{plat}" in tags for py in pythons for abi in abis for plat in platforms
+        )
 
     def close(self) -> None:
         self._pages_pool.shutdown(wait=True, cancel_futures=True)
@@ -118,7 +132,11 @@ class PackageFinder:
     def releases(self, name: str) -> tuple[Release, ...]:
         """Releases usable on the target, newest first (pre-releases included)."""
         project = canonicalize_name(name)
-        return group_releases(project, self.artifacts(project), self.target, self.settings.binary)
+        return self._once(
+            "releases",
+            project,
+            lambda: group_releases(project, self.artifacts(project), self.target, self.settings.binary),
+        )
 
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
         self._event(f"Fetching page {name}")
@@ -153,7 +171,9 @@ class PackageFinder:
         page = self.client.get_page(_project_url(index_url, name), ACCEPT)
         if page is None:
             return None
-        artifacts = parse_project_page(page.body, page.content_type, page.url, redact(index_url))
+        artifacts = parse_project_page(
+            page.body, page.content_type, page.url, redact(index_url), keep=self._worth_parsing
+        )
         return for_project(artifacts, name)
 
     def _find_links_files(self, location: str) -> tuple[Artifact, ...]:

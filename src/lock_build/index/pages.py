@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,22 +27,32 @@ HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 ACCEPT = f"{JSON_TYPE}, {HTML_TYPE};q=0.2, text/html;q=0.01"
 
 
+# Decides from a filename alone whether a file is worth parsing (see PackageFinder).
+FileFilter = Callable[[str], bool]
+
+
 def parse_project_page(
-    body: bytes, content_type: str, url: str, index: str = ""
+    body: bytes, content_type: str, url: str, index: str = "", keep: FileFilter | None = None
 ) -> tuple[Artifact, ...]:
-    """The files listed on a project page. ``index`` labels them (a redacted location)."""
+    """The files listed on a project page. ``index`` labels them (a redacted location).
+
+    ``keep`` skips files by name before they are parsed: pages of projects with many
+    wheels (pydantic-core, numpy) list thousands the target can never use.
+    """
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind in (JSON_TYPE, "application/json"):
-        return parse_json_page(body, url, index)
+        return parse_json_page(body, url, index, keep)
     if kind in (HTML_TYPE, "text/html", "application/xhtml+xml", ""):
-        return parse_html_page(body, url, index)
+        return parse_html_page(body, url, index, keep)
     raise IndexPageError(
         f"{redact(url)} returned {kind!r}, not a simple-API page.",
         hint="Check that the index URL points at a PEP 503/691 'simple' index.",
     )
 
 
-def parse_json_page(body: bytes, url: str, index: str = "") -> tuple[Artifact, ...]:
+def parse_json_page(
+    body: bytes, url: str, index: str = "", keep: FileFilter | None = None
+) -> tuple[Artifact, ...]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -58,8 +68,10 @@ def parse_json_page(body: bytes, url: str, index: str = "") -> tuple[Artifact, .
     for position, entry in enumerate(data["files"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             raise IndexPageError(f"{redact(url)} returned a malformed entry files[{position}].")
+        filename = entry.get("filename") or _filename(entry["url"])
+        if keep is not None and not keep(filename):
+            continue
         href = urljoin(url, entry["url"])
-        filename = entry.get("filename") or _filename(href)
         hashes = entry.get("hashes") or {}
         upload_time = None
         if entry.get("upload-time"):
@@ -101,7 +113,9 @@ class _Anchors(HTMLParser):
             self.anchors.append(dict(attrs))
 
 
-def parse_html_page(body: bytes, url: str, index: str = "") -> tuple[Artifact, ...]:
+def parse_html_page(
+    body: bytes, url: str, index: str = "", keep: FileFilter | None = None
+) -> tuple[Artifact, ...]:
     """PEP 503 anchors; html.parser unescapes attributes (``&gt;=3.8`` → ``>=3.8``)."""
     if b"\x00" in body[:1024]:
         raise IndexPageError(f"{redact(url)} returned binary data, not an HTML page.")
@@ -122,6 +136,8 @@ def parse_html_page(body: bytes, url: str, index: str = "") -> tuple[Artifact, .
         if not href:
             continue
         full, fragment = urldefrag(urljoin(base, href))
+        if keep is not None and not keep(_filename(full)):
+            continue
         metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
         metadata_sha = None
         if metadata and metadata.startswith("sha256="):

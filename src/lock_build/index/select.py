@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -32,11 +34,17 @@ def _aware(moment: datetime) -> datetime:
 def usable(artifact: Artifact, target: Target, binary: BinaryPolicy) -> bool:
     """Whether ``artifact`` may be installed (or built) on ``target`` under ``binary``."""
     spec = artifact.requires_python
-    if spec is not None and not spec.contains(target.python_full_version, prereleases=True):
+    if spec is not None and not _python_fits(spec, target.python_full_version):
         return False
     if artifact.is_wheel:
         return binary.allows_wheel(artifact.name) and wheel_rank(artifact, target) is not None
     return binary.allows_sdist(artifact.name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _python_fits(spec: SpecifierSet, python_full_version: str) -> bool:
+    # A project's files repeat a handful of specifiers thousands of times (botocore).
+    return spec.contains(python_full_version, prereleases=True)
 
 
 def wheel_rank(artifact: Artifact, target: Target) -> int | None:

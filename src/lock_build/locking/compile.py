@@ -70,9 +70,11 @@ def compile_lock(request: CompileRequest, on_event: Callable[[str], None] | None
     client = HttpClient(request.settings, request.cache_dir)
     finder = PackageFinder(request.settings, request.target, client, on_event)
     workshop = Workshop(finder=finder, target=request.target, cache_dir=request.cache_dir, on_event=on_event)
+    compiler = _Compiler(request, finder, workshop, on_event)
     try:
-        return _Compiler(request, finder, workshop, on_event).run()
+        return compiler.run()
     finally:
+        compiler.source.close()
         workshop.close()
         finder.close()
         client.close()
@@ -93,7 +95,7 @@ class _Compiler:
         build_options = replace(request.build, previous=self._previous_build_pins())
         self.build_options = build_options
         self.direct = DirectSources(finder, self._provisional_metadata, request.cache_dir)
-        self.source = IndexSource(finder, self._provisional_metadata, self.direct)
+        self.source = IndexSource(finder, self._provisional_metadata, self.direct, target=request.target)
         # Provisional build environments (declared requirements only) give metadata
         # while the runtime tree is unknown; the final ones replace them.
         self.provisional = BuildLocker(

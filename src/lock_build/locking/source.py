@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from lock_build.errors import InputError
@@ -13,6 +14,7 @@ from lock_build.index.http import redact
 from lock_build.locking.direct import DirectSources
 from lock_build.models import CoreMetadata, Release
 from lock_build.resolution.model import DirectReference
+from lock_build.target import Target
 
 # Computes an sdist's metadata through its backend (the compile loop supplies it).
 BuildMetadata = Callable[[Release], CoreMetadata]
@@ -34,7 +36,9 @@ class IndexSource:
         build_metadata: BuildMetadata,
         direct: DirectSources | None = None,
         prefetch: bool = True,
+        target: Target | None = None,
     ) -> None:
+        self.target = target
         self.finder = finder
         self.build_metadata = build_metadata
         self.direct = direct
@@ -42,6 +46,14 @@ class IndexSource:
         self.overrides: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
         self.built: set[tuple[NormalizedName, Version]] = set()  # metadata that needed a hook
         self._lock = threading.Lock()
+        # Index pages of a candidate's dependencies are fetched ahead of the resolver
+        # asking for them: resolution is a walk of many small, latency-bound requests.
+        self._ahead = ThreadPoolExecutor(8, thread_name_prefix="lock-build-ahead") if prefetch else None
+        self._asked: set[NormalizedName] = set()
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.shutdown(wait=True, cancel_futures=True)
 
     def releases(self, name: NormalizedName) -> Sequence[Release]:
         releases = self.finder.releases(name)  # type: ignore[attr-defined]
@@ -60,7 +72,29 @@ class IndexSource:
             with self._lock:
                 self.built.add(key)
             metadata = self.build_metadata(release)
+        self._look_ahead(metadata)
         return metadata
+
+    def _look_ahead(self, metadata: CoreMetadata) -> None:
+        if self._ahead is None:
+            return
+        with self._lock:
+            # Only what applies here: extras' and other platforms' dependencies are often
+            # dozens of large projects nobody asked for (pandas[all], celery's extras).
+            names = {
+                canonicalize_name(r.name)
+                for r in metadata.requires_dist
+                if self.target is None or self.target.evaluate(r.marker)
+            } - self._asked
+            self._asked |= names
+        for name in sorted(names):
+            self._ahead.submit(self._quiet_releases, name)
+
+    def _quiet_releases(self, name: NormalizedName) -> None:
+        try:
+            self.releases(name)
+        except Exception:  # noqa: BLE001 - the resolver asks again and sees the error
+            pass
 
     def direct_release(self, name: NormalizedName, direct: DirectReference) -> tuple[Release, CoreMetadata]:
         if self.direct is None:
