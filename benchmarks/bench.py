@@ -294,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    revision = lock_build_revision()  # before the runs: others may commit meanwhile
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="lock-build-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     stacks = [s.resolve() for s in args.stacks]
@@ -307,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.sync:
             syncs.append(bench_sync(stack, work, index=args.index_url, log=log))
 
+    print(f"lock-build {revision}, {os.cpu_count()} CPUs, index {args.index_url}")
     print(render(timings))
     for s in syncs:
         print(f"\nsync {s.stack}: lock-build first {_fmt(s.lock_build_first)}s, second "
@@ -315,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         report = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "lock_build_revision": lock_build_revision(),
+            "lock_build_revision": revision,
             "python": platform.python_version(),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
             "index_url": args.index_url,
