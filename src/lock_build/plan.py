@@ -85,6 +85,8 @@ class BuildStep:
     pins: tuple[BuildPinSource, ...]
     config_settings: tuple[tuple[str, str], ...]
     fingerprint: str
+    # ABI packages the lock deliberately builds against their runtime version.
+    substituted: tuple[NormalizedName, ...] = ()
 
     @property
     def key(self) -> str:
@@ -358,6 +360,7 @@ def _build_step(lock: Lock, build: BuildEnvironment, fingerprints: _Fingerprints
         pins=pins,
         config_settings=build.config_settings,
         fingerprint=fingerprints.of(build),
+        substituted=tuple(sorted(s.package for s in build.substitutions)),
     )
 
 

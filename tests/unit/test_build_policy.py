@@ -35,7 +35,7 @@ class FakeInspector:
             backend="fake.backend",
         )
 
-    def dynamic_requires(self, sdist, pins, config):
+    def dynamic_requires(self, sdist, pins, config, substituted=frozenset()):
         self.hook_calls.append((sdist.name, {str(k): str(v.version) for k, v in pins.items()}))
         return tuple(Requirement(r) for r in self.dynamic.get(sdist.name, []))
 

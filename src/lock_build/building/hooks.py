@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,12 +44,16 @@ def check_requirements(
     requirements: Iterable[Requirement],
     *,
     label: str,
+    substituted: Collection[str] = (),
 ) -> None:
     """Raise :class:`BuildError` listing every requirement ``env`` does not satisfy.
 
     Follows each satisfied requirement into its own ``Requires-Dist`` (with the
-    extras asked for), so an incomplete set of build pins is caught here.
+    extras asked for), so an incomplete set of build pins is caught here. Names in
+    ``substituted`` are the lock's deliberate substitutions (an ABI package built
+    against its runtime version): requirements on them are not checked.
     """
+    skip = {canonicalize_name(n) for n in substituted}
     installed = env.distributions()
     problems: list[str] = []
     seen: set[tuple[NormalizedName, frozenset[str]]] = set()
@@ -60,6 +64,8 @@ def check_requirements(
     ]
     while queue:
         req, parent = queue.pop(0)
+        if canonicalize_name(req.name) in skip:
+            continue
         problem = _unsatisfied(req, installed)
         if problem:
             via = f" (needed by {parent})" if parent else ""
@@ -125,10 +131,12 @@ def get_requires_for_build_wheel(
     source_dir: Path,
     build_system: BuildSystem,
     config_settings: ConfigSettings | None = None,
+    *,
+    substituted: Collection[str] = (),
 ) -> tuple[Requirement, ...]:
     """The backend's dynamic build requirements (``()`` when it has no such hook)."""
     label = source_dir.name
-    check_requirements(env, build_system.requires, label=label)
+    check_requirements(env, build_system.requires, label=label, substituted=substituted)
     caller = env.run_hook_caller(source_dir, build_system, config_settings)
     with _translate(caller, "get_requires_for_build_wheel", label):
         raw = caller.get_requires_for_build_wheel(caller.config_settings)
@@ -157,6 +165,8 @@ def prepare_metadata(
     build_system: BuildSystem,
     config_settings: ConfigSettings | None,
     out_dir: Path,
+    *,
+    substituted: Collection[str] = (),
 ) -> Path:
     """The ``.dist-info`` directory the backend prepares.
 
@@ -164,7 +174,7 @@ def prepare_metadata(
     its dist-info extracted (``pyproject_hooks``' fallback, as ``build`` does).
     """
     label = source_dir.name
-    check_requirements(env, build_system.requires, label=label)
+    check_requirements(env, build_system.requires, label=label, substituted=substituted)
     out_dir.mkdir(parents=True, exist_ok=True)
     caller = env.run_hook_caller(source_dir, build_system, config_settings)
     with _translate(caller, "prepare_metadata_for_build_wheel", label):
@@ -193,10 +203,11 @@ def build_wheel(
     out_dir: Path,
     *,
     metadata_directory: Path | None = None,
+    substituted: Collection[str] = (),
 ) -> Path:
     """Build a wheel into ``out_dir`` and return its path."""
     label = source_dir.name
-    check_requirements(env, build_system.requires, label=label)
+    check_requirements(env, build_system.requires, label=label, substituted=substituted)
     out_dir.mkdir(parents=True, exist_ok=True)
     caller = env.run_hook_caller(source_dir, build_system, config_settings)
     with _translate(caller, "build_wheel", label):

@@ -14,6 +14,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from lock_build.cli.options import index_flags, index_options, target_options
 from lock_build.cli.output import Console, console_option_group, default_cache_dir
 from lock_build.errors import InputError, StaleError
+from lock_build.index.http import strip_credentials
 from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
 from lock_build.lockfile import Lock, dumps, read_lock, write_lock
 from lock_build.locking.builds import DEFAULT_ABI_PACKAGES, BuildOptions
@@ -220,7 +221,8 @@ def _regenerate_command(argv: list[str]) -> str:
         kept.append(arg)
     import shlex
 
-    return "lock-build " + " ".join(shlex.quote(a) for a in kept)
+    # Index URLs on the command line may carry credentials: never write them down.
+    return "lock-build " + " ".join(shlex.quote(strip_credentials(a)) for a in kept)
 
 
 def _display(path: Path, cwd: Path) -> str:

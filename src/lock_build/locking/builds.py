@@ -71,7 +71,11 @@ class BuildInspector(Protocol):
     def build_system(self, sdist: Release) -> BuildSystem: ...
 
     def dynamic_requires(
-        self, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+        self,
+        sdist: Release,
+        pins: Mapping[NormalizedName, Release],
+        config: Mapping[str, str],
+        substituted: frozenset[NormalizedName] = frozenset(),
     ) -> tuple[Requirement, ...]: ...
 
 
@@ -133,9 +137,13 @@ class BuildLocker:
         inspector: BuildInspector,
         options: BuildOptions,
         runtime: Resolution | None = None,
+        hints: Mapping[NormalizedName, Version] | None = None,
         on_event: object | None = None,
     ) -> None:
         self.source = source
+        # Soft preferences below the runtime pins: the user's exact pins and the previous
+        # lock. They matter in the provisional pass, where the runtime is still unknown.
+        self.hints = dict(hints or {})
         self.target = target
         self.inspector = inspector
         self.options = options
@@ -190,7 +198,8 @@ class BuildLocker:
                 assert pin is not None
                 if pin.needs_build:
                     self.lock(pin)  # recursion: its wheel must exist before ours can be built
-            found = self.inspector.dynamic_requires(sdist, pins, config)  # type: ignore[arg-type]
+            substituted = frozenset(s.package for s in substitutions)
+            found = self.inspector.dynamic_requires(sdist, pins, config, substituted)  # type: ignore[arg-type]
             if {str(r) for r in found} <= {str(r) for r in dynamic} | {str(r) for r in static}:
                 break
             dynamic = tuple(sorted({*dynamic, *found}, key=str))
@@ -260,7 +269,17 @@ class BuildLocker:
             name = sorted(mismatched)[0]
             raise BuildMismatchError(sdist, name, declared[name], mismatched[name])
         forced = _replace(base, overrides=pins)
-        resolution, _ = resolve(self.source, self.target, forced, self.on_event)
+        try:
+            resolution, _ = resolve(self.source, self.target, forced, self.on_event)
+        except ResolutionError as exc:
+            wanted_pins = ", ".join(f"{n}=={v}" for n, v in sorted(mismatched.items()))
+            raise ResolutionError(
+                f"{sdist.name} {sdist.version} must be built against the runtime {wanted_pins} "
+                f"(it declares {'; '.join(declared.values())}), but its build environment cannot "
+                f"hold that: {exc.message}",
+                hint="Build constraints (-b, pip's build-constraint) are never overridden: relax "
+                "them, or change the runtime pin.",
+            ) from None
         substitutions = tuple(
             Substitution(package=name, declared=declared[name], used=version)
             for name, version in sorted(mismatched.items())
@@ -324,6 +343,7 @@ class BuildLocker:
         for locked in self.locked.values():
             for name, release in locked.pins.items():
                 preferred.setdefault(name, release.version)
+        preferred.update(self.hints)
         preferred.update(self.options.previous.get(sdist.name, {}))
         preferred.update(self.runtime_versions)
         return tuple(sorted(preferred.items()))

@@ -100,10 +100,11 @@ class _Compiler:
         # while the runtime tree is unknown; the final ones replace them.
         self.provisional = BuildLocker(
             source=self.source, target=request.target, inspector=workshop,
-            options=build_options, runtime=None, on_event=on_event,
+            options=build_options, runtime=None, hints=self._hints(), on_event=on_event,
         )
         self.final: BuildLocker | None = None
         workshop.env_pins = self._env_pins
+        workshop.env_substitutions = self._env_substitutions
 
     # -- the loop ---------------------------------------------------------------
 
@@ -120,7 +121,8 @@ class _Compiler:
                 raise
             locker = BuildLocker(
                 source=self.source, target=self.request.target, inspector=self.workshop,
-                options=self.build_options, runtime=runtime, on_event=self.on_event,
+                options=self.build_options, runtime=runtime, hints=self._hints(),
+                on_event=self.on_event,
             )
             self.final = locker
             to_build = [p.candidate.release for p in runtime.packages if p.candidate.release.needs_build]
@@ -175,7 +177,10 @@ class _Compiler:
             key = build.key
             if key not in self.source.built:
                 continue
-            metadata = self.workshop.metadata(build.sdist, build.pins, dict(build.config_settings))
+            substituted = frozenset(s.package for s in build.substitutions)
+            metadata = self.workshop.metadata(
+                build.sdist, build.pins, dict(build.config_settings), substituted
+            )
             current = self.source.metadata(build.sdist)
             if _requirements(metadata) != _requirements(current):
                 self._emit(f"{build.sdist.name} {build.sdist.version}: metadata changed in its locked build environment")
@@ -191,7 +196,15 @@ class _Compiler:
             locked = self.final.locked.get((release.name, release.version))
         if locked is None:
             locked = self.provisional.lock(release)
-        return self.workshop.metadata(release, locked.pins, dict(locked.config_settings))
+        substituted = frozenset(s.package for s in locked.substitutions)
+        return self.workshop.metadata(release, locked.pins, dict(locked.config_settings), substituted)
+
+    def _env_substitutions(self, release: Release) -> frozenset[NormalizedName]:
+        key = (release.name, release.version)
+        for locker in (self.final, self.provisional):
+            if locker is not None and key in locker.locked:
+                return frozenset(s.package for s in locker.locked[key].substitutions)
+        return frozenset()
 
     def _env_pins(self, release: Release) -> Mapping[NormalizedName, Release]:
         key = (release.name, release.version)
@@ -201,6 +214,15 @@ class _Compiler:
         return self.provisional.lock(release).pins
 
     # -- previous lock ------------------------------------------------------------
+
+    def _hints(self) -> dict[NormalizedName, Version]:
+        """Versions the runtime will most likely have: previous pins, then exact input pins."""
+        hints = dict(self._previous_runtime_pins())
+        for item in self.request.inputs.requirements:
+            specs = list(item.requirement.specifier)
+            if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
+                hints[item.name] = Version(specs[0].version)
+        return hints
 
     def _kept(self, name: NormalizedName) -> bool:
         if self.request.upgrade:

@@ -103,6 +103,37 @@ class IndexSource:
         self.overrides.setdefault((release.name, release.version), metadata)
         return release, metadata
 
+    def why_unusable(self, name: NormalizedName) -> str | None:
+        """When a project has files but none fits, say what excluded them."""
+        try:
+            files = self.finder.artifacts(name)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - explanations must not raise
+            return None
+        if not files:
+            return None
+        settings = self.finder.settings  # type: ignore[attr-defined]
+        target = self.target
+        reasons = []
+        sdists = [f for f in files if not f.is_wheel]
+        wheels = [f for f in files if f.is_wheel]
+        if sdists and not settings.binary.allows_sdist(name):
+            reasons.append(f"its {len(sdists)} sdist(s) are excluded by --only-binary")
+        if wheels and not settings.binary.allows_wheel(name):
+            reasons.append(f"its {len(wheels)} wheel(s) are excluded by --no-binary")
+        elif wheels and target is not None and all(
+            all(target.tag_priority(t) is None for t in w.tags) for w in wheels
+        ):
+            reasons.append(f"none of its {len(wheels)} wheel(s) fits {target.describe()}")
+        if target is not None and all(
+            f.requires_python is not None
+            and not f.requires_python.contains(target.python_full_version, prereleases=True)
+            for f in files
+        ):
+            reasons.append(f"every file requires another Python than {target.python_full_version}")
+        if not reasons:
+            return None
+        return f"{len(files)} file(s) of {name} exist, but " + " and ".join(reasons)
+
     def describe_locations(self) -> str:
         settings = self.finder.settings  # type: ignore[attr-defined]
         places = [*settings.index_urls, *settings.find_links]

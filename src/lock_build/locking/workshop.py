@@ -52,6 +52,7 @@ class Workshop:
         self.cache_dir = cache_dir
         self.on_event = on_event
         self.env_pins: EnvPins | None = None
+        self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
         self.wheels = WheelCache(cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
@@ -66,7 +67,11 @@ class Workshop:
         return read_build_system(self.source_tree(sdist))
 
     def dynamic_requires(
-        self, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+        self,
+        sdist: Release,
+        pins: Mapping[NormalizedName, Release],
+        config: Mapping[str, str],
+        substituted: frozenset[NormalizedName] = frozenset(),
     ) -> tuple[Requirement, ...]:
         key = self._cache_key("requires", sdist, pins, config)
         cached = self._read_cache(key)
@@ -76,14 +81,20 @@ class Workshop:
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
         with self._environment(pins) as env:
-            found = get_requires_for_build_wheel(env, tree, build_system, dict(config) or None)
+            found = get_requires_for_build_wheel(
+                env, tree, build_system, dict(config) or None, substituted=substituted
+            )
         self._write_cache(key, sorted(str(r) for r in found))
         return found
 
     # -- metadata and wheels --------------------------------------------------
 
     def metadata(
-        self, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+        self,
+        sdist: Release,
+        pins: Mapping[NormalizedName, Release],
+        config: Mapping[str, str],
+        substituted: frozenset[NormalizedName] = frozenset(),
     ) -> CoreMetadata:
         """Runtime metadata from ``prepare_metadata_for_build_wheel`` in the pinned env."""
         key = self._cache_key("metadata", sdist, pins, config)
@@ -94,7 +105,9 @@ class Workshop:
             build_system = read_build_system(tree)
             with self._environment(pins) as env:
                 out = Path(tempfile.mkdtemp(prefix="meta-", dir=self._work))
-                dist_info = prepare_metadata(env, tree, build_system, dict(config) or None, out)
+                dist_info = prepare_metadata(
+                    env, tree, build_system, dict(config) or None, out, substituted=substituted
+                )
                 cached = (dist_info / "METADATA").read_text(encoding="utf-8", errors="surrogateescape")
             self._write_cache(key, cached)
         return parse_core_metadata(cached.encode("utf-8", "surrogateescape"), f"{sdist.name} {sdist.version}")
@@ -115,9 +128,10 @@ class Workshop:
             self._emit(f"Building {release.name} {release.version} (needed to build another sdist)")
             tree = self.source_tree(release)
             build_system = read_build_system(tree)
+            substituted = self.env_substitutions(release) if self.env_substitutions else frozenset()
             with self._environment(pins) as env:
                 out = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._work))
-                wheel = build_wheel(env, tree, build_system, None, out)
+                wheel = build_wheel(env, tree, build_system, None, out, substituted=substituted)
             stamp_wheel(wheel, {str(k): str(v.version) for k, v in pins.items()}, fingerprint.digest)
             return self.wheels.put(wheel, sdist_hash, fingerprint.digest, self._target_key())
 
@@ -147,7 +161,8 @@ class Workshop:
                 "for the packages that need building.",
             )
         wheels = [self.wheel_for(release) for _, release in sorted(pins.items())]
-        return _EnvContext(self.target.interpreter, wheels, self._work)
+        # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
+        return _EnvContext(self.target.interpreter, wheels, self.cache_dir / "build")
 
     def _fingerprint(self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]) -> BuildFingerprint:
         return BuildFingerprint.of(
@@ -209,7 +224,7 @@ class _EnvContext:
     """A build environment that is removed when the ``with`` block ends."""
 
     def __init__(self, interpreter: Path, wheels: list[Path], root: Path) -> None:
-        self._args = (interpreter, wheels, root / "envs")
+        self._args = (interpreter, wheels, root)
         self._env: BuildEnvironment | None = None
 
     def __enter__(self) -> BuildEnvironment:

@@ -57,6 +57,10 @@ def _available(name: NormalizedName, source: PackageSource, request: ResolveRequ
     describe = getattr(source, "describe_locations", None)
     asked = f" (asked: {describe()})" if callable(describe) else ""
     if not releases:
+        why = getattr(source, "why_unusable", None)
+        reason = why(name) if callable(why) else None
+        if reason:
+            return f"{reason}{asked}"
         return f"no index has a usable file of {name} for this target{asked}"
     versions = [str(r.version) for r in releases if not r.yanked][:_MAX_VERSIONS_SHOWN]
     more = ", …" if len(releases) > _MAX_VERSIONS_SHOWN else ""
