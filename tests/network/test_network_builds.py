@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path("/work/shared/examples/numpy-abi/requirements.in")
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "numpy-abi" / "requirements.in"
 PYPI = "https://pypi.org/simple"
 
 
 def lock_build(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lock_build", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=170, check=False,
+        cwd=cwd, capture_output=True, text=True, timeout=400, check=False,
     )
 
 
@@ -61,3 +61,26 @@ def test_cftime_builds_against_the_runtime_numpy(tmp_path: Path) -> None:
     lines = exported.stdout.splitlines()
     assert "numpy==2.2.6" in lines and "oldest-supported-numpy==2022.5.28" in lines
     print(exported.stdout)
+
+    # Sync into a fresh virtual environment: cftime is built in its locked environment
+    # (against numpy 2.2.6) and imports beside the runtime numpy 2.2.6.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    synced = lock_build(
+        "sync", "requirements.lock", "--python", venv / "bin" / "python",
+        "--cache-dir", tmp_path / "cache", cwd=tmp_path,
+    )
+    assert synced.returncode == 0, synced.stderr
+    works = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import numpy, cftime; print(numpy.__version__, cftime.__version__, "
+         "cftime.num2date(0, 'days since 2000-01-01'))"],
+        capture_output=True, text=True, check=False,
+    )
+    assert works.returncode == 0, works.stderr
+    assert works.stdout.split()[:2] == ["2.2.6", "1.6.1"]
+    again = lock_build(
+        "sync", "requirements.lock", "--python", venv / "bin" / "python",
+        "--cache-dir", tmp_path / "cache", "--dry-run", cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr

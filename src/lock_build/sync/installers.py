@@ -157,7 +157,9 @@ class UvInstaller:
     name = "uv"
 
     def __init__(self, python: Path, *, break_system_packages: bool) -> None:
-        uv = shutil.which("uv")
+        # uv installed beside lock-build (`pip install uv` into the same venv) counts too.
+        beside = Path(sys.executable).parent / "uv"
+        uv = shutil.which("uv") or (str(beside) if beside.exists() else None)
         if uv is None:
             raise SyncError(
                 "--installer uv was given, but uv is not on PATH.",
