@@ -117,7 +117,7 @@ def command(**values: Any) -> None:
             raise StaleError(f"{output} would change.")
         return
     changed = write_lock(output, result.lock)
-    console.info(f"{'Wrote' if changed else 'Unchanged:'} {output}")
+    console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(output, cwd)}")
 
 
 def _check(output: Path, inputs: Any, console: Console) -> None:

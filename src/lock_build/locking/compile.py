@@ -315,6 +315,18 @@ def _locked_file(artifact: Artifact, finder: PackageFinder) -> LockedFile:
     )
 
 
+def _portable_location(location: str, base: Path) -> str:
+    """Local find-links paths relative to the lock, so another checkout writes the same lock."""
+    if "://" in location and not location.startswith("file:"):
+        return redact(location)
+    path = file_url_to_path(location) if location.startswith("file:") else Path(location)
+    path = Path(os.path.normpath(path.absolute()))
+    try:
+        return Path(os.path.relpath(path, base)).as_posix() if path.is_relative_to(base) else str(path)
+    except ValueError:
+        return str(path)
+
+
 def redact_url(url: str) -> str:
     """Lock files never hold credentials: strip them, do not merely mask them."""
     from lock_build.index.http import strip_credentials
@@ -401,7 +413,7 @@ def assemble_lock(
     settings = request.settings
     options: dict[str, object] = {
         "index-urls": [redact(u) for u in settings.index_urls],
-        "find-links": [redact(u) for u in settings.find_links],
+        "find-links": [_portable_location(u, request.output_dir) for u in settings.find_links],
         "index-strategy": settings.index_strategy.value,
         **request.options_record,
     }
