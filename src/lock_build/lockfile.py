@@ -138,7 +138,9 @@ class LockedPackage:
 
     @property
     def hashed(self) -> bool:
-        return (self.wheel or self.sdist) is not None and (self.wheel or self.sdist).sha256 is not None  # type: ignore[union-attr]
+        return (self.wheel or self.sdist) is not None and (
+            self.wheel or self.sdist
+        ).sha256 is not None  # type: ignore[union-attr]
 
     def to_table(self) -> dict[str, Any]:
         table: dict[str, Any] = {"name": self.name, "version": str(self.version)}
@@ -168,8 +170,12 @@ class LockedPackage:
             name=name,
             version=version,
             runtime=bool(table.get("runtime", True)),
-            wheel=LockedFile.from_table(table["wheel"], f"{where}.wheel") if "wheel" in table else None,
-            sdist=LockedFile.from_table(table["sdist"], f"{where}.sdist") if "sdist" in table else None,
+            wheel=LockedFile.from_table(table["wheel"], f"{where}.wheel")
+            if "wheel" in table
+            else None,
+            sdist=LockedFile.from_table(table["sdist"], f"{where}.sdist")
+            if "sdist" in table
+            else None,
             source=LocalSource.from_table(table["source"]) if "source" in table else None,
             requires_python=table.get("requires-python"),
             dependencies=tuple(canonicalize_name(d) for d in table.get("dependencies", ())),
@@ -182,7 +188,9 @@ class Substitution:
     """A build pin that differs from what the sdist declared: built against the runtime version."""
 
     package: NormalizedName  # the ABI package, e.g. numpy
-    declared: str  # what the declared requirements asked for, with the chain ("numpy==1.23.2 via oldest-supported-numpy")
+    # What the declared requirements asked for, with the chain:
+    # "numpy==1.23.2 via oldest-supported-numpy 2023.12.21".
+    declared: str
     used: Version  # the runtime version the build uses instead
 
     def to_table(self) -> dict[str, Any]:
@@ -265,8 +273,12 @@ class BuildEnvironment:
                 extra_requires=tuple(table.get("extra-requires", ())),
                 pins=tuple(table.get("pins", ())),
                 shared=tuple(canonicalize_name(s) for s in table.get("shared", ())),
-                substitutions=tuple(Substitution.from_table(s) for s in table.get("substitutions", ())),
-                config_settings=tuple(sorted((str(k), str(v)) for k, v in table.get("config-settings", {}).items())),
+                substitutions=tuple(
+                    Substitution.from_table(s) for s in table.get("substitutions", ())
+                ),
+                config_settings=tuple(
+                    sorted((str(k), str(v)) for k, v in table.get("config-settings", {}).items())
+                ),
                 isolated=bool(table.get("isolated", True)),
             )
         except KeyError as exc:
@@ -459,7 +471,8 @@ def write_lock(path: Path, lock: Lock) -> bool:
     if path.name.startswith(_PYLOCK_PREFIX):
         raise LockfileError(
             f"{path.name} is a name PEP 751 reserves for pylock files.",
-            hint="Use lock-build export --format pylock for that format; name the lock e.g. requirements.lock.",
+            hint="Use lock-build export --format pylock for that format; "
+            "name the lock e.g. requirements.lock.",
         )
     text = dumps(lock)
     if path.exists() and path.read_text(encoding="utf-8") == text:
@@ -475,7 +488,8 @@ def find_lockfile(cwd: Path) -> Path:
         return candidates[0]
     if not candidates:
         raise LockfileError(
-            f"No lockfile in {cwd}.", hint="Pass one as an argument, or create it with lock-build compile."
+            f"No lockfile in {cwd}.",
+            hint="Pass one as an argument, or create it with lock-build compile.",
         )
     names = ", ".join(p.name for p in candidates)
     raise LockfileError(f"Several lockfiles in {cwd} ({names}).", hint="Name the one to use.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
@@ -21,7 +21,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 
-class ArtifactKind(str, Enum):
+class ArtifactKind(StrEnum):
     WHEEL = "wheel"
     SDIST = "sdist"
     # A local project directory or a VCS checkout: built like an sdist, never hashed.
@@ -75,14 +75,23 @@ def artifact_from_filename(filename: str, url: str, **fields: object) -> Artifac
         if filename.endswith(".whl"):
             name, version, _build, tags = parse_wheel_filename(filename)
             return Artifact(
-                filename=filename, url=url, name=name, version=version,
-                kind=ArtifactKind.WHEEL, tags=frozenset(tags), **fields,  # type: ignore[arg-type]
+                filename=filename,
+                url=url,
+                name=name,
+                version=version,
+                kind=ArtifactKind.WHEEL,
+                tags=frozenset(tags),
+                **fields,  # type: ignore[arg-type]
             )
         if filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
             return Artifact(
-                filename=filename, url=url, name=name, version=version,
-                kind=ArtifactKind.SDIST, **fields,  # type: ignore[arg-type]
+                filename=filename,
+                url=url,
+                name=name,
+                version=version,
+                kind=ArtifactKind.SDIST,
+                **fields,  # type: ignore[arg-type]
             )
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None

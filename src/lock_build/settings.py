@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from packaging.utils import NormalizedName
@@ -12,7 +12,7 @@ from packaging.utils import NormalizedName
 PYPI_SIMPLE = "https://pypi.org/simple"
 
 
-class IndexStrategy(str, Enum):
+class IndexStrategy(StrEnum):
     # pip's behaviour: every index is asked and the best version wins.
     UNSAFE_BEST_MATCH = "unsafe-best-match"
     # uv's default: a name is taken from the first index that has it (dependency confusion).

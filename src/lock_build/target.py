@@ -186,7 +186,7 @@ def platform_tags(platform: str) -> tuple[str, ...]:
     """Every platform tag a wheel may carry to install on ``platform``, best first."""
     for legacy, (major, minor) in _LEGACY_MANYLINUX.items():
         if platform.startswith(legacy + "_"):
-            platform = f"manylinux_{major}_{minor}_{platform[len(legacy) + 1:]}"
+            platform = f"manylinux_{major}_{minor}_{platform[len(legacy) + 1 :]}"
     match = _MANYLINUX.match(platform)
     if not match:
         return (platform,)
@@ -259,4 +259,6 @@ def resolve_target(
     local = target_for_interpreter(select_interpreter(python))
     if python_version is None and platform is None:
         return local
-    return synthetic_target(python_version or local.python_version, platform or local.platform, local)
+    return synthetic_target(
+        python_version or local.python_version, platform or local.platform, local
+    )

@@ -15,7 +15,9 @@ from lock_build.resolution.model import DirectReference, Wanted
 class DictSource:
     """{"name": {"1.0": ["dep>=1", ...]}}; versions ending in "!y" are yanked."""
 
-    def __init__(self, index: Mapping[str, Mapping[str, Sequence[str]]], sdists: Sequence[str] = ()):
+    def __init__(
+        self, index: Mapping[str, Mapping[str, Sequence[str]]], sdists: Sequence[str] = ()
+    ):
         self.index = index
         self.sdists = set(sdists)
 
@@ -24,19 +26,31 @@ class DictSource:
         for text in self.index.get(name, {}):
             version = Version(text.removesuffix("!y"))
             artifact = Artifact(
-                filename=f"{name}-{version}.tar.gz", url=f"https://x/{name}-{version}.tar.gz",
-                name=name, version=version, kind=ArtifactKind.SDIST, sha256="0" * 64,
+                filename=f"{name}-{version}.tar.gz",
+                url=f"https://x/{name}-{version}.tar.gz",
+                name=name,
+                version=version,
+                kind=ArtifactKind.SDIST,
+                sha256="0" * 64,
             )
             wheel = None if name in self.sdists else artifact
-            found.append(Release(name=name, version=version, wheel=wheel, sdist=artifact,
-                                 yanked=text.endswith("!y")))
+            found.append(
+                Release(
+                    name=name,
+                    version=version,
+                    wheel=wheel,
+                    sdist=artifact,
+                    yanked=text.endswith("!y"),
+                )
+            )
         return sorted(found, key=lambda r: r.version, reverse=True)
 
     def metadata(self, release: Release) -> CoreMetadata:
         for text, deps in self.index[release.name].items():
             if Version(text.removesuffix("!y")) == release.version:
                 return CoreMetadata(
-                    name=release.name, version=release.version,
+                    name=release.name,
+                    version=release.version,
                     requires_dist=tuple(Requirement(d) for d in deps),
                 )
         raise KeyError(release)

@@ -24,7 +24,9 @@ ABI = frozenset({canonicalize_name("abi")})
 class FakeInspector:
     """build_requires: sdist -> static requires; dynamic: sdist -> what the hook returns."""
 
-    def __init__(self, static: Mapping[str, list[str]], dynamic: Mapping[str, list[str]] | None = None):
+    def __init__(
+        self, static: Mapping[str, list[str]], dynamic: Mapping[str, list[str]] | None = None
+    ):
         self.static = static
         self.dynamic = dynamic or {}
         self.hook_calls: list[tuple[str, dict[str, str]]] = []
@@ -46,7 +48,11 @@ def lock(index, runtime_reqs, static, *, sdists=(), dynamic=None, **options):
     inspector = FakeInspector(static, dynamic)
     options.setdefault("abi_packages", ABI)
     locker = BuildLocker(
-        source=source, target=TARGET, inspector=inspector, options=BuildOptions(**options), runtime=runtime
+        source=source,
+        target=TARGET,
+        inspector=inspector,
+        options=BuildOptions(**options),
+        runtime=runtime,
     )
     to_build = [p.candidate.release for p in runtime.packages if p.candidate.release.needs_build]
     builds = {b.sdist.name: b for b in locker.lock_all(to_build)}
@@ -91,7 +97,9 @@ def test_substitution_when_no_joint_solution():
 
 def test_declared_mode_refuses_with_explanation():
     with pytest.raises(BuildMismatchError) as info:
-        lock(INDEX, ["abi==2.0", "ext"], {"ext": ["oldest-strict"]}, sdists=["ext"], match="declared")
+        lock(
+            INDEX, ["abi==2.0", "ext"], {"ext": ["oldest-strict"]}, sdists=["ext"], match="declared"
+        )
     message = info.value.render()
     assert "ext 1.0 needs abi==1.0 via oldest-strict 1.0 to build" in message
     assert "abi==2.0" in message and "--build-match declared" in message
@@ -135,7 +143,10 @@ def test_dynamic_requirements_from_the_hook_are_locked():
 def test_build_constraints_are_never_overridden():
     with pytest.raises(ResolutionError) as info:
         lock(
-            INDEX, ["abi==2.0", "ext"], {"ext": ["oldest-strict"]}, sdists=["ext"],
+            INDEX,
+            ["abi==2.0", "ext"],
+            {"ext": ["oldest-strict"]},
+            sdists=["ext"],
             constraints=want("abi==1.0", origin="-b build.txt"),
         )
     assert "abi" in str(info.value)
@@ -144,7 +155,9 @@ def test_build_constraints_are_never_overridden():
 def test_recursion_two_levels_deep():
     index = {**INDEX, "mid": {"1.0": []}, "low": {"1.0": []}}
     _, builds, _ = lock(
-        index, ["ext"], {"ext": ["mid"], "mid": ["low"], "low": ["tool"]},
+        index,
+        ["ext"],
+        {"ext": ["mid"], "mid": ["low"], "low": ["tool"]},
         sdists=["ext", "mid", "low"],
     )
     assert set(builds) == {"ext", "mid", "low"}

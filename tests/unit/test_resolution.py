@@ -28,16 +28,25 @@ def run(index, *reqs, **request_fields):
         pytest.param({"a": {"1.0": [], "2.0": []}}, ["a<2"], {"a": "1.0"}, id="specifier"),
         pytest.param(
             {"a": {"2.0": ["b<2"], "1.0": []}, "b": {"1.0": [], "2.0": []}},
-            ["a", "b>=2"], {"a": "1.0", "b": "2.0"}, id="backtracks",
+            ["a", "b>=2"],
+            {"a": "1.0", "b": "2.0"},
+            id="backtracks",
         ),
         pytest.param(
             {"a": {"1.0": ['b; extra == "x"']}, "b": {"1.0": []}},
-            ["a[x]"], {"a": "1.0", "b": "1.0"}, id="extras",
+            ["a[x]"],
+            {"a": "1.0", "b": "1.0"},
+            id="extras",
         ),
         pytest.param(
-            {"a": {"1.0": ['b; python_version < "3"', 'c; python_version >= "3"']},
-             "b": {"1.0": []}, "c": {"1.0": []}},
-            ["a"], {"a": "1.0", "c": "1.0"}, id="markers",
+            {
+                "a": {"1.0": ['b; python_version < "3"', 'c; python_version >= "3"']},
+                "b": {"1.0": []},
+                "c": {"1.0": []},
+            },
+            ["a"],
+            {"a": "1.0", "c": "1.0"},
+            id="markers",
         ),
         pytest.param({"a": {"1.0": [], "2.0!y": []}}, ["a"], {"a": "1.0"}, id="yanked-skipped"),
         pytest.param({"a": {"1.0": [], "2.0!y": []}}, ["a==2.0"], {"a": "2.0"}, id="yanked-pinned"),
@@ -73,7 +82,9 @@ def test_override_replaces_declared_requirement_and_is_recorded():
     )
     resolution, provider = resolve(DictSource(index), TARGET, request)
     assert resolution.versions()[canonicalize_name("abi")] == Version("2.0")
-    assert [(who, str(req)) for who, req in provider.overridden["abi"]] == [("meta 1.0", "abi==1.0")]
+    assert [(who, str(req)) for who, req in provider.overridden["abi"]] == [
+        ("meta 1.0", "abi==1.0")
+    ]
 
 
 def test_via_and_dependencies():

@@ -31,35 +31,88 @@ _VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
 
 @click.command("compile")
 @click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Lockfile to write [default: beside the first input, e.g. requirements.lock].")
-@click.option("-c", "--constraint", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Constrain versions with this file (repeatable).")
-@click.option("--extra", multiple=True, metavar="NAME", help="Include this extra of pyproject.toml.")
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Lockfile to write [default: beside the first input, e.g. requirements.lock].",
+)
+@click.option(
+    "-c",
+    "--constraint",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Constrain versions with this file (repeatable).",
+)
+@click.option(
+    "--extra", multiple=True, metavar="NAME", help="Include this extra of pyproject.toml."
+)
 @click.option("--all-extras", is_flag=True, help="Include every extra of pyproject.toml.")
-@click.option("--group", multiple=True, metavar="NAME", help="Include this PEP 735 dependency group.")
+@click.option(
+    "--group", multiple=True, metavar="NAME", help="Include this PEP 735 dependency group."
+)
 @click.option("-U", "--upgrade", is_flag=True, help="Ignore the pins of the existing lock.")
-@click.option("-P", "--upgrade-package", multiple=True, metavar="PKG[==V]",
-              help="Upgrade only this package (runtime and build pins); repeatable.")
-@click.option("--check", is_flag=True,
-              help="Do not resolve: exit 1 and say why if the lock no longer fits its inputs.")
-@click.option("--dry-run", is_flag=True, help="Print the lock instead of writing it; exit 1 if it would change.")
+@click.option(
+    "-P",
+    "--upgrade-package",
+    multiple=True,
+    metavar="PKG[==V]",
+    help="Upgrade only this package (runtime and build pins); repeatable.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Do not resolve: exit 1 and say why if the lock no longer fits its inputs.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the lock instead of writing it; exit 1 if it would change.",
+)
 @target_options
 @index_options
-@click.option("-b", "--build-constraint", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Constrain every build environment with this file (never overridden).")
-@click.option("--build-match", type=click.Choice(["runtime", "declared"]), default="runtime", show_default=True,
-              help="runtime: build ABI packages against their runtime version, recording any "
-              "substitution; declared: fail instead when declared build requirements exclude it.")
-@click.option("--match-runtime", multiple=True, metavar="PKG",
-              help="Treat PKG as an ABI package (built against its runtime version).")
-@click.option("--no-match-runtime", multiple=True, metavar="PKG", help="Do not treat PKG as an ABI package.")
-@click.option("--extra-build-requires", multiple=True, metavar="PKG:REQ",
-              help="Add a build requirement to PKG (for sdists that under-declare); repeatable.")
-@click.option("--config-settings-package", multiple=True, metavar="PKG:KEY=VALUE",
-              help="PEP 517 config settings for PKG's build; locked and part of every cache key.")
-@click.option("--no-build-isolation-package", multiple=True, metavar="PKG",
-              help="Build PKG against the runtime versions of its build requirements.")
+@click.option(
+    "-b",
+    "--build-constraint",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Constrain every build environment with this file (never overridden).",
+)
+@click.option(
+    "--build-match",
+    type=click.Choice(["runtime", "declared"]),
+    default="runtime",
+    show_default=True,
+    help="runtime: build ABI packages against their runtime version, recording any "
+    "substitution; declared: fail instead when declared build requirements exclude it.",
+)
+@click.option(
+    "--match-runtime",
+    multiple=True,
+    metavar="PKG",
+    help="Treat PKG as an ABI package (built against its runtime version).",
+)
+@click.option(
+    "--no-match-runtime", multiple=True, metavar="PKG", help="Do not treat PKG as an ABI package."
+)
+@click.option(
+    "--extra-build-requires",
+    multiple=True,
+    metavar="PKG:REQ",
+    help="Add a build requirement to PKG (for sdists that under-declare); repeatable.",
+)
+@click.option(
+    "--config-settings-package",
+    multiple=True,
+    metavar="PKG:KEY=VALUE",
+    help="PEP 517 config settings for PKG's build; locked and part of every cache key.",
+)
+@click.option(
+    "--no-build-isolation-package",
+    multiple=True,
+    metavar="PKG",
+    help="Build PKG against the runtime versions of its build requirements.",
+)
 @console_option_group
 def command(**values: Any) -> None:
     """Resolve INPUTS (requirements.in files or pyproject.toml) into a lockfile that pins
@@ -68,12 +121,18 @@ def command(**values: Any) -> None:
     cwd = Path.cwd()
     paths = list(values["inputs"])
     inputs = load_inputs(
-        paths, constraints=values["constraint"], extras=values["extra"],
-        all_extras=values["all_extras"], groups=values["group"], cwd=cwd,
+        paths,
+        constraints=values["constraint"],
+        extras=values["extra"],
+        all_extras=values["all_extras"],
+        groups=values["group"],
+        cwd=cwd,
     )
     for warning in inputs.warnings:
         console.warn(warning)
-    first_input = paths[0] if paths else inputs.files[0] if inputs.files else Path("requirements.in")
+    first_input = (
+        paths[0] if paths else inputs.files[0] if inputs.files else Path("requirements.in")
+    )
     output = values["output_file"] or default_output_path(first_input)
 
     if values["check"]:
@@ -99,7 +158,9 @@ def command(**values: Any) -> None:
         constraints=_constraint_files(settings.constraint_files, "pip configuration"),
         previous=previous,
         upgrade=values["upgrade"],
-        upgrade_packages=tuple(_requirement(p, "--upgrade-package") for p in values["upgrade_package"]),
+        upgrade_packages=tuple(
+            _requirement(p, "--upgrade-package") for p in values["upgrade_package"]
+        ),
         options_record=_options_record(values),
         output_dir=output.parent.resolve(),
     )
@@ -138,20 +199,31 @@ def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
     builds = len(lock.builds)
     console.info(
         f"Resolved {runtime} runtime packages"
-        + (f", {builds} build environment{'s' if builds != 1 else ''} ({build_only} build-only packages)" if builds else "")
+        + (
+            f", {builds} build environment{'s' if builds != 1 else ''} "
+            f"({build_only} build-only packages)"
+            if builds
+            else ""
+        )
         + f" in {seconds:.1f}s"
     )
 
 
-def _build_options(values: dict[str, Any], config_files: tuple[str, ...], pre: bool) -> BuildOptions:
+def _build_options(
+    values: dict[str, Any], config_files: tuple[str, ...], pre: bool
+) -> BuildOptions:
     abi = set(DEFAULT_ABI_PACKAGES) | {canonicalize_name(p) for p in values["match_runtime"]}
     abi -= {canonicalize_name(p) for p in values["no_match_runtime"]}
     extra: dict[NormalizedName, list[Requirement]] = {}
     for item in values["extra_build_requires"]:
         package, sep, text = item.partition(":")
         if not sep or not package or not text:
-            raise InputError(f"--extra-build-requires {item!r} is not PKG:REQUIREMENT (e.g. mypkg:torch>=2).")
-        extra.setdefault(canonicalize_name(package), []).append(_requirement(text, "--extra-build-requires"))
+            raise InputError(
+                f"--extra-build-requires {item!r} is not PKG:REQUIREMENT (e.g. mypkg:torch>=2)."
+            )
+        extra.setdefault(canonicalize_name(package), []).append(
+            _requirement(text, "--extra-build-requires")
+        )
     config: dict[NormalizedName, dict[str, str]] = {}
     for item in values["config_settings_package"]:
         package, sep, setting = item.partition(":")
@@ -179,7 +251,9 @@ def _constraint_files(files: tuple[str, ...] | list[str], label: str) -> tuple[W
         path = Path(name)
         parsed = parse_requirements_file(path, cwd=cwd)
         for item in (*parsed.requirements, *parsed.constraints):
-            wanted.append(Wanted(requirement=item.requirement, origin=f"{label} {_display(path, cwd)}"))
+            wanted.append(
+                Wanted(requirement=item.requirement, origin=f"{label} {_display(path, cwd)}")
+            )
     return tuple(wanted)
 
 
@@ -193,9 +267,15 @@ def _requirement(text: str, option: str) -> Requirement:
 def _options_record(values: dict[str, Any]) -> dict[str, object]:
     """Settings that change the result, written into the lock's [options]."""
     record: dict[str, object] = {"build-match": values["build_match"]}
-    for key in ("match_runtime", "no_match_runtime", "extra_build_requires",
-                "config_settings_package", "no_build_isolation_package",
-                "only_binary", "no_binary"):
+    for key in (
+        "match_runtime",
+        "no_match_runtime",
+        "extra_build_requires",
+        "config_settings_package",
+        "no_build_isolation_package",
+        "only_binary",
+        "no_binary",
+    ):
         if values.get(key):
             record[key.replace("_", "-")] = sorted(values[key])
     for key in ("pre", "prefer_binary"):

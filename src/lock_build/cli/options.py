@@ -31,15 +31,24 @@ target_options = _stack(
     python_option,
     click.option("--python-version", metavar="X.Y", help="Lock for another Python version."),
     click.option(
-        "--platform", metavar="TAG", help="Lock for another platform (a wheel tag: manylinux_2_28_x86_64)."
+        "--platform",
+        metavar="TAG",
+        help="Lock for another platform (a wheel tag: manylinux_2_28_x86_64).",
     ),
 )
 
 index_options = _stack(
-    click.option("-i", "--index-url", metavar="URL", help="Base URL of the package index (PEP 503)."),
-    click.option("--extra-index-url", multiple=True, metavar="URL", help="More indexes (repeatable)."),
     click.option(
-        "-f", "--find-links", multiple=True, metavar="PATH|URL",
+        "-i", "--index-url", metavar="URL", help="Base URL of the package index (PEP 503)."
+    ),
+    click.option(
+        "--extra-index-url", multiple=True, metavar="URL", help="More indexes (repeatable)."
+    ),
+    click.option(
+        "-f",
+        "--find-links",
+        multiple=True,
+        metavar="PATH|URL",
         help="A directory or page of links to archives (repeatable).",
     ),
     click.option("--no-index", is_flag=True, help="Ignore indexes; use --find-links only."),
@@ -50,16 +59,22 @@ index_options = _stack(
         "name comes from the first index that has it).",
     ),
     click.option(
-        "--exclude-newer", metavar="DATE",
+        "--exclude-newer",
+        metavar="DATE",
         help="Ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339), to reproduce a past lock.",
     ),
     click.option(
-        "--only-binary", multiple=True, metavar="NAMES",
+        "--only-binary",
+        multiple=True,
+        metavar="NAMES",
         help="Never use sdists of these packages (comma separated, or :all: / :none:).",
     ),
     click.option(
-        "--no-binary", multiple=True, metavar="NAMES",
-        help="Never use wheels of these packages: they are built (comma separated, or :all: / :none:).",
+        "--no-binary",
+        multiple=True,
+        metavar="NAMES",
+        help="Never use wheels of these packages: they are built "
+        "(comma separated, or :all: / :none:).",
     ),
     click.option("--prefer-binary", is_flag=True, help="Prefer older wheels to newer sdists."),
     click.option("--pre", is_flag=True, help="Allow pre-releases."),
@@ -72,9 +87,19 @@ index_options = _stack(
 def index_flags(values: dict[str, Any]) -> dict[str, Any]:
     """The subset of click's values that pip's configuration layer understands."""
     keys = (
-        "index_url", "extra_index_url", "find_links", "no_index", "index_strategy",
-        "exclude_newer", "only_binary", "no_binary", "prefer_binary", "pre", "cert",
-        "timeout", "retries",
+        "index_url",
+        "extra_index_url",
+        "find_links",
+        "no_index",
+        "index_strategy",
+        "exclude_newer",
+        "only_binary",
+        "no_binary",
+        "prefer_binary",
+        "pre",
+        "cert",
+        "timeout",
+        "retries",
     )
     return {k: values.get(k) for k in keys}
 

@@ -91,7 +91,9 @@ def console_option_group(func: F) -> F:
         help="Cache directory [env: LOCK_BUILD_CACHE_DIR; default: the platform cache dir].",
     )(func)
     func = click.option("-v", "--verbose", count=True, help="Show more detail (repeatable).")(func)
-    func = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")(func)
+    func = click.option(
+        "-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings."
+    )(func)
     return func
 
 

@@ -132,10 +132,11 @@ class PackageFinder:
     def releases(self, name: str) -> tuple[Release, ...]:
         """Releases usable on the target, newest first (pre-releases included)."""
         project = canonicalize_name(name)
+        binary = self.settings.binary
         return self._once(
             "releases",
             project,
-            lambda: group_releases(project, self.artifacts(project), self.target, self.settings.binary),
+            lambda: group_releases(project, self.artifacts(project), self.target, binary),
         )
 
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:

@@ -51,7 +51,9 @@ _MAX_DYNAMIC_ROUNDS = 4
 class BuildMismatchError(ResolutionError):
     """--build-match declared: an sdist's declared build requirements exclude a runtime ABI pin."""
 
-    def __init__(self, sdist: Release, package: NormalizedName, declared: str, runtime: Version) -> None:
+    def __init__(
+        self, sdist: Release, package: NormalizedName, declared: str, runtime: Version
+    ) -> None:
         super().__init__(
             f"{sdist.name} {sdist.version} needs {declared} to build; the runtime pins "
             f"{package}=={runtime}, and a wheel built against another {package} than the one "
@@ -88,7 +90,9 @@ class BuildOptions:
     config_settings: Mapping[NormalizedName, Mapping[str, str]] = field(default_factory=dict)
     no_isolation: frozenset[NormalizedName] = frozenset()
     # Pins of the existing lock's build environments, kept unless upgraded: sdist -> pins.
-    previous: Mapping[NormalizedName, Mapping[NormalizedName, Version]] = field(default_factory=dict)
+    previous: Mapping[NormalizedName, Mapping[NormalizedName, Version]] = field(
+        default_factory=dict
+    )
     pre: bool = False
     prefer_binary: bool = False
 
@@ -166,7 +170,10 @@ class BuildLocker:
         if key in self.locked:
             return self.locked[key]
         if any((r.name, r.version) == key for r in self._in_progress):
-            chain = [*self._in_progress[[(r.name, r.version) for r in self._in_progress].index(key):], sdist]
+            chain = [
+                *self._in_progress[[(r.name, r.version) for r in self._in_progress].index(key) :],
+                sdist,
+            ]
             raise BuildError(
                 "Build dependency cycle: "
                 + " → ".join(f"{r.name} {r.version}" for r in chain)
@@ -291,7 +298,11 @@ class BuildLocker:
         return resolution, substitutions
 
     def _declared(
-        self, resolution: Resolution, sdist: Release, name: NormalizedName, requirements: Sequence[Requirement]
+        self,
+        resolution: Resolution,
+        sdist: Release,
+        name: NormalizedName,
+        requirements: Sequence[Requirement],
     ) -> str:
         """'numpy==1.23.2 via oldest-supported-numpy 2023.10.25', for messages and the lock."""
         parts = [str(r) for r in requirements if canonicalize_name(r.name) == name]

@@ -23,7 +23,11 @@ def stale_reasons(lock: Lock, inputs: InputSet) -> list[str]:
     wanted_names = set()
     for item in (*inputs.requirements, *inputs.constraints):
         requirement = item.requirement
-        if requirement.marker is not None and markers and not requirement.marker.evaluate({**markers, "extra": ""}):
+        if (
+            requirement.marker is not None
+            and markers
+            and not requirement.marker.evaluate({**markers, "extra": ""})
+        ):
             continue
         name = canonicalize_name(requirement.name)
         is_constraint = item in inputs.constraints
@@ -34,7 +38,9 @@ def stale_reasons(lock: Lock, inputs: InputSet) -> list[str]:
             if not is_constraint:
                 reasons.append(f"{requirement} ({item.source}) was added and is not in the lock")
             continue
-        if requirement.specifier and not requirement.specifier.contains(pinned.version, prereleases=True):
+        if requirement.specifier and not requirement.specifier.contains(
+            pinned.version, prereleases=True
+        ):
             reasons.append(
                 f"the lock pins {name}=={pinned.version}, which no longer satisfies "
                 f"{requirement} ({item.source})"
@@ -42,7 +48,8 @@ def stale_reasons(lock: Lock, inputs: InputSet) -> list[str]:
     input_sources = {item.source for item in inputs.requirements}
     for package in runtime.values():
         top_level = any(
-            reason.startswith(("-r ", "pyproject.toml")) or reason in input_sources for reason in package.via
+            reason.startswith(("-r ", "pyproject.toml")) or reason in input_sources
+            for reason in package.via
         )
         if top_level and package.name not in wanted_names:
             # Still locked for another reason (a dependency of something kept) is fine.
@@ -50,5 +57,8 @@ def stale_reasons(lock: Lock, inputs: InputSet) -> list[str]:
             if not others:
                 reasons.append(f"{package.name} was removed from the inputs but is still locked")
     if not reasons:
-        reasons.append("the inputs changed (a requirement, constraint or index option) since the lock was written")
+        reasons.append(
+            "the inputs changed (a requirement, constraint or index option) "
+            "since the lock was written"
+        )
     return reasons

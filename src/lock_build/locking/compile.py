@@ -66,10 +66,14 @@ class CompileResult:
     built_metadata: tuple[str, ...]  # sdists whose metadata needed their backend
 
 
-def compile_lock(request: CompileRequest, on_event: Callable[[str], None] | None = None) -> CompileResult:
+def compile_lock(
+    request: CompileRequest, on_event: Callable[[str], None] | None = None
+) -> CompileResult:
     client = HttpClient(request.settings, request.cache_dir)
     finder = PackageFinder(request.settings, request.target, client, on_event)
-    workshop = Workshop(finder=finder, target=request.target, cache_dir=request.cache_dir, on_event=on_event)
+    workshop = Workshop(
+        finder=finder, target=request.target, cache_dir=request.cache_dir, on_event=on_event
+    )
     compiler = _Compiler(request, finder, workshop, on_event)
     try:
         return compiler.run()
@@ -95,12 +99,19 @@ class _Compiler:
         build_options = replace(request.build, previous=self._previous_build_pins())
         self.build_options = build_options
         self.direct = DirectSources(finder, self._provisional_metadata, request.cache_dir)
-        self.source = IndexSource(finder, self._provisional_metadata, self.direct, target=request.target)
+        self.source = IndexSource(
+            finder, self._provisional_metadata, self.direct, target=request.target
+        )
         # Provisional build environments (declared requirements only) give metadata
         # while the runtime tree is unknown; the final ones replace them.
         self.provisional = BuildLocker(
-            source=self.source, target=request.target, inspector=workshop,
-            options=build_options, runtime=None, hints=self._hints(), on_event=on_event,
+            source=self.source,
+            target=request.target,
+            inspector=workshop,
+            options=build_options,
+            runtime=None,
+            hints=self._hints(),
+            on_event=on_event,
         )
         self.final: BuildLocker | None = None
         workshop.env_pins = self._env_pins
@@ -120,12 +131,18 @@ class _Compiler:
                     raise first_mismatch from None
                 raise
             locker = BuildLocker(
-                source=self.source, target=self.request.target, inspector=self.workshop,
-                options=self.build_options, runtime=runtime, hints=self._hints(),
+                source=self.source,
+                target=self.request.target,
+                inspector=self.workshop,
+                options=self.build_options,
+                runtime=runtime,
+                hints=self._hints(),
                 on_event=self.on_event,
             )
             self.final = locker
-            to_build = [p.candidate.release for p in runtime.packages if p.candidate.release.needs_build]
+            to_build = [
+                p.candidate.release for p in runtime.packages if p.candidate.release.needs_build
+            ]
             try:
                 builds = locker.lock_all(to_build)  # type: ignore[arg-type]
             except NeedsRuntimeRequirements as needs:
@@ -183,7 +200,10 @@ class _Compiler:
             )
             current = self.source.metadata(build.sdist)
             if _requirements(metadata) != _requirements(current):
-                self._emit(f"{build.sdist.name} {build.sdist.version}: metadata changed in its locked build environment")
+                self._emit(
+                    f"{build.sdist.name} {build.sdist.version}: metadata changed "
+                    "in its locked build environment"
+                )
                 changed = True
             self.source.overrides[key] = metadata
         return changed
@@ -197,7 +217,9 @@ class _Compiler:
         if locked is None:
             locked = self.provisional.lock(release)
         substituted = frozenset(s.package for s in locked.substitutions)
-        return self.workshop.metadata(release, locked.pins, dict(locked.config_settings), substituted)
+        return self.workshop.metadata(
+            release, locked.pins, dict(locked.config_settings), substituted
+        )
 
     def _env_substitutions(self, release: Release) -> frozenset[NormalizedName]:
         key = (release.name, release.version)
@@ -282,7 +304,9 @@ def _name_unnamed(link: UnnamedLink) -> InputRequirement:
         if name is not None:
             return link.named(name)
     elif link.link.kind == "archive":
-        parsed = artifact_from_filename(link.link.url.rsplit("/", 1)[-1].split("#")[0], link.link.url)
+        parsed = artifact_from_filename(
+            link.link.url.rsplit("/", 1)[-1].split("#")[0], link.link.url
+        )
         if parsed is not None:
             return link.named(parsed.name)
     raise InputError(
@@ -296,7 +320,9 @@ def _local_source(release: Release, direct: DirectSources, lock_dir: Path) -> Lo
     editable = key in direct.editable
     if key in direct.vcs:
         url, commit, subdirectory = direct.vcs[key]
-        return LocalSource(kind="vcs", url=url, commit=commit, subdirectory=subdirectory, editable=editable)
+        return LocalSource(
+            kind="vcs", url=url, commit=commit, subdirectory=subdirectory, editable=editable
+        )
     path = file_url_to_path(release.artifact.url)
     try:
         shown = os.path.relpath(path, lock_dir)
@@ -322,7 +348,9 @@ def _portable_location(location: str, base: Path) -> str:
     path = file_url_to_path(location) if location.startswith("file:") else Path(location)
     path = Path(os.path.normpath(path.absolute()))
     try:
-        return Path(os.path.relpath(path, base)).as_posix() if path.is_relative_to(base) else str(path)
+        return (
+            Path(os.path.relpath(path, base)).as_posix() if path.is_relative_to(base) else str(path)
+        )
     except ValueError:
         return str(path)
 
@@ -347,7 +375,10 @@ def assemble_lock(
         key = (release.name, release.version)
         if key not in entries:
             entries[key] = {
-                "release": release, "runtime": runtime_flag, "via": set(), "deps": set(),
+                "release": release,
+                "runtime": runtime_flag,
+                "via": set(),
+                "deps": set(),
             }
         return entries[key]
 
@@ -391,7 +422,9 @@ def assemble_lock(
         if release.artifact.kind is ArtifactKind.DIRECTORY:
             packages.append(
                 LockedPackage(
-                    name=name, version=version, runtime=bool(item["runtime"]),
+                    name=name,
+                    version=version,
+                    runtime=bool(item["runtime"]),
                     source=_local_source(release, direct, request.output_dir),
                     dependencies=tuple(sorted(item["deps"])),  # type: ignore[arg-type]
                     via=tuple(sorted(item["via"])),  # type: ignore[arg-type]
@@ -404,7 +437,9 @@ def assemble_lock(
                 version=version,
                 runtime=bool(item["runtime"]),
                 wheel=_locked_file(release.wheel, finder) if release.wheel else None,
-                sdist=_locked_file(release.sdist, finder) if release.wheel is None and release.sdist else None,
+                sdist=_locked_file(release.sdist, finder)
+                if release.wheel is None and release.sdist
+                else None,
                 requires_python=str(release.requires_python) if release.requires_python else None,
                 dependencies=tuple(sorted(item["deps"])),  # type: ignore[arg-type]
                 via=tuple(sorted(item["via"])),  # type: ignore[arg-type]

@@ -42,7 +42,9 @@ class DirectSources:
         self.vcs: dict[tuple[NormalizedName, Version], tuple[str, str, str | None]] = {}
         self.editable: set[tuple[NormalizedName, Version]] = set()
 
-    def release(self, name: NormalizedName, direct: DirectReference) -> tuple[Release, CoreMetadata]:
+    def release(
+        self, name: NormalizedName, direct: DirectReference
+    ) -> tuple[Release, CoreMetadata]:
         with self._lock:
             found = self._memo.get(direct.url)
             if found is None:
@@ -89,7 +91,9 @@ class DirectSources:
         self, name: NormalizedName, path: Path, url: str | None = None
     ) -> tuple[Release, CoreMetadata]:
         if not path.is_dir():
-            raise InputError(f"{name}: the local project {path} does not exist or is not a directory.")
+            raise InputError(
+                f"{name}: the local project {path} does not exist or is not a directory."
+            )
         artifact = Artifact(
             filename=path.name,
             url=url or path.as_uri(),
@@ -127,7 +131,9 @@ class DirectSources:
 def static_version(path: Path) -> Version | None:
     """``[project].version`` when pyproject.toml states it statically."""
     try:
-        project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+        project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8")).get(
+            "project", {}
+        )
     except (OSError, tomllib.TOMLDecodeError):
         return None
     if "version" in project.get("dynamic", ()) or "version" not in project:
@@ -141,7 +147,9 @@ def static_version(path: Path) -> Version | None:
 def static_name(path: Path) -> NormalizedName | None:
     """``[project].name`` of a local project, for inputs like ``-e .`` that do not name it."""
     try:
-        project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+        project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8")).get(
+            "project", {}
+        )
     except (OSError, tomllib.TOMLDecodeError):
         project = {}
     if "name" in project:
@@ -174,7 +182,8 @@ def _git_checkout(repo_url: str, revision: str, dest: Path) -> str:
             raise InputError("VCS references need git, which is not installed.") from None
         except subprocess.CalledProcessError as exc:
             raise InputError(
-                f"git {args[0]} of {redact(repo_url)} failed: {exc.stderr.strip().splitlines()[-1:]}",
+                f"git {args[0]} of {redact(repo_url)} failed: "
+                f"{' '.join(exc.stderr.strip().splitlines()[-1:])}",
             ) from None
 
     if not (dest / ".git").is_dir():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -48,7 +48,9 @@ class IndexSource:
         self._lock = threading.Lock()
         # Index pages of a candidate's dependencies are fetched ahead of the resolver
         # asking for them: resolution is a walk of many small, latency-bound requests.
-        self._ahead = ThreadPoolExecutor(8, thread_name_prefix="lock-build-ahead") if prefetch else None
+        self._ahead = (
+            ThreadPoolExecutor(8, thread_name_prefix="lock-build-ahead") if prefetch else None
+        )
         self._asked: set[NormalizedName] = set()
 
     def close(self) -> None:
@@ -96,9 +98,13 @@ class IndexSource:
         except Exception:  # noqa: BLE001 - the resolver asks again and sees the error
             pass
 
-    def direct_release(self, name: NormalizedName, direct: DirectReference) -> tuple[Release, CoreMetadata]:
+    def direct_release(
+        self, name: NormalizedName, direct: DirectReference
+    ) -> tuple[Release, CoreMetadata]:
         if self.direct is None:
-            raise InputError(f"{name} @ {redact(direct.url)}: direct references are not supported here.")
+            raise InputError(
+                f"{name} @ {redact(direct.url)}: direct references are not supported here."
+            )
         release, metadata = self.direct.release(name, direct)
         self.overrides.setdefault((release.name, release.version), metadata)
         return release, metadata
@@ -120,8 +126,10 @@ class IndexSource:
             reasons.append(f"its {len(sdists)} sdist(s) are excluded by --only-binary")
         if wheels and not settings.binary.allows_wheel(name):
             reasons.append(f"its {len(wheels)} wheel(s) are excluded by --no-binary")
-        elif wheels and target is not None and all(
-            all(target.tag_priority(t) is None for t in w.tags) for w in wheels
+        elif (
+            wheels
+            and target is not None
+            and all(all(target.tag_priority(t) is None for t in w.tags) for w in wheels)
         ):
             reasons.append(f"none of its {len(wheels)} wheel(s) fits {target.describe()}")
         if target is not None and all(

@@ -108,16 +108,22 @@ class Workshop:
                 dist_info = prepare_metadata(
                     env, tree, build_system, dict(config) or None, out, substituted=substituted
                 )
-                cached = (dist_info / "METADATA").read_text(encoding="utf-8", errors="surrogateescape")
+                cached = (dist_info / "METADATA").read_text(
+                    encoding="utf-8", errors="surrogateescape"
+                )
             self._write_cache(key, cached)
-        return parse_core_metadata(cached.encode("utf-8", "surrogateescape"), f"{sdist.name} {sdist.version}")
+        return parse_core_metadata(
+            cached.encode("utf-8", "surrogateescape"), f"{sdist.name} {sdist.version}"
+        )
 
     def wheel_for(self, release: Release) -> Path:
         """A wheel file for a build-environment pin: downloaded, or built in its own locked env."""
         if release.wheel is not None:
             return self.finder.fetch(release.wheel)
         if self.env_pins is None:
-            raise BuildError(f"{release.name} {release.version} has no wheel and no locked build environment.")
+            raise BuildError(
+                f"{release.name} {release.version} has no wheel and no locked build environment."
+            )
         pins = self.env_pins(release)
         fingerprint = self._fingerprint(pins, {})
         sdist_hash = self.finder.sha256(release.artifact)
@@ -132,7 +138,9 @@ class Workshop:
             with self._environment(pins) as env:
                 out = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._work))
                 wheel = build_wheel(env, tree, build_system, None, out, substituted=substituted)
-            stamp_wheel(wheel, {str(k): str(v.version) for k, v in pins.items()}, fingerprint.digest)
+            stamp_wheel(
+                wheel, {str(k): str(v.version) for k, v in pins.items()}, fingerprint.digest
+            )
             return self.wheels.put(wheel, sdist_hash, fingerprint.digest, self._target_key())
 
     def source_tree(self, sdist: Release) -> Path:
@@ -164,7 +172,9 @@ class Workshop:
         # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
         return _EnvContext(self.target.interpreter, wheels, self.cache_dir / "build")
 
-    def _fingerprint(self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]) -> BuildFingerprint:
+    def _fingerprint(
+        self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+    ) -> BuildFingerprint:
         return BuildFingerprint.of(
             (
                 BuildPin(name=str(name), version=str(r.version), sha256=self._hash(r))
@@ -184,7 +194,11 @@ class Workshop:
         return str(tag) if tag else self.target.platform
 
     def _cache_key(
-        self, kind: str, sdist: Release, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
+        self,
+        kind: str,
+        sdist: Release,
+        pins: Mapping[NormalizedName, Release],
+        config: Mapping[str, str],
     ) -> str | None:
         artifact = sdist.sdist or sdist.artifact
         if artifact.kind is ArtifactKind.DIRECTORY:

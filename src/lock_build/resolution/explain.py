@@ -27,7 +27,9 @@ def who_asked(wanted: Wanted, parent: Candidate | None) -> str:
     return f"you asked for {requirement}"
 
 
-def explain_conflict(causes: Sequence[object], source: PackageSource, request: ResolveRequest) -> str:
+def explain_conflict(
+    causes: Sequence[object], source: PackageSource, request: ResolveRequest
+) -> str:
     by_name: dict[NormalizedName, list[str]] = defaultdict(list)
     for cause in causes:
         wanted: Wanted = cause.requirement  # type: ignore[attr-defined]
@@ -37,7 +39,11 @@ def explain_conflict(causes: Sequence[object], source: PackageSource, request: R
         if sentence not in by_name[name]:
             by_name[name].append(sentence)
 
-    where = f" the build environment of {request.context.removesuffix(BUILD_SUFFIX)}" if request.context else ""
+    where = (
+        f" the build environment of {request.context.removesuffix(BUILD_SUFFIX)}"
+        if request.context
+        else ""
+    )
     parts = []
     for name, sentences in sorted(by_name.items()):
         text = "; ".join(sentences)

@@ -57,7 +57,10 @@ class Wanted:
 
 
 def identifier_for(name: NormalizedName, extras: frozenset[str] = frozenset()) -> str:
-    """One resolver identifier per (name, extras), as pip does: ``name[extra]`` depends on ``name``."""
+    """One resolver identifier per (name, extras), as pip does.
+
+    ``name[extra]`` depends on ``name`` at the same version.
+    """
     if not extras:
         return name
     return f"{name}[{','.join(sorted(extras))}]"
@@ -76,7 +79,9 @@ class Candidate:
         return identifier_for(self.name, self.extras)
 
     def without_extras(self) -> Candidate:
-        return Candidate(name=self.name, version=self.version, release=self.release, direct=self.direct)
+        return Candidate(
+            name=self.name, version=self.version, release=self.release, direct=self.direct
+        )
 
     def __str__(self) -> str:
         return f"{self.identifier} {self.version}"
@@ -93,7 +98,9 @@ class PackageSource(Protocol):
         """Core metadata (building the sdist's metadata if it must)."""
         ...
 
-    def direct_release(self, name: NormalizedName, direct: DirectReference) -> tuple[Release, CoreMetadata]:
+    def direct_release(
+        self, name: NormalizedName, direct: DirectReference
+    ) -> tuple[Release, CoreMetadata]:
         """The single release behind a direct reference, with its metadata."""
         ...
 

@@ -90,9 +90,19 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         direct = next((w for w in wanted if w.direct is not None), self._direct.get(name))
         if direct is not None and direct.direct is not None:
             release, _ = self.source.direct_release(name, direct.direct)
-            if release.version in bad_versions or not self._allowed(name, release.version, wanted, True):
+            if release.version in bad_versions or not self._allowed(
+                name, release.version, wanted, True
+            ):
                 return []
-            return [Candidate(name=name, version=release.version, extras=extras, release=release, direct=direct.direct)]
+            return [
+                Candidate(
+                    name=name,
+                    version=release.version,
+                    extras=extras,
+                    release=release,
+                    direct=direct.direct,
+                )
+            ]
 
         releases = [
             r
@@ -140,7 +150,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         for requirement in metadata.requires_dist:
             if not self._applies(requirement, candidate.extras):
                 continue
-            deps.append(self._override(Wanted(requirement=_strip_marker(requirement)), str(candidate)))
+            deps.append(
+                self._override(Wanted(requirement=_strip_marker(requirement)), str(candidate))
+            )
         return deps
 
     # -- helpers --------------------------------------------------------------
@@ -177,7 +189,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             specifier &= constraint.specifier
         return specifier
 
-    def _allowed(self, name: NormalizedName, version: Version, wanted: Sequence[Wanted], prereleases: bool) -> bool:
+    def _allowed(
+        self, name: NormalizedName, version: Version, wanted: Sequence[Wanted], prereleases: bool
+    ) -> bool:
         return self._specifier(name, wanted).contains(version, prereleases=prereleases)
 
     def _prereleases_allowed(self, specifier: SpecifierSet) -> bool:

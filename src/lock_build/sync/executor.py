@@ -349,7 +349,11 @@ def _build_one(
         with BuildVenv.create(python, wheels, cache_dir / "builds") as env:
             try:
                 wheel = hooks.build_wheel(
-                    env, source_dir, build_system, dict(step.config_settings) or None, where / "out",
+                    env,
+                    source_dir,
+                    build_system,
+                    dict(step.config_settings) or None,
+                    where / "out",
                     substituted=step.substituted,
                 )
             except BuildError as exc:
