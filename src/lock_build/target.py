@@ -122,23 +122,49 @@ def _interpreter_path(path: Path) -> Path:
     return path
 
 
+def run_interpreter_script(
+    interpreter: Path, script: str, *args: str, purpose: str, timeout: int = 120
+) -> dict[str, object]:
+    """Run a stdlib-only ``script`` in ``interpreter`` (isolated mode) and parse its JSON.
+
+    ``purpose`` completes "Could not ask the interpreter X for ..." in the error.
+    """
+    try:
+        completed = subprocess.run(
+            [str(interpreter), "-I", "-c", script, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise TargetError(
+            f"Could not ask the interpreter {interpreter} for {purpose} ({exc}).",
+            hint="Check that --python names a working Python 3 interpreter.",
+        ) from exc
+    if completed.returncode != 0:
+        raise TargetError(
+            f"Could not ask the interpreter {interpreter} for {purpose} "
+            f"(exit {completed.returncode}).",
+            hint="Check that --python names a working Python 3 interpreter.",
+            detail=completed.stderr,
+        )
+    try:
+        return json.loads(completed.stdout)
+    except ValueError as exc:
+        raise TargetError(
+            f"The interpreter {interpreter} answered with garbage when asked for {purpose}.",
+            detail=completed.stdout[-2000:],
+        ) from exc
+
+
 def probe_interpreter(interpreter: Path) -> dict[str, object]:
     """Ask a local interpreter for its markers, tags and paths."""
     packaging_parent = str(Path(packaging.__file__).resolve().parent.parent)
-    try:
-        out = subprocess.run(
-            [str(interpreter), "-I", "-c", _PROBE, packaging_parent],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout
-        return json.loads(out)
-    except (OSError, subprocess.SubprocessError, json.JSONDecodeError) as exc:
-        raise TargetError(
-            f"Could not ask the interpreter {interpreter} for its platform ({exc}).",
-            hint="Check that --python names a working Python 3 interpreter.",
-        ) from exc
+    return run_interpreter_script(
+        interpreter, _PROBE, packaging_parent, purpose="its platform", timeout=60
+    )
 
 
 _PROBES: dict[Path, Target] = {}

@@ -7,8 +7,6 @@ from mixing.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +14,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.building.wheel_stamp import STAMP_NAME
-from lock_build.errors import SyncError, TargetError
 from lock_build.plan import InstalledDist
+from lock_build.target import run_interpreter_script
 
 _SCRIPT = r"""
 import json, os, sys, sysconfig
@@ -100,30 +98,7 @@ class EnvironmentState:
 
 def inspect_environment(python: Path) -> EnvironmentState:
     """Ask ``python`` for its distributions (with lock-build build stamps) and paths."""
-    try:
-        completed = subprocess.run(
-            [str(python), "-I", "-c", _SCRIPT, STAMP_NAME],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise TargetError(f"Cannot run the target interpreter {python} ({exc}).") from exc
-    if completed.returncode != 0:
-        raise TargetError(
-            f"The target interpreter {python} failed to list its packages "
-            f"(exit {completed.returncode}).",
-            detail=completed.stderr,
-        )
-    try:
-        facts = json.loads(completed.stdout)
-    except ValueError as exc:
-        raise SyncError(
-            f"The target interpreter {python} answered with garbage.",
-            detail=completed.stdout[-2000:],
-        ) from exc
+    facts = run_interpreter_script(python, _SCRIPT, STAMP_NAME, purpose="its packages")
     installed: dict[NormalizedName, InstalledDist] = {}
     for item in facts["dists"]:
         name = canonicalize_name(item["name"])

@@ -151,18 +151,26 @@ class PipInstaller:
             _run([*self.base, "uninstall", "-y", *self.extra, *names])
 
 
+# Where `pip install uv` beside lock-build puts it (the same venv's bin directory).
+UV_BESIDE = Path(sys.executable).parent
+
+
+def find_uv() -> str | None:
+    """uv on PATH, else the one installed beside lock-build."""
+    beside = UV_BESIDE / "uv"
+    return shutil.which("uv") or (str(beside) if beside.exists() else None)
+
+
 class UvInstaller:
     """``uv pip`` against the target interpreter, offline, from our verified files."""
 
     name = "uv"
 
     def __init__(self, python: Path, *, break_system_packages: bool) -> None:
-        # uv installed beside lock-build (`pip install uv` into the same venv) counts too.
-        beside = Path(sys.executable).parent / "uv"
-        uv = shutil.which("uv") or (str(beside) if beside.exists() else None)
+        uv = find_uv()
         if uv is None:
             raise SyncError(
-                "--installer uv was given, but uv is not on PATH.",
+                "--installer uv was given, but uv is not on PATH nor beside lock-build.",
                 hint="Install uv (e.g. `pipx install uv`) or use the default --installer pip.",
             )
         self.base = [uv, "pip"]
