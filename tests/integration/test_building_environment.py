@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -70,15 +69,12 @@ def test_scripts_run_with_the_venv_interpreter(tmp_path: Path, make_env: MakeEnv
     assert Path(out.strip()) == env.path
 
 
-def test_real_setuptools_and_wheel_fast(tools_wheels: Path, make_env: MakeEnv) -> None:
+def test_real_setuptools_and_wheel_install(tools_wheels: Path, make_env: MakeEnv) -> None:
+    # How fast this is (~0.25 s here) is for benchmarks/, not a timed test.
     wheels = [next(tools_wheels.glob("setuptools-*.whl")), next(tools_wheels.glob("wheel-*.whl"))]
-    start = time.perf_counter()
     env = make_env(wheels)
-    elapsed = time.perf_counter() - start
     assert set(env.installed()) == {"setuptools", "wheel"}
     assert _run(env, "import setuptools.build_meta; print('ok')") == "ok"
-    # ~0.25 s here; generous bound so a loaded CI machine does not flake.
-    assert elapsed < 5, f"creating a build environment took {elapsed:.2f} s"
 
 
 def test_duplicate_project_is_refused(tmp_path: Path) -> None:
