@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -73,14 +74,14 @@ def artifact_from_filename(filename: str, url: str, **fields: object) -> Artifac
     """
     try:
         if filename.endswith(".whl"):
-            name, version, _build, tags = parse_wheel_filename(filename)
+            name, version, tags = _parse_wheel_filename(filename)
             return Artifact(
                 filename=filename,
                 url=url,
                 name=name,
                 version=version,
                 kind=ArtifactKind.WHEEL,
-                tags=frozenset(tags),
+                tags=tags,
                 **fields,  # type: ignore[arg-type]
             )
         if filename.endswith((".tar.gz", ".zip")):
@@ -135,6 +136,35 @@ class Release:
         chosen = self.wheel or self.sdist
         assert chosen is not None, "a Release always holds at least one file"
         return chosen
+
+
+def _parse_wheel_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+    """``parse_wheel_filename`` with its slow parts memoised: index pages list thousands
+    of wheels that share a handful of versions and tag triples."""
+    parts = filename[:-4].split("-")
+    if len(parts) not in (5, 6):
+        raise InvalidWheelFilename(f"Invalid wheel filename (wrong number of parts): {filename!r}")
+    if len(parts) == 6:
+        # A build tag: rare; let packaging validate the whole name.
+        name, version, _build, tags = parse_wheel_filename(filename)
+        return name, version, frozenset(tags)
+    return _wheel_name(parts[0]), _version(parts[1]), _tags("-".join(parts[2:]))
+
+
+@functools.lru_cache(maxsize=8192)
+def _wheel_name(text: str) -> NormalizedName:
+    name, _version_, _build, _tags_ = parse_wheel_filename(f"{text}-0-py3-none-any.whl")
+    return name
+
+
+@functools.lru_cache(maxsize=65536)
+def _version(text: str) -> Version:
+    return Version(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _tags(text: str) -> frozenset[Tag]:
+    return frozenset(parse_tag(text))
 
 
 def normalize(name: str) -> NormalizedName:

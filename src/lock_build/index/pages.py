@@ -7,6 +7,7 @@ skipped, as installers skip them; a page that is not a simple-API page at all is
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 from collections.abc import Callable, Iterable
@@ -197,6 +198,12 @@ def _sha256(value: object) -> str | None:
 def _specifier(value: object) -> SpecifierSet | None:
     if not isinstance(value, str) or not value.strip():
         return None
+    return _parse_specifier(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_specifier(value: str) -> SpecifierSet | None:
+    # A page repeats a handful of Requires-Python strings thousands of times.
     try:
         return SpecifierSet(value)
     except InvalidSpecifier:
