@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import tempfile
 import threading
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.errors import HashMismatchError, IndexPageError, MetadataError, NetworkError
-from lock_build.index.http import HttpClient, file_url_to_path, redact
+from lock_build.index.http import HttpClient, Page, file_url_to_path, redact
 from lock_build.index.lazy_wheel import LazyWheelError, read_member_lazily
 from lock_build.index.pages import (
     ACCEPT,
@@ -94,6 +95,7 @@ class PackageFinder:
         self._tmp: Path | None = None
         self._cache_dir = settings.cache_dir
         self._tag_strings = frozenset(str(tag) for tag in target.tags)
+        self._tags_key = hashlib.sha256(" ".join(sorted(self._tag_strings)).encode()).hexdigest()
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -172,10 +174,53 @@ class PackageFinder:
         page = self.client.get_page(_project_url(index_url, name), ACCEPT)
         if page is None:
             return None
+        cached = self._parsed_page(page, index_url, name)
+        if cached is not None:
+            return cached
         artifacts = parse_project_page(
             page.body, page.content_type, page.url, redact(index_url), keep=self._worth_parsing
         )
-        return for_project(artifacts, name)
+        found = for_project(artifacts, name)
+        self._remember_parsed_page(page, index_url, name, found)
+        return found
+
+    # A project page is re-sent whole even when unchanged (mirrors without ETags), and
+    # parsing thousands of entries is the cost of a warm compile: keep what a page
+    # parsed to, keyed by the page's bytes and everything that shaped the result.
+    def _page_key(self, page: Page, index_url: str, name: NormalizedName) -> Path | None:
+        if self._cache_dir is None:
+            return None
+        digest = hashlib.sha256(page.body)
+        for part in (page.url, page.content_type, redact(index_url), name, self._tags_key):
+            digest.update(b"\0" + part.encode())
+        return self._cache_dir / "pages" / f"v1-{digest.hexdigest()}.pickle"
+
+    def _parsed_page(
+        self, page: Page, index_url: str, name: NormalizedName
+    ) -> tuple[Artifact, ...] | None:
+        path = self._page_key(page, index_url, name)
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as handle:
+                return pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            return None
+
+    def _remember_parsed_page(
+        self, page: Page, index_url: str, name: NormalizedName, found: tuple[Artifact, ...]
+    ) -> None:
+        path = self._page_key(page, index_url, name)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(found, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
 
     def _find_links_files(self, location: str) -> tuple[Artifact, ...]:
         return self._once("find-links", location, lambda: self._load_find_links(location))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -48,6 +49,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         # What the declared requirements asked for where an override replaced it:
         # name -> [(who asked, the original requirement)], for substitution reports.
         self.overridden: dict[NormalizedName, list[tuple[str, Requirement]]] = defaultdict(list)
+        self._specifiers: dict[tuple[NormalizedName, tuple[str, ...]], SpecifierSet] = {}
+        self._matches: dict[tuple[NormalizedName, str], list[Release]] = {}
 
     # -- resolvelib interface -------------------------------------------------
 
@@ -90,9 +93,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         direct = next((w for w in wanted if w.direct is not None), self._direct.get(name))
         if direct is not None and direct.direct is not None:
             release, _ = self.source.direct_release(name, direct.direct)
-            if release.version in bad_versions or not self._allowed(
-                name, release.version, wanted, True
-            ):
+            if release.version in bad_versions or not self._allowed(name, release.version, wanted):
                 return []
             return [
                 Candidate(
@@ -104,23 +105,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 )
             ]
 
-        releases = [
-            r
-            for r in self.source.releases(name)
-            if r.version not in bad_versions and (name, r.version) not in self._excluded
-        ]
         specifier = self._specifier(name, wanted)
-        exact = {
-            Version(spec.version)
-            for spec in specifier
-            if spec.operator in ("==", "===") and "*" not in spec.version
-        }
-        matching = [
-            r
-            for r in releases
-            if (not r.yanked or r.version in exact)
-            and self._allowed(name, r.version, wanted, prereleases=True)
-        ]
+        matching = [r for r in self._candidates(name, specifier) if r.version not in bad_versions]
         if not self._prereleases_allowed(specifier):
             finals = [r for r in matching if not r.version.is_prerelease]
             # pip's rule: pre-releases are considered when nothing else matches.
@@ -136,7 +122,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             return candidate.direct is not None and candidate.direct.url == requirement.direct.url
         override = self._overrides.get(requirement.name)
         specifier = override.specifier if override is not None else requirement.specifier
-        return specifier.contains(candidate.version, prereleases=True)
+        return _contains(specifier, candidate.version)
 
     def get_dependencies(self, candidate: Candidate) -> list[Wanted]:
         release = candidate.release
@@ -178,6 +164,38 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         return Wanted(requirement=replaced, origin=wanted.origin)
 
     def _specifier(self, name: NormalizedName, wanted: Iterable[Wanted]) -> SpecifierSet:
+        """Everything that narrows ``name`` now, combined (memoised: backtracking asks the
+        same question thousands of times)."""
+        key = (name, tuple(sorted({str(w.specifier) for w in wanted})))
+        cached = self._specifiers.get(key)
+        if cached is None:
+            cached = self._specifiers[key] = self._combine(name, wanted)
+        return cached
+
+    def _candidates(self, name: NormalizedName, specifier: SpecifierSet) -> list[Release]:
+        """Releases of ``name`` inside ``specifier``, newest first (pre-releases included;
+        filtered later). Yanked ones only when pinned exactly (PEP 592)."""
+        key = (name, str(specifier))
+        cached = self._matches.get(key)
+        if cached is None:
+            exact = {
+                Version(spec.version)
+                for spec in specifier
+                if spec.operator in ("==", "===") and "*" not in spec.version
+            }
+            releases = self.source.releases(name)
+            allowed = set(specifier.filter((r.version for r in releases), prereleases=True))
+            cached = [
+                r
+                for r in releases
+                if r.version in allowed
+                and (name, r.version) not in self._excluded
+                and (not r.yanked or r.version in exact)
+            ]
+            self._matches[key] = cached
+        return cached
+
+    def _combine(self, name: NormalizedName, wanted: Iterable[Wanted]) -> SpecifierSet:
         specifier = SpecifierSet()
         override = self._overrides.get(name)
         if override is not None:
@@ -189,10 +207,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             specifier &= constraint.specifier
         return specifier
 
-    def _allowed(
-        self, name: NormalizedName, version: Version, wanted: Sequence[Wanted], prereleases: bool
-    ) -> bool:
-        return self._specifier(name, wanted).contains(version, prereleases=prereleases)
+    def _allowed(self, name: NormalizedName, version: Version, wanted: Sequence[Wanted]) -> bool:
+        return _contains(self._specifier(name, wanted), version)
 
     def _prereleases_allowed(self, specifier: SpecifierSet) -> bool:
         return self.request.pre or bool(specifier.prereleases)
@@ -206,6 +222,11 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
 
         # sorted() is stable: within a rank the source's newest-first order stays.
         return sorted(releases, key=rank)
+
+
+@functools.lru_cache(maxsize=65536)
+def _contains(specifier: SpecifierSet, version: Version) -> bool:
+    return specifier.contains(version, prereleases=True)
 
 
 def _strip_marker(requirement: Requirement) -> Requirement:
