@@ -305,16 +305,15 @@ class BuildLocker:
         requirements: Sequence[Requirement],
     ) -> str:
         """'numpy==1.23.2 via oldest-supported-numpy 2023.10.25', for messages and the lock."""
-        parts = [str(r) for r in requirements if canonicalize_name(r.name) == name]
+        parts = [_plain(r) for r in requirements if canonicalize_name(r.name) == name]
         for package in resolution.packages:
             for requirement in package.metadata.requires_dist:
                 if canonicalize_name(requirement.name) != name:
                     continue
                 if requirement.marker is not None and not self.target.evaluate(requirement.marker):
                     continue
-                plain = Requirement(str(requirement))
-                plain.marker = None
-                parts.append(f"{plain} via {package.candidate.name} {package.candidate.version}")
+                via = f"{package.candidate.name} {package.candidate.version}"
+                parts.append(f"{_plain(requirement)} via {via}")
         chosen = resolution.versions().get(name)
         if not parts:
             parts.append(f"{name}=={chosen}")
@@ -362,6 +361,13 @@ class BuildLocker:
     def _emit(self, text: str) -> None:
         if callable(self.on_event):
             self.on_event(text)
+
+
+def _plain(requirement: Requirement) -> str:
+    """The requirement without its marker (it was true here; showing it is noise)."""
+    plain = Requirement(str(requirement))
+    plain.marker = None
+    return str(plain)
 
 
 def _replace(request: ResolveRequest, **changes: object) -> ResolveRequest:
