@@ -84,3 +84,47 @@ def test_cftime_builds_against_the_runtime_numpy(tmp_path: Path) -> None:
         "--cache-dir", tmp_path / "cache", "--dry-run", cwd=tmp_path,
     )
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.network
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the case is for CPython 3.11")
+def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path) -> None:
+    """pyworld 0.3.5 (sdist only) declares numpy>=2 for building; the runtime pins numpy 1."""
+    (tmp_path / "requirements.in").write_text("numpy==1.26.4\npyworld\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+
+    # Default policy: build against the runtime numpy, and say so in the lock and output.
+    run = lock_build(
+        "compile", "requirements.in", "-o", "runtime.lock", "--index-url", PYPI,
+        "--cache-dir", cache, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "pyworld 0.3.5 builds against numpy==1.26.4" in run.stderr
+    lock = tomllib.loads((tmp_path / "runtime.lock").read_text(encoding="utf-8"))
+    (build,) = [b for b in lock["build"] if b["package"] == "pyworld"]
+    assert "numpy==1.26.4" in build["pins"]
+    assert build["substitutions"] == [
+        {"package": "numpy", "declared": "numpy>=2", "used": "1.26.4"}
+    ]
+
+    # --build-match declared: an older pyworld whose declared requirements agree.
+    run = lock_build(
+        "compile", "requirements.in", "-o", "declared.lock", "--index-url", PYPI,
+        "--cache-dir", cache, "--build-match", "declared", cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    lock = tomllib.loads((tmp_path / "declared.lock").read_text(encoding="utf-8"))
+    (build,) = [b for b in lock["build"] if b["package"] == "pyworld"]
+    assert build["version"] == "0.3.4" and "substitutions" not in build
+    assert "numpy==1.26.4" in build["pins"]
+
+    # ... and none when pyworld itself is pinned: the explanation names everything.
+    (tmp_path / "strict.in").write_text("numpy==1.26.4\npyworld==0.3.5\n", encoding="utf-8")
+    run = lock_build(
+        "compile", "strict.in", "--index-url", PYPI, "--cache-dir", cache,
+        "--build-match", "declared", cwd=tmp_path,
+    )
+    assert run.returncode == 2
+    assert "pyworld 0.3.5 needs numpy>=2 to build; the runtime pins numpy==1.26.4" in run.stderr
+    assert "--build-match declared" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "strict.lock").exists()
