@@ -136,12 +136,6 @@ class LockedPackage:
     def needs_build(self) -> bool:
         return self.wheel is None
 
-    @property
-    def hashed(self) -> bool:
-        return (self.wheel or self.sdist) is not None and (
-            self.wheel or self.sdist
-        ).sha256 is not None  # type: ignore[union-attr]
-
     def to_table(self) -> dict[str, Any]:
         table: dict[str, Any] = {"name": self.name, "version": str(self.version)}
         table["runtime"] = self.runtime

@@ -9,7 +9,6 @@ from their backend in the *locked* environment; if anything changed (or a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,9 +19,10 @@ from packaging.version import Version
 
 from lock_build.errors import InputError, ResolutionError
 from lock_build.index.finder import PackageFinder
-from lock_build.index.http import HttpClient, file_url_to_path, redact
+from lock_build.index.http import HttpClient, redact
 from lock_build.inputs import InputRequirement, InputSet, UnnamedLink
-from lock_build.lockfile import BuildEnvironment, LocalSource, Lock, LockedFile, LockedPackage
+from lock_build.lockfile import Lock
+from lock_build.locking.assemble import assemble_lock
 from lock_build.locking.builds import (
     BuildLocker,
     BuildMismatchError,
@@ -33,7 +33,7 @@ from lock_build.locking.builds import (
 from lock_build.locking.direct import DirectSources, static_name
 from lock_build.locking.source import IndexSource
 from lock_build.locking.workshop import Workshop
-from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release, artifact_from_filename
+from lock_build.models import CoreMetadata, Release, artifact_from_filename
 from lock_build.resolution.model import DirectReference, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.settings import IndexSettings
@@ -315,151 +315,3 @@ def _name_unnamed(link: UnnamedLink) -> InputRequirement:
     )
 
 
-def _local_source(release: Release, direct: DirectSources, lock_dir: Path) -> LocalSource:
-    key = (release.name, release.version)
-    editable = key in direct.editable
-    if key in direct.vcs:
-        url, commit, subdirectory = direct.vcs[key]
-        return LocalSource(
-            kind="vcs", url=url, commit=commit, subdirectory=subdirectory, editable=editable
-        )
-    path = file_url_to_path(release.artifact.url)
-    try:
-        shown = os.path.relpath(path, lock_dir)
-    except ValueError:  # another drive on Windows
-        shown = str(path)
-    return LocalSource(kind="directory", url=Path(shown).as_posix(), editable=editable)
-
-
-def _locked_file(artifact: Artifact, finder: PackageFinder) -> LockedFile:
-    return LockedFile(
-        url=redact_url(artifact.url),
-        sha256=finder.sha256(artifact),
-        filename=artifact.filename,
-        index=artifact.index or None,
-        size=artifact.size,
-    )
-
-
-def _portable_location(location: str, base: Path) -> str:
-    """Local find-links paths relative to the lock, so another checkout writes the same lock."""
-    if "://" in location and not location.startswith("file:"):
-        return redact(location)
-    path = file_url_to_path(location) if location.startswith("file:") else Path(location)
-    path = Path(os.path.normpath(path.absolute()))
-    try:
-        return (
-            Path(os.path.relpath(path, base)).as_posix() if path.is_relative_to(base) else str(path)
-        )
-    except ValueError:
-        return str(path)
-
-
-def redact_url(url: str) -> str:
-    """Lock files never hold credentials: strip them, do not merely mask them."""
-    from lock_build.index.http import strip_credentials
-
-    return strip_credentials(url)
-
-
-def assemble_lock(
-    request: CompileRequest,
-    runtime: Resolution,
-    builds: Sequence[LockedBuild],
-    finder: PackageFinder,
-    direct: DirectSources,
-) -> Lock:
-    entries: dict[tuple[NormalizedName, Version], dict[str, object]] = {}
-
-    def entry(release: Release, runtime_flag: bool) -> dict[str, object]:
-        key = (release.name, release.version)
-        if key not in entries:
-            entries[key] = {
-                "release": release,
-                "runtime": runtime_flag,
-                "via": set(),
-                "deps": set(),
-            }
-        return entries[key]
-
-    for package in runtime.packages:
-        release = package.candidate.release
-        assert release is not None
-        item = entry(release, True)
-        item["via"].update(package.via)  # type: ignore[attr-defined]
-        item["deps"].update(package.dependencies)  # type: ignore[attr-defined]
-
-    lock_builds = []
-    for build in builds:
-        context = f"{build.sdist.name} {build.sdist.version} (build)"
-        for name, release in build.pins.items():
-            item = entry(release, False)
-            for reason in build.via.get(name, ()):
-                # Direct build requirements read "cftime (build)", like pip-compile's via.
-                item["via"].add(f"{build.sdist.name} (build)" if reason == context else reason)  # type: ignore[attr-defined]
-            if not item["runtime"]:
-                item["deps"].update(build.dependencies.get(name, ()))  # type: ignore[attr-defined]
-        lock_builds.append(
-            BuildEnvironment(
-                package=build.sdist.name,
-                version=build.sdist.version,
-                backend=build.build_system.backend,
-                backend_path=build.build_system.backend_path,
-                requires=tuple(str(r) for r in build.build_system.requires),
-                dynamic_requires=tuple(str(r) for r in build.dynamic),
-                extra_requires=tuple(str(r) for r in build.extra),
-                pins=tuple(f"{n}=={r.version}" for n, r in sorted(build.pins.items())),
-                shared=tuple(sorted(build.shared)),
-                substitutions=build.substitutions,
-                config_settings=build.config_settings,
-                isolated=build.isolated,
-            )
-        )
-
-    packages = []
-    for (name, version), item in entries.items():
-        release: Release = item["release"]  # type: ignore[assignment]
-        if release.artifact.kind is ArtifactKind.DIRECTORY:
-            packages.append(
-                LockedPackage(
-                    name=name,
-                    version=version,
-                    runtime=bool(item["runtime"]),
-                    source=_local_source(release, direct, request.output_dir),
-                    dependencies=tuple(sorted(item["deps"])),  # type: ignore[arg-type]
-                    via=tuple(sorted(item["via"])),  # type: ignore[arg-type]
-                )
-            )
-            continue
-        packages.append(
-            LockedPackage(
-                name=name,
-                version=version,
-                runtime=bool(item["runtime"]),
-                wheel=_locked_file(release.wheel, finder) if release.wheel else None,
-                sdist=_locked_file(release.sdist, finder)
-                if release.wheel is None and release.sdist
-                else None,
-                requires_python=str(release.requires_python) if release.requires_python else None,
-                dependencies=tuple(sorted(item["deps"])),  # type: ignore[arg-type]
-                via=tuple(sorted(item["via"])),  # type: ignore[arg-type]
-            )
-        )
-    settings = request.settings
-    options: dict[str, object] = {
-        "index-urls": [redact(u) for u in settings.index_urls],
-        "find-links": [_portable_location(u, request.output_dir) for u in settings.find_links],
-        "index-strategy": settings.index_strategy.value,
-        **request.options_record,
-    }
-    if settings.exclude_newer is not None:
-        options["exclude-newer"] = settings.exclude_newer.isoformat()
-    return Lock(
-        inputs_digest=request.inputs.digest(),
-        input_files=request.input_files,
-        command=request.command,
-        target=request.target.to_dict(),
-        options=options,
-        packages=tuple(packages),
-        builds=tuple(lock_builds),
-    )

@@ -1,0 +1,179 @@
+"""Resolution results → the :class:`~lock_build.lockfile.Lock` value.
+
+Every (name, version) becomes one ``[[package]]`` entry, whether the runtime, a build
+environment or both use it: a shared pin is one artifact with one hash.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from lock_build.index.finder import PackageFinder
+from lock_build.index.http import file_url_to_path, redact, strip_credentials
+from lock_build.lockfile import BuildEnvironment, LocalSource, Lock, LockedFile, LockedPackage
+from lock_build.locking.builds import LockedBuild
+from lock_build.locking.direct import DirectSources
+from lock_build.models import Artifact, ArtifactKind, Release
+from lock_build.resolution.model import Resolution
+
+if TYPE_CHECKING:
+    from lock_build.locking.compile import CompileRequest
+
+
+@dataclass(kw_only=True, slots=True)
+class _Entry:
+    """What is known about one (name, version) while the lock is being put together."""
+
+    release: Release
+    runtime: bool
+    via: set[str] = field(default_factory=set)
+    dependencies: set[NormalizedName] = field(default_factory=set)
+
+
+def assemble_lock(
+    request: CompileRequest,
+    runtime: Resolution,
+    builds: Sequence[LockedBuild],
+    finder: PackageFinder,
+    direct: DirectSources,
+) -> Lock:
+    entries: dict[tuple[NormalizedName, Version], _Entry] = {}
+
+    def entry(release: Release, is_runtime: bool) -> _Entry:
+        key = (release.name, release.version)
+        if key not in entries:
+            entries[key] = _Entry(release=release, runtime=is_runtime)
+        return entries[key]
+
+    for package in runtime.packages:
+        assert package.candidate.release is not None
+        item = entry(package.candidate.release, True)
+        item.via.update(package.via)
+        item.dependencies.update(package.dependencies)
+
+    for build in builds:
+        context = f"{build.sdist.name} {build.sdist.version} (build)"
+        for name, release in build.pins.items():
+            item = entry(release, False)
+            for reason in build.via.get(name, ()):
+                # Direct build requirements read "cftime (build)", like pip-compile's via.
+                item.via.add(f"{build.sdist.name} (build)" if reason == context else reason)
+            if not item.runtime:
+                item.dependencies.update(build.dependencies.get(name, ()))
+
+    return Lock(
+        inputs_digest=request.inputs.digest(),
+        input_files=request.input_files,
+        command=request.command,
+        target=request.target.to_dict(),
+        options=_options(request),
+        packages=tuple(
+            _locked_package(name, version, item, finder, direct, request.output_dir)
+            for (name, version), item in entries.items()
+        ),
+        builds=tuple(_build_environment(build) for build in builds),
+    )
+
+
+def _locked_package(
+    name: NormalizedName,
+    version: Version,
+    item: _Entry,
+    finder: PackageFinder,
+    direct: DirectSources,
+    lock_dir: Path,
+) -> LockedPackage:
+    release = item.release
+    common = dict(
+        name=name,
+        version=version,
+        runtime=item.runtime,
+        dependencies=tuple(sorted(item.dependencies)),
+        via=tuple(sorted(item.via)),
+    )
+    if release.artifact.kind is ArtifactKind.DIRECTORY:
+        return LockedPackage(source=_local_source(release, direct, lock_dir), **common)  # type: ignore[arg-type]
+    return LockedPackage(
+        # The file sync uses: the wheel, else the sdist it builds.
+        wheel=_locked_file(release.wheel, finder) if release.wheel else None,
+        sdist=_locked_file(release.sdist, finder)
+        if release.wheel is None and release.sdist
+        else None,
+        requires_python=str(release.requires_python) if release.requires_python else None,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _build_environment(build: LockedBuild) -> BuildEnvironment:
+    return BuildEnvironment(
+        package=build.sdist.name,
+        version=build.sdist.version,
+        backend=build.build_system.backend,
+        backend_path=build.build_system.backend_path,
+        requires=tuple(str(r) for r in build.build_system.requires),
+        dynamic_requires=tuple(str(r) for r in build.dynamic),
+        extra_requires=tuple(str(r) for r in build.extra),
+        pins=tuple(f"{n}=={r.version}" for n, r in sorted(build.pins.items())),
+        shared=tuple(sorted(build.shared)),
+        substitutions=build.substitutions,
+        config_settings=build.config_settings,
+        isolated=build.isolated,
+    )
+
+
+def _options(request: CompileRequest) -> dict[str, object]:
+    settings = request.settings
+    options: dict[str, object] = {
+        "index-urls": [redact(u) for u in settings.index_urls],
+        "find-links": [_portable_location(u, request.output_dir) for u in settings.find_links],
+        "index-strategy": settings.index_strategy.value,
+        **request.options_record,
+    }
+    if settings.exclude_newer is not None:
+        options["exclude-newer"] = settings.exclude_newer.isoformat()
+    return options
+
+
+def _local_source(release: Release, direct: DirectSources, lock_dir: Path) -> LocalSource:
+    key = (release.name, release.version)
+    editable = key in direct.editable
+    if key in direct.vcs:
+        url, commit, subdirectory = direct.vcs[key]
+        return LocalSource(
+            kind="vcs", url=url, commit=commit, subdirectory=subdirectory, editable=editable
+        )
+    path = file_url_to_path(release.artifact.url)
+    try:
+        shown = os.path.relpath(path, lock_dir)
+    except ValueError:  # another drive on Windows
+        shown = str(path)
+    return LocalSource(kind="directory", url=Path(shown).as_posix(), editable=editable)
+
+
+def _locked_file(artifact: Artifact, finder: PackageFinder) -> LockedFile:
+    return LockedFile(
+        # Lock files never hold credentials: strip them, do not merely mask them.
+        url=strip_credentials(artifact.url),
+        sha256=finder.sha256(artifact),
+        filename=artifact.filename,
+        index=artifact.index or None,
+        size=artifact.size,
+    )
+
+
+def _portable_location(location: str, base: Path) -> str:
+    """Local find-links paths relative to the lock, so another checkout writes the same lock."""
+    if "://" in location and not location.startswith("file:"):
+        return redact(location)
+    path = file_url_to_path(location) if location.startswith("file:") else Path(location)
+    path = Path(os.path.normpath(path.absolute()))
+    if path.is_relative_to(base):
+        return Path(os.path.relpath(path, base)).as_posix()
+    return str(path)
