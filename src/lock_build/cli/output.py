@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -18,6 +20,7 @@ import click
 from lock_build.errors import LockBuildError
 
 F = TypeVar("F", bound=Callable[..., Any])
+_STATUS_INTERVAL = 0.05  # seconds between two status-line updates on a terminal
 
 
 class Console:
@@ -30,6 +33,9 @@ class Console:
         self.verbose = verbose
         self.interactive = sys.stderr.isatty() and not quiet
         self._status_width = 0
+        self._last_status = 0.0
+        # Progress arrives from worker threads (page fetches, metadata reads).
+        self._lock = threading.Lock()
         Console._current = self
 
     @classmethod
@@ -40,12 +46,17 @@ class Console:
         """A transient progress line: rewritten in place on a terminal, else only with -v."""
         if self.quiet:
             return
-        if self.interactive:
-            line = text[: max(20, _terminal_width() - 1)]
-            click.echo("\r" + line.ljust(self._status_width), err=True, nl=False)
-            self._status_width = len(line)
-        elif self.verbose:
-            click.echo(text, err=True)
+        with self._lock:
+            if self.interactive:
+                now = time.monotonic()
+                if now - self._last_status < _STATUS_INTERVAL:
+                    return  # a terminal cannot show 100 updates a second anyway
+                self._last_status = now
+                line = text[: max(20, _terminal_width() - 1)]
+                click.echo("\r" + line.ljust(self._status_width), err=True, nl=False)
+                self._status_width = len(line)
+            elif self.verbose:
+                click.echo(text, err=True)
 
     def clear_status(self) -> None:
         if self.interactive and self._status_width:
@@ -77,7 +88,7 @@ class Console:
 
 def _terminal_width() -> int:
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
+        return os.get_terminal_size(sys.stderr.fileno()).columns or 80
     except OSError:
         return 80
 
