@@ -224,6 +224,18 @@ def test_check_after_a_pyproject_extra_is_added(project: Project) -> None:
     assert "beta" in run.stderr
 
 
+def test_check_notices_a_changed_compile_option(project: Project) -> None:
+    project.index.add_wheel("alpha", "1.0")
+    project.write("requirements.in", "alpha\n")
+    project.compile("--no-binary", "beta").ok()
+    assert project.compile("--check", "--no-binary", "beta").exit_code == 0
+
+    for changed in (("--check",), ("--check", "--no-binary", "beta", "--pre")):
+        run = project.compile(*changed)
+        assert run.exit_code == 1, run.output
+        assert "in the lock" in run.stderr
+
+
 # --------------------------------------------------------------------------- --dry-run
 
 

@@ -136,7 +136,7 @@ def command(**values: Any) -> None:
     output = values["output_file"] or default_output_path(first_input)
 
     if values["check"]:
-        _check(output, inputs, console)
+        _check(output, inputs, _options_record(values), console)
         return
 
     cache_dir = default_cache_dir(values["cache_dir"])
@@ -181,16 +181,32 @@ def command(**values: Any) -> None:
     console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(output, cwd)}")
 
 
-def _check(output: Path, inputs: Any, console: Console) -> None:
+def _check(output: Path, inputs: Any, options: dict[str, object], console: Console) -> None:
     if not output.exists():
         raise StaleError(f"{output} does not exist.", hint="Create it with lock-build compile.")
-    reasons = stale_reasons(read_lock(output), inputs)
+    lock = read_lock(output)
+    reasons = stale_reasons(lock, inputs)
+    # Options that shape the result (build policy, binary policy, --pre) are in the lock.
+    for key in sorted(set(options) | (set(lock.options) & _RECORDED_OPTIONS)):
+        if options.get(key) != lock.options.get(key):
+            reasons.append(
+                f"--{key} is {_shown(options.get(key))} now, {_shown(lock.options.get(key))} "
+                "in the lock"
+            )
     if reasons:
         raise StaleError(
             f"{output} is stale: " + "; ".join(reasons) + ".",
             hint="Run lock-build compile to update it.",
         )
     console.info(f"{output} is up to date with its inputs.")
+
+
+def _shown(value: object) -> str:
+    if value is None or value is False:
+        return "not given"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
@@ -264,23 +280,28 @@ def _requirement(text: str, option: str) -> Requirement:
         raise InputError(f"{option} {text!r} is not a valid requirement ({exc}).") from None
 
 
+# Settings that change the result: written into the lock's [options], compared by --check.
+_LIST_OPTIONS = (
+    "match-runtime",
+    "no-match-runtime",
+    "extra-build-requires",
+    "config-settings-package",
+    "no-build-isolation-package",
+    "only-binary",
+    "no-binary",
+)
+_FLAG_OPTIONS = ("pre", "prefer-binary")
+_RECORDED_OPTIONS = frozenset({"build-match", *_LIST_OPTIONS, *_FLAG_OPTIONS})
+
+
 def _options_record(values: dict[str, Any]) -> dict[str, object]:
-    """Settings that change the result, written into the lock's [options]."""
     record: dict[str, object] = {"build-match": values["build_match"]}
-    for key in (
-        "match_runtime",
-        "no_match_runtime",
-        "extra_build_requires",
-        "config_settings_package",
-        "no_build_isolation_package",
-        "only_binary",
-        "no_binary",
-    ):
-        if values.get(key):
-            record[key.replace("_", "-")] = sorted(values[key])
-    for key in ("pre", "prefer_binary"):
-        if values.get(key):
-            record[key.replace("_", "-")] = True
+    for option in _LIST_OPTIONS:
+        if values.get(option.replace("-", "_")):
+            record[option] = sorted(values[option.replace("-", "_")])
+    for option in _FLAG_OPTIONS:
+        if values.get(option.replace("-", "_")):
+            record[option] = True
     return record
 
 
