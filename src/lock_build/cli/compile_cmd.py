@@ -170,6 +170,8 @@ def command(**values: Any) -> None:
     console.clear_status()
     for line in result.substitutions:
         console.warn(line)
+    if result.built_metadata:
+        console.debug("Metadata prepared by build backends: " + ", ".join(result.built_metadata))
     _report(result.lock, output, console, time.monotonic() - started)
     if values["dry_run"]:
         text = dumps(result.lock)
