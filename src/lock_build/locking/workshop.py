@@ -11,7 +11,9 @@ import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -57,8 +59,11 @@ class Workshop:
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
         self._trees: dict[str, Path] = {}
+        # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
+        self._pool = _EnvironmentPool(cache_dir / "build")
 
     def close(self) -> None:
+        self._pool.close()
         shutil.rmtree(self._work, ignore_errors=True)
 
     # -- BuildInspector -------------------------------------------------------
@@ -160,7 +165,9 @@ class Workshop:
 
     # -- helpers --------------------------------------------------------------
 
-    def _environment(self, pins: Mapping[NormalizedName, Release]) -> _EnvContext:
+    def _environment(
+        self, pins: Mapping[NormalizedName, Release]
+    ) -> AbstractContextManager[BuildEnvironment]:
         if self.target.interpreter is None:
             raise TargetError(
                 f"Locking for {self.target.describe()} needs sdist builds (to read build "
@@ -169,8 +176,7 @@ class Workshop:
                 "for the packages that need building.",
             )
         wheels = [self.wheel_for(release) for _, release in sorted(pins.items())]
-        # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
-        return _EnvContext(self.target.interpreter, wheels, self.cache_dir / "build")
+        return self._pool.environment(self.target.interpreter, wheels)
 
     def _fingerprint(
         self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
@@ -234,17 +240,39 @@ class Workshop:
             self.on_event(text)
 
 
-class _EnvContext:
-    """A build environment that is removed when the ``with`` block ends."""
+class _EnvironmentPool:
+    """Build environments by their exact wheels, kept for the length of one compile.
 
-    def __init__(self, interpreter: Path, wheels: list[Path], root: Path) -> None:
-        self._args = (interpreter, wheels, root)
-        self._env: BuildEnvironment | None = None
+    ``get_requires_for_build_wheel`` and ``prepare_metadata_for_build_wheel`` of one sdist
+    run in the same pinned environment, and sdists often share pins: making each venv
+    once halves the work while the resolver backtracks through old sdists. Hooks run in
+    subprocesses that do not change the environment, so sharing it is safe.
+    """
 
-    def __enter__(self) -> BuildEnvironment:
-        self._env = BuildEnvironment.create(*self._args)
-        return self._env
+    def __init__(self, root: Path, size: int = 4) -> None:
+        self.root = root
+        self.size = size
+        self._envs: OrderedDict[tuple[str, ...], BuildEnvironment] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def __exit__(self, *exc: object) -> None:
-        if self._env is not None:
-            self._env.cleanup()
+    @contextmanager
+    def environment(self, interpreter: Path, wheels: list[Path]) -> Iterator[BuildEnvironment]:
+        key = (str(interpreter), *sorted(str(w) for w in wheels))
+        with self._lock:
+            env = self._envs.pop(key, None)
+        if env is None:
+            env = BuildEnvironment.create(interpreter, wheels, self.root)
+        try:
+            yield env
+        finally:
+            with self._lock:
+                self._envs[key] = env
+                while len(self._envs) > self.size:
+                    _, oldest = self._envs.popitem(last=False)
+                    oldest.cleanup()
+
+    def close(self) -> None:
+        with self._lock:
+            while self._envs:
+                _, env = self._envs.popitem()
+                env.cleanup()
