@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from packaging.pylock import is_valid_pylock_path
 
+from lock_build.cli.options import lockfile_argument
 from lock_build.cli.output import Console, console_option_group
 from lock_build.errors import InputError
 from lock_build.export import FORMATS, export
@@ -15,7 +16,7 @@ from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
 
 
 @click.command("export")
-@click.argument("lockfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@lockfile_argument
 @click.option(
     "-f",
     "--format",

@@ -106,3 +106,10 @@ def index_flags(values: dict[str, Any]) -> dict[str, Any]:
 
 def path_type(**kwargs: Any) -> click.Path:
     return click.Path(path_type=Path, **kwargs)
+
+
+# Every command that reads a lock takes it as an optional argument; without it, the one
+# lockfile in the current directory (lockfile.find_lockfile) is used.
+lockfile_argument = click.argument(
+    "lockfile", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
+from lock_build.cli.options import lockfile_argument
 from lock_build.cli.output import Console, console_option_group
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock
 
 
 @click.command("plan")
-@click.argument("lockfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@lockfile_argument
 @click.option(
     "--format",
     "fmt",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lock_build.cli.options import python_option
+from lock_build.cli.options import lockfile_argument, python_option
 from lock_build.cli.output import Console, console_option_group, default_cache_dir
 from lock_build.errors import StaleError
 from lock_build.lockfile import find_lockfile, read_lock
@@ -16,7 +16,7 @@ from lock_build.target import select_interpreter
 
 
 @click.command("sync")
-@click.argument("lockfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@lockfile_argument
 @python_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; exit 1 if anything would.")
 @click.option(
