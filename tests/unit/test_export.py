@@ -30,6 +30,8 @@ from lock_build.lockfile import (
     Substitution,
     dumps,
 )
+from support import locks
+from support.locks import build
 
 INDEX = "https://pypi.org/simple"
 MARKERS = {
@@ -69,26 +71,15 @@ def pkg(name: str, version: str, **kwargs: object) -> LockedPackage:
     return LockedPackage(name=canonicalize_name(name), version=Version(version), **kwargs)  # type: ignore[arg-type]
 
 
-def build(name: str, version: str, pins: tuple[str, ...], **kwargs: object) -> BuildEnvironment:
-    return BuildEnvironment(
-        package=canonicalize_name(name),
-        version=Version(version),
-        backend="setuptools.build_meta",
-        pins=pins,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
 def make_lock(
     packages: tuple[LockedPackage, ...], builds: tuple[BuildEnvironment, ...] = ()
 ) -> Lock:
-    return Lock(
-        inputs_digest="sha256:0",
-        input_files=("requirements.in",),
+    return locks.make_lock(
+        packages,
+        builds,
         command="lock-build compile requirements.in",
+        digest="sha256:0",
         target={"python-version": "3.11", "markers": MARKERS},
-        packages=packages,
-        builds=builds,
     )
 
 

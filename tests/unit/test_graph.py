@@ -13,13 +13,12 @@ import lock_build.cli as cli_module
 from lock_build.cli import cli
 from lock_build.graph import Edge, build_graph, render_dot, render_mermaid, render_text
 from lock_build.lockfile import (
-    BuildEnvironment,
-    Lock,
     LockedFile,
     LockedPackage,
     Substitution,
     dumps,
 )
+from support.locks import build, make_lock
 
 
 def pkg(name: str, version: str, *, built: bool = False, **kwargs: object) -> LockedPackage:
@@ -27,29 +26,6 @@ def pkg(name: str, version: str, *, built: bool = False, **kwargs: object) -> Lo
     file = LockedFile(url=f"https://f/{filename}", sha256="0" * 64, filename=filename)
     kwargs["sdist" if built else "wheel"] = file
     return LockedPackage(name=canonicalize_name(name), version=Version(version), **kwargs)  # type: ignore[arg-type]
-
-
-def build(name: str, version: str, pins: tuple[str, ...], **kwargs: object) -> BuildEnvironment:
-    return BuildEnvironment(
-        package=canonicalize_name(name),
-        version=Version(version),
-        backend="setuptools.build_meta",
-        pins=pins,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def make_lock(
-    packages: tuple[LockedPackage, ...], builds: tuple[BuildEnvironment, ...] = ()
-) -> Lock:
-    return Lock(
-        inputs_digest="",
-        input_files=("requirements.in",),
-        command="lock-build compile",
-        target={},
-        packages=packages,
-        builds=builds,
-    )
 
 
 # cftime is an sdist built against the runtime numpy (substituted for what
