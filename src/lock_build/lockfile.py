@@ -25,7 +25,7 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +307,20 @@ class Lock:
             if version is not None and pkg.version == Version(str(version)):
                 return pkg
         return None
+
+    def with_absolute_files(self, lock_dir: Path) -> Lock:
+        """The lock with file paths relative to it (a ./wheels find-links dir) made absolute
+        ``file:`` URLs, for consumers that do not run beside the lock (a plan script)."""
+
+        def absolute(file: LockedFile | None) -> LockedFile | None:
+            if file is None or "://" in file.url or file.url.startswith("file:"):
+                return file
+            return replace(file, url=(lock_dir / file.url).resolve().as_uri())
+
+        packages = tuple(
+            replace(p, wheel=absolute(p.wheel), sdist=absolute(p.sdist)) for p in self.packages
+        )
+        return replace(self, packages=packages)
 
     def build_for(self, name: str, version: Version) -> BuildEnvironment | None:
         wanted = canonicalize_name(name)

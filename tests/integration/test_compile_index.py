@@ -57,6 +57,20 @@ def test_find_links_directory_alongside_the_index(project: Project) -> None:
     assert artifact.get("index"), artifact  # every artifact records where it came from
 
 
+def test_find_links_beside_the_lock_are_written_relative(project: Project) -> None:
+    make_wheel(project.root / "wheels", "alpha", "1.0")
+    project.write("requirements.in", "alpha\n")
+
+    project.compile("--no-index", "--find-links", "wheels").ok()
+
+    artifact = _artifacts(project)["alpha"]
+    # Another checkout of the project writes the same lock: no absolute paths.
+    assert artifact["url"] == "wheels/alpha-1.0-py3-none-any.whl"
+    assert artifact["index"] == "wheels"
+    assert project.lock()["options"]["find-links"] == ["wheels"]
+    assert str(project.root) not in project.read("requirements.lock")
+
+
 def test_no_index_uses_find_links_only(project: Project) -> None:
     make_wheel(project.root / "wheels", "alpha", "1.0")
     project.index.add_wheel("alpha", "2.0")

@@ -51,7 +51,7 @@ def command(
 
     console = Console(quiet=quiet, verbose=verbose)
     path = lockfile or find_lockfile(Path.cwd())
-    lock = read_lock(path)
+    lock = read_lock(path).with_absolute_files(path.parent.resolve())
     installed = None
     keep: set[str] = set()
     if python:

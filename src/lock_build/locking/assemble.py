@@ -102,8 +102,8 @@ def _locked_package(
         return LockedPackage(source=_local_source(release, direct, lock_dir), **common)  # type: ignore[arg-type]
     return LockedPackage(
         # The file sync uses: the wheel, else the sdist it builds.
-        wheel=_locked_file(release.wheel, finder) if release.wheel else None,
-        sdist=_locked_file(release.sdist, finder)
+        wheel=_locked_file(release.wheel, finder, lock_dir) if release.wheel else None,
+        sdist=_locked_file(release.sdist, finder, lock_dir)
         if release.wheel is None and release.sdist
         else None,
         requires_python=str(release.requires_python) if release.requires_python else None,
@@ -131,7 +131,7 @@ def _build_environment(build: LockedBuild) -> BuildEnvironment:
 def _options(request: CompileRequest) -> dict[str, object]:
     settings = request.settings
     options: dict[str, object] = {
-        "index-urls": [redact(u) for u in settings.index_urls],
+        "index-urls": [strip_credentials(u) for u in settings.index_urls],
         "find-links": [_portable_location(u, request.output_dir) for u in settings.find_links],
         "index-strategy": settings.index_strategy.value,
         **request.options_record,
@@ -157,21 +157,31 @@ def _local_source(release: Release, direct: DirectSources, lock_dir: Path) -> Lo
     return LocalSource(kind="directory", url=Path(shown).as_posix(), editable=editable)
 
 
-def _locked_file(artifact: Artifact, finder: PackageFinder) -> LockedFile:
+def _locked_file(artifact: Artifact, finder: PackageFinder, lock_dir: Path) -> LockedFile:
     return LockedFile(
-        # Lock files never hold credentials: strip them, do not merely mask them.
-        url=strip_credentials(artifact.url),
+        # Lock files never hold credentials: strip them, do not merely mask them. Local
+        # files beside the lock (a ./wheels find-links dir) are written relative to it.
+        url=_portable_url(strip_credentials(artifact.url), lock_dir),
         sha256=finder.sha256(artifact),
         filename=artifact.filename,
-        index=artifact.index or None,
+        index=_portable_location(artifact.index, lock_dir) if artifact.index else None,
         size=artifact.size,
     )
+
+
+def _portable_url(url: str, lock_dir: Path) -> str:
+    if not url.startswith("file:"):
+        return url
+    path = Path(os.path.normpath(file_url_to_path(url)))
+    if path.is_relative_to(lock_dir):
+        return Path(os.path.relpath(path, lock_dir)).as_posix()
+    return url
 
 
 def _portable_location(location: str, base: Path) -> str:
     """Local find-links paths relative to the lock, so another checkout writes the same lock."""
     if "://" in location and not location.startswith("file:"):
-        return redact(location)
+        return strip_credentials(redact(location))
     path = file_url_to_path(location) if location.startswith("file:") else Path(location)
     path = Path(os.path.normpath(path.absolute()))
     if path.is_relative_to(base):
