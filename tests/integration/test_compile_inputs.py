@@ -264,3 +264,40 @@ def test_local_project_directory(project: Project, tmp_path: Path, line: str) ->
     assert entry["source"]["kind"] == "directory", entry
     assert entry["source"].get("editable", False) == line.startswith("-e"), entry
     assert "sha256" not in str(entry), entry
+
+
+def test_git_reference_is_pinned_to_a_commit(project: Project, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import tarfile
+
+    from support.dists import make_sdist
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    sdist = make_sdist(tmp_path / "sd", "gitproj", "0.2", requires=["beta"])
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "sd", filter="data")
+    repo = tmp_path / "sd" / "gitproj-0.2"
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=repo, check=True, capture_output=True, text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "one")
+    git("tag", "v0.2")
+    commit = git("rev-parse", "HEAD")
+    project.index.add_wheel("beta", "1.0")
+    project.write("requirements.in", f"gitproj @ git+{repo.as_uri()}@v0.2\n")
+
+    project.compile().ok()
+
+    assert project.pins() == {"gitproj": "0.2", "beta": "1.0"}
+    entry = next(p for p in project.lock()["package"] if p["name"] == "gitproj")
+    # A tag moves; the lock records the commit it named, and no hash (a VCS checkout).
+    assert entry["source"] == {"kind": "vcs", "url": repo.as_uri(), "commit": commit}
+    assert "sha256" not in str(entry)
