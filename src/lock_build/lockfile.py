@@ -463,25 +463,41 @@ def read_lock(path: Path) -> Lock:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a failure never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise LockfileError(
+            f"Cannot write {path}: its directory {path.parent} is not a writable directory "
+            f"({exc.strerror or exc})."
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise LockfileError(
+            f"Cannot write {path} ({exc.strerror or exc}); the previous file is untouched."
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_lock(path: Path, lock: Lock) -> bool:
-    """Write ``lock`` to ``path``; returns False (and leaves the file alone) when unchanged."""
+def check_lock_path(path: Path) -> None:
+    """Refuse names PEP 751 reserves, before any work is done for them."""
     if path.name.startswith(_PYLOCK_PREFIX):
         raise LockfileError(
             f"{path.name} is a name PEP 751 reserves for pylock files.",
             hint="Use lock-build export --format pylock for that format; "
             "name the lock e.g. requirements.lock.",
         )
+
+
+def write_lock(path: Path, lock: Lock) -> bool:
+    """Write ``lock`` to ``path``; returns False (and leaves the file alone) when unchanged."""
+    check_lock_path(path)
     text = dumps(lock)
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False

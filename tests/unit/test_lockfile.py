@@ -130,3 +130,10 @@ def test_find_lockfile(tmp_path: Path) -> None:
     write_lock(tmp_path / "dev.lock", LOCK)
     with pytest.raises(LockfileError, match="Several lockfiles"):
         find_lockfile(tmp_path)
+
+
+def test_unwritable_destination_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "requirements.in"
+    blocker.write_text("a\n")
+    with pytest.raises(LockfileError, match="not a writable directory"):
+        write_lock(blocker / "requirements.lock", LOCK)

@@ -16,7 +16,7 @@ from lock_build.cli.output import Console, console_option_group, default_cache_d
 from lock_build.errors import InputError, StaleError
 from lock_build.index.http import strip_credentials
 from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
-from lock_build.lockfile import Lock, dumps, read_lock, write_lock
+from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import DEFAULT_ABI_PACKAGES, BuildOptions
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest, compile_lock
@@ -134,6 +134,7 @@ def command(**values: Any) -> None:
         paths[0] if paths else inputs.files[0] if inputs.files else Path("requirements.in")
     )
     output = values["output_file"] or default_output_path(first_input)
+    check_lock_path(output)
 
     if values["check"]:
         _check(output, inputs, _options_record(values), console)
