@@ -330,3 +330,27 @@ def test_externally_managed_interpreter_refused(
         do_sync(lock, env, tmp_path / "cache")
     assert env.freeze() == {}
     assert do_sync(lock, env, tmp_path / "cache", dry_run=True).plan.changes  # dry run allowed
+
+
+def test_tampered_artifact_is_refused_before_anything_changes(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from lock_build.errors import HashMismatchError
+
+    env = venv_factory()
+    env.pip("install", "--index-url", index.url, "extraneous==3.0")
+    before = env.freeze()
+    lock = abi_lock(index, env.python)
+    # The lock promises another file than the index serves for abiprov 1.0.
+    packages = tuple(
+        replace(p, wheel=replace(p.wheel, sha256="0" * 64))
+        if p.name == "abiprov" and p.wheel is not None
+        else p
+        for p in lock.packages
+    )
+    with pytest.raises(HashMismatchError) as info:
+        do_sync(replace(lock, packages=packages), env, tmp_path / "cache")
+    assert "abiprov" in info.value.render()
+    assert env.freeze() == before
