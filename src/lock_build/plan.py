@@ -87,6 +87,8 @@ class BuildStep:
     fingerprint: str
     # ABI packages the lock deliberately builds against their runtime version.
     substituted: tuple[NormalizedName, ...] = ()
+    # A local project locked with -e: built with PEP 660 build_editable, in place.
+    editable: bool = False
 
     @property
     def key(self) -> str:
@@ -361,6 +363,7 @@ def _build_step(lock: Lock, build: BuildEnvironment, fingerprints: _Fingerprints
         config_settings=build.config_settings,
         fingerprint=fingerprints.of(build),
         substituted=tuple(sorted(s.package for s in build.substitutions)),
+        editable=bool(pkg.source and pkg.source.editable and pkg.source.kind == "directory"),
     )
 
 

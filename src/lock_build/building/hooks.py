@@ -133,16 +133,21 @@ def get_requires_for_build_wheel(
     config_settings: ConfigSettings | None = None,
     *,
     substituted: Collection[str] = (),
+    editable: bool = False,
 ) -> tuple[Requirement, ...]:
-    """The backend's dynamic build requirements (``()`` when it has no such hook)."""
+    """The backend's dynamic build requirements (``()`` when it has no such hook).
+
+    ``editable`` asks ``get_requires_for_build_editable`` instead (PEP 660).
+    """
     label = source_dir.name
     check_requirements(env, build_system.requires, label=label, substituted=substituted)
     caller = env.run_hook_caller(source_dir, build_system, config_settings)
-    with _translate(caller, "get_requires_for_build_wheel", label):
-        raw = caller.get_requires_for_build_wheel(caller.config_settings)
+    hook = "get_requires_for_build_editable" if editable else "get_requires_for_build_wheel"
+    with _translate(caller, hook, label):
+        raw = getattr(caller, hook)(caller.config_settings)
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
         raise BuildError(
-            f"{label}: get_requires_for_build_wheel returned {_short(raw)}, "
+            f"{label}: {hook} returned {_short(raw)}, "
             "not a list of requirement strings.",
             hint="The sdist's build backend is broken; pin another version.",
         )
@@ -152,8 +157,7 @@ def get_requires_for_build_wheel(
             result.append(Requirement(line))
         except InvalidRequirement as exc:
             raise BuildError(
-                f"{label}: get_requires_for_build_wheel returned an invalid requirement "
-                f"{line!r} ({exc}).",
+                f"{label}: {hook} returned an invalid requirement {line!r} ({exc}).",
                 hint="The sdist's build backend is broken; pin another version.",
             ) from exc
     return tuple(result)
@@ -204,14 +208,20 @@ def build_wheel(
     *,
     metadata_directory: Path | None = None,
     substituted: Collection[str] = (),
+    editable: bool = False,
 ) -> Path:
-    """Build a wheel into ``out_dir`` and return its path."""
+    """Build a wheel into ``out_dir`` and return its path.
+
+    ``editable`` builds a PEP 660 editable wheel of ``source_dir`` (which then stays the
+    code's home) instead of a regular one.
+    """
     label = source_dir.name
     check_requirements(env, build_system.requires, label=label, substituted=substituted)
     out_dir.mkdir(parents=True, exist_ok=True)
     caller = env.run_hook_caller(source_dir, build_system, config_settings)
-    with _translate(caller, "build_wheel", label):
-        basename = caller.build_wheel(
+    hook = "build_editable" if editable else "build_wheel"
+    with _translate(caller, hook, label):
+        basename = getattr(caller, hook)(
             str(out_dir),
             caller.config_settings,
             metadata_directory=str(metadata_directory) if metadata_directory else None,
@@ -219,7 +229,7 @@ def build_wheel(
     wheel = out_dir / str(basename)
     if not isinstance(basename, str) or not basename.endswith(".whl") or not wheel.is_file():
         raise BuildError(
-            f"{label}: build_wheel returned {_short(basename)}, which is not a wheel "
+            f"{label}: {hook} returned {_short(basename)}, which is not a wheel "
             f"in {out_dir}.",
             hint="The sdist's build backend is broken; pin another version.",
         )
@@ -252,9 +262,12 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
                 detail=(exc.traceback or str(exc)) + "\n" + _tail(log),
             ) from exc
         except HookMissing as exc:
+            editable = exc.hook_name.endswith("_editable")
             raise BuildError(
                 f"{label}: the build backend {backend!r} has no {exc.hook_name} hook.",
-                hint="The sdist's build backend is broken; pin another version.",
+                hint="It does not support editable installs (PEP 660); drop -e for it."
+                if editable
+                else "The sdist's build backend is broken; pin another version.",
             ) from exc
         except (OSError, ValueError) as exc:
             # pyproject_hooks reading a missing/garbled output.json, a vanished source tree...

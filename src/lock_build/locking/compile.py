@@ -115,6 +115,7 @@ class _Compiler:
         )
         self.final: BuildLocker | None = None
         workshop.env_pins = self._env_pins
+        workshop.editable = self.direct.editable
         workshop.env_substitutions = self._env_substitutions
 
     # -- the loop ---------------------------------------------------------------

@@ -55,6 +55,8 @@ class Workshop:
         self.on_event = on_event
         self.env_pins: EnvPins | None = None
         self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
+        # (name, version) of local projects locked as editable (-e): set by the compile loop.
+        self.editable: set[tuple[NormalizedName, object]] = set()
         self.wheels = WheelCache(cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
@@ -89,6 +91,17 @@ class Workshop:
             found = get_requires_for_build_wheel(
                 env, tree, build_system, dict(config) or None, substituted=substituted
             )
+            if (sdist.name, sdist.version) in self.editable:
+                # sync builds it with build_editable: lock what that hook needs too.
+                extra = get_requires_for_build_wheel(
+                    env,
+                    tree,
+                    build_system,
+                    dict(config) or None,
+                    substituted=substituted,
+                    editable=True,
+                )
+                found = tuple({str(r): r for r in (*found, *extra)}.values())
         self._write_cache(key, sorted(str(r) for r in found))
         return found
 

@@ -152,7 +152,7 @@ def sync(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
         )
     for pkg in lock.runtime_packages():
-        if pkg.source is not None and pkg.source.editable:
+        if pkg.source is not None and pkg.source.editable and pkg.source.kind != "directory":
             report.warn(f"{pkg.key} is locked as editable; sync installs a regular build of it.")
     for step in plan.builds:
         if step.sdist_sha256 is None:
@@ -355,6 +355,7 @@ def _build_one(
                     dict(step.config_settings) or None,
                     where / "out",
                     substituted=step.substituted,
+                    editable=step.editable,
                 )
             except BuildError as exc:
                 raise BuildError(
@@ -379,6 +380,8 @@ def _source_tree(step: BuildStep, files: Mapping[str, Path], dest: Path, lock_di
         src = src if src.is_absolute() else (lock_dir / src)
         if not src.is_dir():
             raise BuildError(f"{step.key}: the local directory {src} does not exist.")
+        if step.editable:
+            return src.resolve()  # an editable install points at the project itself
         # Build a copy: backends write build/ and egg-info/ into the tree they get.
         shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info"))
         return dest

@@ -1,0 +1,63 @@
+"""`-e ./project`: locked with what build_editable needs, synced as a PEP 660 editable
+install that keeps pointing at the project (so edits show without another sync)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+
+def lock_build(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lock_build", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_editable_project_is_synced_in_place(
+    local_index, tools_wheels: Path, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    local_index.add(sorted(tools_wheels.glob("*.whl")))
+    local_index.add_wheel("helper", "1.0")
+    project = tmp_path / "work"
+    (project / "proj" / "proj").mkdir(parents=True)
+    (project / "proj" / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "proj"\nversion = "0.1"\ndependencies = ["helper"]\n'
+        '[tool.setuptools]\npackages = ["proj"]\n',
+        encoding="utf-8",
+    )
+    module = project / "proj" / "proj" / "__init__.py"
+    module.write_text("ANSWER = 1\n", encoding="utf-8")
+    (project / "requirements.in").write_text("-e ./proj\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+
+    run = lock_build("compile", "--index-url", local_index.url, "--cache-dir", cache, cwd=project)
+    assert run.returncode == 0, run.stderr
+    lock = tomllib.loads((project / "requirements.lock").read_text(encoding="utf-8"))
+    (entry,) = [p for p in lock["package"] if p["name"] == "proj"]
+    assert entry["source"] == {"editable": True, "kind": "directory", "url": "proj"}
+    (build,) = [b for b in lock["build"] if b["package"] == "proj"]
+    assert any(pin.startswith("setuptools==") for pin in build["pins"])
+
+    env = venv_factory()
+    run = lock_build("sync", "--python", env.python, "--cache-dir", cache, cwd=project)
+    assert run.returncode == 0, run.stderr
+    assert env.freeze().keys() >= {"proj", "helper"}
+    show = env.run("-c", "import proj; print(proj.__file__, proj.ANSWER)")
+    assert show.returncode == 0, show.stderr
+    where, answer = show.stdout.split()
+    assert Path(where).resolve() == module.resolve() and answer == "1"
+
+    # An edit shows without syncing again; a second sync changes nothing.
+    module.write_text("ANSWER = 2\n", encoding="utf-8")
+    assert env.run("-c", "import proj; print(proj.ANSWER)").stdout.strip() == "2"
+    again = lock_build(
+        "sync", "--python", env.python, "--cache-dir", cache, "--dry-run", cwd=project
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
