@@ -207,13 +207,17 @@ def make_plan(
     installed: Mapping[NormalizedName, InstalledDist] | None = None,
     *,
     keep: Collection[str] = (),
+    source_digests: Mapping[str, str] | None = None,
 ) -> Plan:
     """The ordered stages that bring an environment holding ``installed`` to ``lock``.
 
     Without ``installed`` the plan installs everything (a fresh environment) and has no
     remove stage. ``keep`` names packages never removed (the installer's own, lock-build's).
+    ``source_digests`` (``name==version`` → digest) describe the current state of local
+    directories, which have no hash in the lock: an edited directory gets a new
+    fingerprint and so is rebuilt and reinstalled.
     """
-    fingerprints = _Fingerprints(lock)
+    fingerprints = _Fingerprints(lock, source_digests or {})
     runtime = sorted(lock.runtime_packages(), key=lambda p: p.name)
     install: list[InstallStep] = []
     unchanged: list[str] = []
@@ -370,8 +374,9 @@ def _build_step(lock: Lock, build: BuildEnvironment, fingerprints: _Fingerprints
 class _Fingerprints:
     """Fingerprints and stage levels of builds, memoised; finds build cycles."""
 
-    def __init__(self, lock: Lock) -> None:
+    def __init__(self, lock: Lock, source_digests: Mapping[str, str]) -> None:
         self.lock = lock
+        self.source_digests = source_digests
         self.target_key = target_key(lock.target)
         self._fingerprints: dict[str, str] = {}
         self._levels: dict[str, int] = {}
@@ -434,9 +439,10 @@ class _Fingerprints:
             ]
         finally:
             self._visiting.pop()
-        digest = BuildFingerprint.of(
-            pins, dict(build.config_settings), target_tag=self.target_key
-        ).digest
+        settings: dict[str, str] = dict(build.config_settings)
+        if build.key in self.source_digests:
+            settings["lock-build:source-tree"] = self.source_digests[build.key]
+        digest = BuildFingerprint.of(pins, settings, target_tag=self.target_key).digest
         self._fingerprints[build.key] = digest
         return digest
 

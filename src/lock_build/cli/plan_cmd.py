@@ -64,7 +64,10 @@ def command(
         state = inspect_environment(interpreter)
         installed = state.installed
         keep = spared_names(state, ("pip", "setuptools", "wheel", "distribute", "pkg-resources"))
-    plan = make_plan(lock, installed, keep=keep)
+    from lock_build.sync.executor import local_source_digests
+
+    digests = local_source_digests(lock, path.parent.resolve())
+    plan = make_plan(lock, installed, keep=keep, source_digests=digests)
     if fmt == "sh":
         if output is None:
             raise InputError(

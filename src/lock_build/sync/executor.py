@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +146,10 @@ def sync(
         target_has_pip="pip" in state.installed,
         break_system_packages=break_system_packages,
     )
-    plan = make_plan(lock, state.installed, keep=spared_names(state, tool.spared()))
+    digests = local_source_digests(lock, lock_dir)
+    plan = make_plan(
+        lock, state.installed, keep=spared_names(state, tool.spared()), source_digests=digests
+    )
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
@@ -176,7 +179,10 @@ def sync(
         shutil.rmtree(work, ignore_errors=True)
 
     after = make_plan(
-        lock, inspect_environment(python).installed, keep=spared_names(state, tool.spared())
+        lock,
+        inspect_environment(python).installed,
+        keep=spared_names(state, tool.spared()),
+        source_digests=digests,
     )
     if after.changes:
         left = ", ".join(
@@ -210,6 +216,60 @@ def _sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# Build output and tool state that says nothing about the project's source.
+_NOT_SOURCE = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "build",
+        "dist",
+        "__pycache__",
+        ".venv",
+        ".tox",
+        ".nox",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+    }
+)
+
+
+def local_source_digests(lock: Lock, lock_dir: Path) -> dict[str, str]:
+    """``name==version`` → a digest of each non-editable local directory's files.
+
+    Paths, sizes and modification times, like uv's cache keys for local trees: cheap,
+    and any edit changes it. Editable installs follow the tree anyway.
+    """
+    digests: dict[str, str] = {}
+    for pkg in lock.packages:
+        source = pkg.source
+        if source is None or source.kind != "directory" or source.editable:
+            continue
+        root = Path(source.url)
+        root = root if root.is_absolute() else lock_dir / root
+        digest = hashlib.sha256()
+        for path in sorted(_source_files(root)):
+            stat = path.stat()
+            digest.update(
+                f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+            )
+        digests[pkg.key] = digest.hexdigest()
+    return digests
+
+
+def _source_files(root: Path) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for entry in root.iterdir():
+        if entry.name in _NOT_SOURCE or entry.name.endswith(".egg-info"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            yield from _source_files(entry)
+        elif entry.is_file():
+            yield entry
 
 
 def _resolve_url(url: str, lock_dir: Path) -> str:

@@ -1,5 +1,8 @@
-"""`-e ./project`: locked with what build_editable needs, synced as a PEP 660 editable
-install that keeps pointing at the project (so edits show without another sync)."""
+"""Local projects in a lock.
+
+`-e ./project` is locked with what build_editable needs and synced as a PEP 660 editable
+install that keeps pointing at the project (edits show without another sync); a plain
+`./project` is a regular build that sync redoes when the tree changes."""
 
 from __future__ import annotations
 
@@ -61,3 +64,32 @@ def test_editable_project_is_synced_in_place(
         "sync", "--python", env.python, "--cache-dir", cache, "--dry-run", cwd=project
     )
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_edited_local_directory_is_rebuilt(local_index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    import tarfile
+
+    from support.dists import make_sdist
+
+    sdist = make_sdist(tmp_path / "sd", "localproj", "0.1")
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "sd", filter="data")
+    project = tmp_path / "work"
+    project.mkdir()
+    (tmp_path / "sd" / "localproj-0.1").rename(project / "localproj")
+    (project / "requirements.in").write_text("./localproj\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    run = lock_build("compile", "--index-url", local_index.url, "--cache-dir", cache, cwd=project)
+    assert run.returncode == 0, run.stderr
+
+    env = venv_factory()
+    sync = ("sync", "--python", env.python, "--cache-dir", cache)
+    assert lock_build(*sync, cwd=project).returncode == 0
+    assert lock_build(*sync, "--dry-run", cwd=project).returncode == 0  # nothing to do
+
+    module = project / "localproj" / "localproj" / "__init__.py"
+    module.write_text(module.read_text(encoding="utf-8") + "EDITED = True\n", encoding="utf-8")
+    assert lock_build(*sync, "--dry-run", cwd=project).returncode == 1  # it would rebuild
+    run = lock_build(*sync, cwd=project)
+    assert run.returncode == 0, run.stderr
+    assert env.run("-c", "import localproj; print(localproj.EDITED)").stdout.strip() == "True"
