@@ -30,6 +30,7 @@ from packaging.version import Version
 
 from lock_build.errors import LockfileError
 from lock_build.lockfile import LocalSource, Lock, LockedFile, LockedPackage
+from lock_build.settings import PYPI_SIMPLE
 
 FORMATS = ("requirements", "build-constraints", "pylock")
 
@@ -75,6 +76,7 @@ def export_requirements(lock: Lock, *, command: str | None = None) -> ExportResu
     and named in a warning.
     """
     lines = _header(lock, command, "requirements")
+    lines.extend(_index_lines(lock))
     unhashed: list[str] = []
     for pkg in sorted(lock.runtime_packages(), key=lambda p: (p.name, p.version)):
         spec, hashes = _requirement_line(pkg)
@@ -95,6 +97,21 @@ def export_requirements(lock: Lock, *, command: str | None = None) -> ExportResu
             "install them separately, or drop --require-hashes."
         )
     return ExportResult(text="\n".join(lines) + "\n", warnings=tuple(warnings))
+
+
+def _index_lines(lock: Lock) -> list[str]:
+    """Where the locked files came from, as pip-compile writes it (credentials were never
+    recorded; pip finds them in its own configuration or netrc). PyPI needs no line."""
+    indexes = list(lock.options.get("index-urls", ()))
+    find_links = list(lock.options.get("find-links", ()))
+    lines = []
+    if indexes and indexes[0].rstrip("/") != PYPI_SIMPLE:
+        lines.append(f"--index-url {indexes[0]}")
+    elif not indexes and lock.options:
+        lines.append("--no-index")
+    lines.extend(f"--extra-index-url {url}" for url in indexes[1:])
+    lines.extend(f"--find-links {link}" for link in find_links)
+    return [*lines, ""] if lines else []
 
 
 def _requirement_line(pkg: LockedPackage) -> tuple[str, list[str]]:

@@ -521,3 +521,31 @@ def test_cli_no_lockfile_in_directory(lockfile: Path, capsys: pytest.CaptureFixt
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "No lockfile in" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, []),
+        ({"index-urls": ["https://pypi.org/simple"]}, []),
+        (
+            {
+                "index-urls": ["https://mirror.example/simple", "https://extra.example/simple"],
+                "find-links": ["wheels"],
+            },
+            [
+                "--index-url https://mirror.example/simple",
+                "--extra-index-url https://extra.example/simple",
+                "--find-links wheels",
+            ],
+        ),
+        ({"index-urls": [], "find-links": ["wheels"]}, ["--no-index", "--find-links wheels"]),
+    ],
+)
+def test_requirements_name_the_indexes_the_lock_used(options: dict, expected: list[str]) -> None:
+    from dataclasses import replace
+
+    lock = replace(make_lock((pkg("six", "1.17.0"),)), options=options)
+    text = export_requirements(lock).text
+    lines = [line for line in text.splitlines() if line.startswith("--")]
+    assert lines == expected
