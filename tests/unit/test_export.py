@@ -411,24 +411,9 @@ def test_pylock_environment_absent_without_markers() -> None:
 # --- the command --------------------------------------------------------------------------
 
 
-_REAL_REGISTER = cli_module._register
-
-
-def _register() -> None:
-    """The export/graph commands, even while sibling command modules are not written yet."""
-    try:
-        _REAL_REGISTER()
-    except ImportError:
-        from lock_build.cli import export_cmd, graph_cmd
-
-        cli.add_command(export_cmd.command)
-        cli.add_command(graph_cmd.command)
-
-
 @pytest.fixture
 def lockfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    _register()
-    monkeypatch.setattr(cli_module, "_register", _register)
+    cli_module._register()
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "requirements.lock"
     path.write_text(dumps(SAMPLE), encoding="utf-8")

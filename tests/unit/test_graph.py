@@ -226,23 +226,9 @@ def test_non_isolated_build_uses_runtime_versions() -> None:
 
 # --- the command --------------------------------------------------------------------------
 
-_REAL_REGISTER = cli_module._register
-
-
-def _register() -> None:
-    try:
-        _REAL_REGISTER()
-    except ImportError:  # sibling command modules not written yet
-        from lock_build.cli import export_cmd, graph_cmd
-
-        cli.add_command(export_cmd.command)
-        cli.add_command(graph_cmd.command)
-
-
 @pytest.fixture
 def lockfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    _register()
-    monkeypatch.setattr(cli_module, "_register", _register)
+    cli_module._register()
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "requirements.lock"
     path.write_text(dumps(SAMPLE), encoding="utf-8")

@@ -23,7 +23,7 @@ constraints are constraints, never overridden: a substitution they forbid is an 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from packaging.requirements import Requirement
@@ -264,7 +264,7 @@ class BuildLocker:
             Wanted(requirement=Requirement(f"{name}=={version}"), origin="the runtime pin")
             for name, version in sorted(mismatched.items())
         )
-        joint = _replace(base, constraints=(*base.constraints, *pins))
+        joint = replace(base, constraints=(*base.constraints, *pins))
         try:
             resolution, _ = resolve(self.source, self.target, joint, self.on_event)
             return resolution, ()
@@ -275,7 +275,7 @@ class BuildLocker:
         if self.options.match == "declared":
             name = sorted(mismatched)[0]
             raise BuildMismatchError(sdist, name, declared[name], mismatched[name])
-        forced = _replace(base, overrides=pins)
+        forced = replace(base, overrides=pins)
         try:
             resolution, _ = resolve(self.source, self.target, forced, self.on_event)
         except ResolutionError as exc:
@@ -368,9 +368,3 @@ def _plain(requirement: Requirement) -> str:
     plain = Requirement(str(requirement))
     plain.marker = None
     return str(plain)
-
-
-def _replace(request: ResolveRequest, **changes: object) -> ResolveRequest:
-    from dataclasses import replace
-
-    return replace(request, **changes)

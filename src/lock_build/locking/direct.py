@@ -7,6 +7,7 @@ names them as such.
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import subprocess
 import threading
@@ -19,7 +20,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from lock_build.errors import InputError
-from lock_build.index.http import file_url_to_path, redact
+from lock_build.index.finder import PackageFinder
+from lock_build.index.http import file_url_to_path, redact, strip_credentials
 from lock_build.metadata import parse_core_metadata, read_wheel_metadata
 from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release, artifact_from_filename
 from lock_build.resolution.model import DirectReference
@@ -32,7 +34,9 @@ _UNKNOWN_VERSION = Version("0")
 class DirectSources:
     """Turns direct references into releases (memoised per URL)."""
 
-    def __init__(self, finder: object, build_metadata: BuildMetadata, cache_dir: Path) -> None:
+    def __init__(
+        self, finder: PackageFinder, build_metadata: BuildMetadata, cache_dir: Path
+    ) -> None:
         self.finder = finder
         self.build_metadata = build_metadata
         self.cache_dir = cache_dir
@@ -80,11 +84,11 @@ class DirectSources:
             )
         if artifact.is_wheel:
             release = Release(name=artifact.name, version=artifact.version, wheel=artifact)
-            path = self.finder.fetch(artifact)  # type: ignore[attr-defined]
+            path = self.finder.fetch(artifact)
             raw = read_wheel_metadata(path, artifact.name)
             return release, parse_core_metadata(raw, filename)
         release = Release(name=artifact.name, version=artifact.version, sdist=artifact)
-        metadata = self.finder.metadata(release)  # type: ignore[attr-defined]
+        metadata = self.finder.metadata(release)
         return release, metadata or self.build_metadata(release)
 
     def _directory(
@@ -124,7 +128,11 @@ class DirectSources:
         subdirectory = fragment.get("subdirectory")
         tree = checkout / subdirectory if subdirectory else checkout
         release, metadata = self._directory(name, tree)
-        self.vcs[(release.name, release.version)] = (redact_vcs(repo_url), commit, subdirectory)
+        self.vcs[(release.name, release.version)] = (
+            strip_credentials(repo_url),
+            commit,
+            subdirectory,
+        )
         return release, metadata
 
 
@@ -155,8 +163,6 @@ def static_name(path: Path) -> NormalizedName | None:
     if "name" in project:
         return canonicalize_name(str(project["name"]))
     try:
-        import configparser
-
         parser = configparser.ConfigParser()
         parser.read(path / "setup.cfg", encoding="utf-8")
         if parser.has_option("metadata", "name"):
@@ -164,12 +170,6 @@ def static_name(path: Path) -> NormalizedName | None:
     except configparser.Error:
         return None
     return None
-
-
-def redact_vcs(url: str) -> str:
-    from lock_build.index.http import strip_credentials
-
-    return strip_credentials(url)
 
 
 def _git_checkout(repo_url: str, revision: str, dest: Path) -> str:

@@ -10,6 +10,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from lock_build.errors import InputError
+from lock_build.index.finder import PackageFinder
 from lock_build.index.http import redact
 from lock_build.locking.direct import DirectSources
 from lock_build.models import CoreMetadata, Release
@@ -32,7 +33,7 @@ class IndexSource:
 
     def __init__(
         self,
-        finder: object,
+        finder: PackageFinder,
         build_metadata: BuildMetadata,
         direct: DirectSources | None = None,
         prefetch: bool = True,
@@ -58,10 +59,10 @@ class IndexSource:
             self._ahead.shutdown(wait=True, cancel_futures=True)
 
     def releases(self, name: NormalizedName) -> Sequence[Release]:
-        releases = self.finder.releases(name)  # type: ignore[attr-defined]
+        releases = self.finder.releases(name)
         if self.prefetch and releases:
             # The resolver nearly always takes one of the newest: warm them in parallel.
-            self.finder.prefetch_metadata(releases[:2])  # type: ignore[attr-defined]
+            self.finder.prefetch_metadata(releases[:2])
         return releases
 
     def metadata(self, release: Release) -> CoreMetadata:
@@ -69,7 +70,7 @@ class IndexSource:
         override = self.overrides.get(key)
         if override is not None:
             return override
-        metadata = self.finder.metadata(release)  # type: ignore[attr-defined]
+        metadata = self.finder.metadata(release)
         if metadata is None:
             with self._lock:
                 self.built.add(key)
@@ -112,12 +113,12 @@ class IndexSource:
     def why_unusable(self, name: NormalizedName) -> str | None:
         """When a project has files but none fits, say what excluded them."""
         try:
-            files = self.finder.artifacts(name)  # type: ignore[attr-defined]
+            files = self.finder.artifacts(name)
         except Exception:  # noqa: BLE001 - explanations must not raise
             return None
         if not files:
             return None
-        settings = self.finder.settings  # type: ignore[attr-defined]
+        settings = self.finder.settings
         target = self.target
         reasons = []
         sdists = [f for f in files if not f.is_wheel]
@@ -143,6 +144,6 @@ class IndexSource:
         return f"{len(files)} file(s) of {name} exist, but " + " and ".join(reasons)
 
     def describe_locations(self) -> str:
-        settings = self.finder.settings  # type: ignore[attr-defined]
+        settings = self.finder.settings
         places = [*settings.index_urls, *settings.find_links]
         return ", ".join(redact(p) for p in places) or "no index (--no-index and no --find-links)"

@@ -8,7 +8,7 @@ from packaging.utils import NormalizedName
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from lock_build.errors import LockBuildError, ResolutionError
+from lock_build.errors import ResolutionError
 from lock_build.resolution.explain import explain_conflict
 from lock_build.resolution.model import (
     Candidate,
@@ -59,8 +59,6 @@ def resolve(
             f"{MAX_ROUNDS} rounds of backtracking.",
             hint="Narrow the requirements (add lower bounds to the packages that backtrack).",
         ) from None
-    except LockBuildError:
-        raise
     return _collect(result, provider), provider
 
 
