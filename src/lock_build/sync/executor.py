@@ -19,7 +19,6 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -129,6 +128,8 @@ def sync(
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
     report = reporter or NullReporter()
+    # Files the lock names relative to itself (a ./wheels find-links dir), made absolute once.
+    lock = lock.with_absolute_files(lock_dir.resolve())
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
@@ -167,9 +168,7 @@ def sync(
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
     try:
-        files = _fetch_all(
-            plan.fetch, lock_dir, cache_dir, settings or IndexSettings(), report, jobs
-        )
+        files = _fetch_all(plan.fetch, cache_dir, settings or IndexSettings(), report, jobs)
         built, reused = _build_all(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
@@ -272,15 +271,8 @@ def _source_files(root: Path) -> Iterator[Path]:
             yield entry
 
 
-def _resolve_url(url: str, lock_dir: Path) -> str:
-    if urlsplit(url).scheme:
-        return url
-    return (lock_dir / url).resolve().as_uri()  # a path relative to the lock
-
-
 def _fetch_all(
     steps: Sequence[FetchStep],
-    lock_dir: Path,
     cache_dir: Path,
     settings: IndexSettings,
     report: Reporter,
@@ -307,7 +299,7 @@ def _fetch_all(
 
     def one(item: tuple[FetchStep, Path]) -> tuple[str, Path]:
         step, dest = item
-        client.download(_resolve_url(step.url, lock_dir), dest, step.sha256)
+        client.download(step.url, dest, step.sha256)
         return step.filename, dest
 
     try:
