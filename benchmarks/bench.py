@@ -95,15 +95,35 @@ Command = Callable[[Path, Path, Path, str], tuple[list[str], dict[str, str]]]
 
 
 def lock_build_cmd(stack: Path, out: Path, cache: Path, index: str) -> tuple[list[str], dict]:
-    argv = [tool_binary("lock-build"), "compile", str(stack), "-o", str(out),
-            "--index-url", index, "--cache-dir", str(cache), "-q"]
+    argv = [
+        tool_binary("lock-build"),
+        "compile",
+        str(stack),
+        "-o",
+        str(out),
+        "--index-url",
+        index,
+        "--cache-dir",
+        str(cache),
+        "-q",
+    ]
     return argv, clean_env()
 
 
 def _pip_compile(hashes: bool) -> Command:
     def build(stack: Path, out: Path, cache: Path, index: str) -> tuple[list[str], dict]:
-        argv = [tool_binary("pip-compile"), str(stack), "-o", str(out), "--index-url", index,
-                "--cache-dir", str(cache / "pip-tools"), "--strip-extras", "-q"]
+        argv = [
+            tool_binary("pip-compile"),
+            str(stack),
+            "-o",
+            str(out),
+            "--index-url",
+            index,
+            "--cache-dir",
+            str(cache / "pip-tools"),
+            "--strip-extras",
+            "-q",
+        ]
         if hashes:
             argv.append("--generate-hashes")
         return argv, clean_env(PIP_CACHE_DIR=str(cache / "pip"))
@@ -113,8 +133,22 @@ def _pip_compile(hashes: bool) -> Command:
 
 def uv_cmd(stack: Path, out: Path, cache: Path, index: str) -> tuple[list[str], dict]:
     # --python: the same interpreter (markers and wheel tags) lock-build targets.
-    argv = [tool_binary("uv"), "pip", "compile", str(stack), "-o", str(out), "--index-url", index,
-            "--python", sys.executable, "--generate-hashes", "--cache-dir", str(cache), "-q"]
+    argv = [
+        tool_binary("uv"),
+        "pip",
+        "compile",
+        str(stack),
+        "-o",
+        str(out),
+        "--index-url",
+        index,
+        "--python",
+        sys.executable,
+        "--generate-hashes",
+        "--cache-dir",
+        str(cache),
+        "-q",
+    ]
     return argv, clean_env(UV_CACHE_DIR=str(cache))
 
 
@@ -204,19 +238,50 @@ def bench_sync(stack: Path, work: Path, *, index: str, log: Callable) -> SyncTim
         if not lock.exists():
             argv, env = lock_build_cmd(stack, lock, work / "sync-compile-cache", index)
             run_timed(argv, env, work)
-        subprocess.run([tool_binary("lock-build"), "export", str(lock), "--format",
-                        "requirements", "-o", str(reqs), "-q"], check=True, env=clean_env())
+        subprocess.run(
+            [
+                tool_binary("lock-build"),
+                "export",
+                str(lock),
+                "--format",
+                "requirements",
+                "-o",
+                str(reqs),
+                "-q",
+            ],
+            check=True,
+            env=clean_env(),
+        )
         shutil.rmtree(cache, ignore_errors=True)
         python = make_venv(work / f"venv-lb-{stack.stem}")
-        sync = [tool_binary("lock-build"), "sync", str(lock), "--python", str(python),
-                "--cache-dir", str(cache), "-q"]
+        sync = [
+            tool_binary("lock-build"),
+            "sync",
+            str(lock),
+            "--python",
+            str(python),
+            "--cache-dir",
+            str(cache),
+            "-q",
+        ]
         result.lock_build_first = run_timed(sync, clean_env(), work)
         log(f"  lock-build sync first : {result.lock_build_first:7.2f}s")
         result.lock_build_second = run_timed(sync, clean_env(), work)
         log(f"  lock-build sync second: {result.lock_build_second:7.2f}s")
         python = make_venv(work / f"venv-pip-{stack.stem}")
-        pip = [str(python), "-m", "pip", "install", "-q", "--require-hashes", "--no-deps",
-               "--index-url", index, "-r", str(reqs)]
+        pip = [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--require-hashes",
+            "--no-deps",
+            "--index-url",
+            index,
+            "-r",
+            str(reqs),
+        ]
         result.pip_install = run_timed(pip, clean_env(PIP_CACHE_DIR=str(work / "sync-pip")), work)
         log(f"  pip install -r        : {result.pip_install:7.2f}s")
     except (RuntimeError, subprocess.CalledProcessError) as exc:
@@ -245,8 +310,7 @@ def render(timings: Sequence[Timing]) -> str:
         pins = "-" if t.packages is None else str(t.packages)
         lines.append(
             f"{t.stack:<16} {t.tool:<19} {pins:>5} "
-            f"{_fmt(t.cold_median):>8} {_fmt(t.warm_median):>8}"
-            + ("  FAILED" if t.error else "")
+            f"{_fmt(t.cold_median):>8} {_fmt(t.warm_median):>8}" + ("  FAILED" if t.error else "")
         )
     lines.append("")
     lines.append(f"{'ratios (lock-build / other)':<38} {'cold':>8} {'warm':>8}")
@@ -267,8 +331,9 @@ def render(timings: Sequence[Timing]) -> str:
 
 
 def lock_build_revision() -> str:
-    proc = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
     return proc.stdout.strip() or "unknown"
 
 
@@ -277,14 +342,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("stacks", nargs="*", type=Path, default=list(DEFAULT_STACKS))
     parser.add_argument("--cold", type=int, default=1, help="cold runs (fresh caches)")
     parser.add_argument("--warm", type=int, default=3, help="warm runs (median reported)")
-    parser.add_argument("--tools", default=",".join(TOOLS),
-                        help=f"comma-separated subset of {','.join(TOOLS)}")
+    parser.add_argument(
+        "--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}"
+    )
     parser.add_argument("--index-url", default=DEFAULT_INDEX)
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--sync", action="store_true",
-                        help="also time lock-build sync (first, second) vs pip install -r")
-    parser.add_argument("--work-dir", type=Path,
-                        help="keep outputs and caches here (default: a temporary directory)")
+    parser.add_argument(
+        "--sync",
+        action="store_true",
+        help="also time lock-build sync (first, second) vs pip install -r",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="keep outputs and caches here (default: a temporary directory)",
+    )
     args = parser.parse_args(argv)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = set(tools) - set(TOOLS)
@@ -303,17 +375,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stack in stacks:
         log(f"{stack.name}:")
         for tool in tools:
-            timings.append(bench_compile(tool, stack, work, cold=args.cold, warm=args.warm,
-                                         index=args.index_url, log=log))
+            timings.append(
+                bench_compile(
+                    tool, stack, work, cold=args.cold, warm=args.warm, index=args.index_url, log=log
+                )
+            )
         if args.sync:
             syncs.append(bench_sync(stack, work, index=args.index_url, log=log))
 
     print(f"lock-build {revision}, {os.cpu_count()} CPUs, index {args.index_url}")
     print(render(timings))
     for s in syncs:
-        print(f"\nsync {s.stack}: lock-build first {_fmt(s.lock_build_first)}s, second "
-              f"{_fmt(s.lock_build_second)}s; pip install -r {_fmt(s.pip_install)}s"
-              + (f"  FAILED: {s.error.splitlines()[0]}" if s.error else ""))
+        print(
+            f"\nsync {s.stack}: lock-build first {_fmt(s.lock_build_first)}s, second "
+            f"{_fmt(s.lock_build_second)}s; pip install -r {_fmt(s.pip_install)}s"
+            + (f"  FAILED: {s.error.splitlines()[0]}" if s.error else "")
+        )
     if args.json:
         report = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),

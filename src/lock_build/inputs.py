@@ -124,8 +124,11 @@ class UnnamedLink:
     def named(self, name: str) -> InputRequirement:
         return InputRequirement(
             requirement=_link_requirement(name, self.extras, self.link.url, self.marker),
-            source=self.source, location=self.location, editable=self.editable,
-            link=self.link, hashes=self.hashes,
+            source=self.source,
+            location=self.location,
+            editable=self.editable,
+            link=self.link,
+            hashes=self.hashes,
         )
 
 
@@ -196,27 +199,31 @@ class InputSet:
 
 def _requirement_key(item: InputRequirement, cwd: Path | None) -> str:
     req = item.requirement
-    return json.dumps([
-        item.source,
-        canonicalize_name(req.name),
-        sorted(canonicalize_name(e) for e in req.extras),
-        str(req.specifier),
-        _portable(req.url, cwd) if req.url else None,
-        str(req.marker) if req.marker else None,
-        item.editable,
-        sorted(item.hashes),
-    ])
+    return json.dumps(
+        [
+            item.source,
+            canonicalize_name(req.name),
+            sorted(canonicalize_name(e) for e in req.extras),
+            str(req.specifier),
+            _portable(req.url, cwd) if req.url else None,
+            str(req.marker) if req.marker else None,
+            item.editable,
+            sorted(item.hashes),
+        ]
+    )
 
 
 def _unnamed_key(item: UnnamedLink, cwd: Path | None) -> str:
-    return json.dumps([
-        item.source,
-        _portable(item.link.url, cwd),
-        sorted(canonicalize_name(e) for e in item.extras),
-        str(item.marker) if item.marker else None,
-        item.editable,
-        sorted(item.hashes),
-    ])
+    return json.dumps(
+        [
+            item.source,
+            _portable(item.link.url, cwd),
+            sorted(canonicalize_name(e) for e in item.extras),
+            str(item.marker) if item.marker else None,
+            item.editable,
+            sorted(item.hashes),
+        ]
+    )
 
 
 def _portable(text: str, cwd: Path | None) -> str:
@@ -225,7 +232,7 @@ def _portable(text: str, cwd: Path | None) -> str:
         return text
     for prefix in (cwd.resolve().as_uri(), str(cwd.resolve())):
         if text == prefix or text.startswith(prefix + "/"):
-            return "<cwd>" + text[len(prefix):]
+            return "<cwd>" + text[len(prefix) :]
     return text
 
 
@@ -245,12 +252,17 @@ _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR_RE = re.compile(r"(?P<var>\$\{(?P<name>[A-Z0-9_]+)\})")
 
 _VALUE_OPTIONS = {
-    "-r": "requirement", "--requirement": "requirement",
-    "-c": "constraint", "--constraint": "constraint",
-    "-e": "editable", "--editable": "editable",
-    "-i": "index_url", "--index-url": "index_url",
+    "-r": "requirement",
+    "--requirement": "requirement",
+    "-c": "constraint",
+    "--constraint": "constraint",
+    "-e": "editable",
+    "--editable": "editable",
+    "-i": "index_url",
+    "--index-url": "index_url",
     "--extra-index-url": "extra_index_url",
-    "-f": "find_links", "--find-links": "find_links",
+    "-f": "find_links",
+    "--find-links": "find_links",
     "--only-binary": "only_binary",
     "--no-binary": "no_binary",
     "--trusted-host": "trusted_host",
@@ -265,7 +277,8 @@ _FLAG_OPTIONS = {
 # Options allowed after a requirement on the same line.
 _REQUIREMENT_OPTIONS = {
     "--hash": "hash",
-    "--config-settings": "config_settings", "-C": "config_settings",
+    "--config-settings": "config_settings",
+    "-C": "config_settings",
     "--global-option": "global_option",
 }
 
@@ -298,7 +311,8 @@ class _Collector:
             index_url=self.index_url,
             extra_index_urls=tuple(_unique(self.extra_index_urls)),
             find_links=tuple(_unique(self.find_links)),
-            no_index=self.no_index, pre=self.pre,
+            no_index=self.no_index,
+            pre=self.pre,
             only_binary=tuple(sorted(self.only_binary)),
             no_binary=tuple(sorted(self.no_binary)),
             prefer_binary=self.prefer_binary,
@@ -307,9 +321,13 @@ class _Collector:
 
     def freeze(self) -> InputSet:
         return InputSet(
-            requirements=tuple(self.requirements), constraints=tuple(self.constraints),
-            unnamed=tuple(self.unnamed), index_options=self.index_options(),
-            files=tuple(_unique(self.files)), warnings=tuple(self.warnings), cwd=self.cwd,
+            requirements=tuple(self.requirements),
+            constraints=tuple(self.constraints),
+            unnamed=tuple(self.unnamed),
+            index_options=self.index_options(),
+            files=tuple(_unique(self.files)),
+            warnings=tuple(self.warnings),
+            cwd=self.cwd,
         )
 
 
@@ -439,8 +457,14 @@ def _tokenize_options(options: str, where: str, line: str) -> list[tuple[str, st
 
 
 def _handle_line(
-    c: _Collector, path: Path, display: str, source: str, number: int, line: str,
-    *, constraint: bool,
+    c: _Collector,
+    path: Path,
+    display: str,
+    source: str,
+    number: int,
+    line: str,
+    *,
+    constraint: bool,
 ) -> None:
     where = f"{display}:{number}"
     args, options_text = _split_args_options(line)
@@ -454,8 +478,17 @@ def _handle_line(
                 "put it on its own line."
             )
         hashes = _requirement_options(c, options, where, line)
-        _add_requirement(c, args, base=base, source=source, where=where, line=line,
-                         editable=False, hashes=hashes, constraint=constraint)
+        _add_requirement(
+            c,
+            args,
+            base=base,
+            source=source,
+            where=where,
+            line=line,
+            editable=False,
+            hashes=hashes,
+            constraint=constraint,
+        )
         return
     editables = [v for n, v in options if _VALUE_OPTIONS.get(n) == "editable"]
     if editables:
@@ -467,8 +500,17 @@ def _handle_line(
             raise InputError(f"{where}: {line!r}: option {stray[0]} cannot follow -e.")
         hashes = _requirement_options(c, rest, where, line)
         assert editables[0] is not None
-        _add_requirement(c, editables[0], base=base, source=source, where=where, line=line,
-                         editable=True, hashes=hashes, constraint=constraint)
+        _add_requirement(
+            c,
+            editables[0],
+            base=base,
+            source=source,
+            where=where,
+            line=line,
+            editable=True,
+            hashes=hashes,
+            constraint=constraint,
+        )
         return
     for name, value in options:
         _apply_option(c, name, value, base=base, where=where, line=line, constraint=constraint)
@@ -494,7 +536,13 @@ def _requirement_options(
 
 
 def _apply_option(
-    c: _Collector, name: str, value: str | None, *, base: Path, where: str, line: str,
+    c: _Collector,
+    name: str,
+    value: str | None,
+    *,
+    base: Path,
+    where: str,
+    line: str,
     constraint: bool,
 ) -> None:
     kind = _FLAG_OPTIONS.get(name) or _VALUE_OPTIONS.get(name) or _REQUIREMENT_OPTIONS[name]
@@ -598,21 +646,32 @@ _EXTRAS_SUFFIX_RE = re.compile(r"^(.+?)(\[[^\]]+\])$")
 
 
 def _add_requirement(
-    c: _Collector, text: str, *, base: Path, source: str, where: str, line: str,
-    editable: bool, hashes: tuple[str, ...], constraint: bool,
+    c: _Collector,
+    text: str,
+    *,
+    base: Path,
+    source: str,
+    where: str,
+    line: str,
+    editable: bool,
+    hashes: tuple[str, ...],
+    constraint: bool,
 ) -> None:
-    item = parse_requirement(text, base=base, source=source, where=where, line=line,
-                             editable=editable, hashes=hashes)
+    item = parse_requirement(
+        text, base=base, source=source, where=where, line=line, editable=editable, hashes=hashes
+    )
     if constraint:
         if isinstance(item, UnnamedLink):
             raise InputError(
-                f"{where}: {line!r}: a constraint must name its project (use name @ url).")
+                f"{where}: {line!r}: a constraint must name its project (use name @ url)."
+            )
         if item.editable:
             raise InputError(f"{where}: {line!r}: editable requirements cannot be constraints.")
         if item.requirement.extras:
             raise InputError(
                 f"{where}: {line!r}: constraints cannot have extras; constrain the project "
-                "without them.")
+                "without them."
+            )
         c.constraints.append(item)
     elif isinstance(item, UnnamedLink):
         c.unnamed.append(item)
@@ -621,8 +680,14 @@ def _add_requirement(
 
 
 def parse_requirement(
-    text: str, *, base: Path, source: str, where: str, line: str | None = None,
-    editable: bool = False, hashes: tuple[str, ...] = (),
+    text: str,
+    *,
+    base: Path,
+    source: str,
+    where: str,
+    line: str | None = None,
+    editable: bool = False,
+    hashes: tuple[str, ...] = (),
 ) -> InputRequirement | UnnamedLink:
     """One requirement in pip's forms: PEP 508, ``name @ url``, a URL or a local path.
 
@@ -638,8 +703,14 @@ def parse_requirement(
         url = link.url
         if url != req.url:
             req = _link_requirement(req.name, req.extras, url, req.marker)
-        return InputRequirement(requirement=req, source=source, location=where,
-                                editable=editable, link=link, hashes=hashes)
+        return InputRequirement(
+            requirement=req,
+            source=source,
+            location=where,
+            editable=editable,
+            link=link,
+            hashes=hashes,
+        )
     if _is_url(text) or _looks_like_path(text, base):
         # pip: for URLs and paths, markers need "; " since ';' may appear in a URL.
         location, _, marker_text = text.partition("; ")
@@ -649,7 +720,8 @@ def parse_requirement(
                 marker = Marker(marker_text.strip())
             except InvalidMarker as exc:
                 raise InputError(
-                    f"{where}: {line!r} has an invalid marker ({_first_line(exc)}).") from None
+                    f"{where}: {line!r} has an invalid marker ({_first_line(exc)})."
+                ) from None
         location = location.strip()
         extras: frozenset[str] = frozenset()
         match = _EXTRAS_SUFFIX_RE.match(location)
@@ -665,17 +737,29 @@ def parse_requirement(
             if parsed is not None:
                 name = parsed[0]
         if name is None:
-            return UnnamedLink(link=link, source=source, location=where, editable=editable,
-                               extras=extras, marker=marker, hashes=hashes)
+            return UnnamedLink(
+                link=link,
+                source=source,
+                location=where,
+                editable=editable,
+                extras=extras,
+                marker=marker,
+                hashes=hashes,
+            )
         if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name):
             raise InputError(f"{where}: {line!r}: #egg={name} is not a valid project name.")
         return InputRequirement(
             requirement=_link_requirement(name, extras, link.url, marker),
-            source=source, location=where, editable=editable, link=link, hashes=hashes,
+            source=source,
+            location=where,
+            editable=editable,
+            link=link,
+            hashes=hashes,
         )
     if editable:
         raise InputError(
-            f"{where}: {line!r}: -e needs a local directory or a VCS URL, not a project name.")
+            f"{where}: {line!r}: -e needs a local directory or a VCS URL, not a project name."
+        )
     req = _pep508(text, where, line)
     return InputRequirement(requirement=req, source=source, location=where, hashes=hashes)
 
@@ -697,7 +781,8 @@ def _check_editable(link: DirectLink, editable: bool, where: str, line: str) -> 
     if editable and link.kind == "archive":
         raise InputError(
             f"{where}: {line!r}: an editable requirement must be a local directory or a "
-            "VCS URL, not an archive.")
+            "VCS URL, not an archive."
+        )
 
 
 def _link_requirement(
@@ -758,8 +843,13 @@ def _parse_link(text: str, *, base: Path, where: str, line: str) -> DirectLink:
             path, revision = parts.path, None
             if "@" in path:
                 path, revision = path.rsplit("@", 1)
-            return DirectLink(url=_without_egg(text), kind="vcs", vcs=vcs,
-                              revision=revision or None, subdirectory=subdirectory)
+            return DirectLink(
+                url=_without_egg(text),
+                kind="vcs",
+                vcs=vcs,
+                revision=revision or None,
+                subdirectory=subdirectory,
+            )
         if scheme != "file":
             kind: LinkKind = "archive"
             link = DirectLink(url=_without_egg(text), kind=kind, subdirectory=subdirectory)
@@ -788,11 +878,17 @@ def _local_link(
         if not (project / "pyproject.toml").exists() and not (project / "setup.py").exists():
             raise InputError(
                 f"{where}: {line!r} names directory {project}, which is not a Python project "
-                "(it has neither pyproject.toml nor setup.py).")
+                "(it has neither pyproject.toml nor setup.py)."
+            )
         return DirectLink(url=url, kind="directory", path=path, subdirectory=subdirectory)
     parsed = _name_version(path.name)
-    return DirectLink(url=url, kind="archive", path=path, subdirectory=subdirectory,
-                      version=parsed[1] if parsed else None)
+    return DirectLink(
+        url=url,
+        kind="archive",
+        path=path,
+        subdirectory=subdirectory,
+        version=parsed[1] if parsed else None,
+    )
 
 
 def _filename_of(link: DirectLink) -> str:
@@ -817,8 +913,12 @@ def _name_version(filename: str) -> tuple[NormalizedName, Version] | None:
 
 
 def parse_pyproject(
-    path: Path, *, extras: Sequence[str] = (), all_extras: bool = False,
-    groups: Sequence[str] = (), cwd: Path | None = None,
+    path: Path,
+    *,
+    extras: Sequence[str] = (),
+    all_extras: bool = False,
+    groups: Sequence[str] = (),
+    cwd: Path | None = None,
 ) -> InputSet:
     """``[project].dependencies``, chosen optional dependencies and dependency groups."""
     display = _display(path, cwd) if cwd is not None else str(path)
@@ -883,15 +983,21 @@ def parse_pyproject(
     if missing and not all_extras:
         raise InputError(
             f"{display} has no extra {', '.join(repr(m) for m in missing)}; "
-            f"it defines {_names_list(available.values())}.")
+            f"it defines {_names_list(available.values())}."
+        )
     for extra in _unique(wanted_extras):
         key = available[extra]
         values = optional[key]
         if not isinstance(values, list):
             raise InputError(f"{display}: optional-dependencies.{key} must be an array.")
         for index, raw in enumerate(values):
-            items.append(convert(raw, f"project.optional-dependencies.{key}[{index}]",
-                                 f"{display} (extra: {extra})"))
+            items.append(
+                convert(
+                    raw,
+                    f"project.optional-dependencies.{key}[{index}]",
+                    f"{display} (extra: {extra})",
+                )
+            )
 
     if groups:
         items.extend(_dependency_groups(groups_table, groups, display, convert))
@@ -901,24 +1007,32 @@ def parse_pyproject(
     return InputSet(
         requirements=tuple(i for i in items if isinstance(i, InputRequirement)),
         unnamed=tuple(i for i in items if isinstance(i, UnnamedLink)),
-        files=(absolute,), cwd=cwd,
+        files=(absolute,),
+        cwd=cwd,
     )
 
 
 def _dependency_groups(
-    table: object, wanted: Sequence[str], display: str, convert: object,
+    table: object,
+    wanted: Sequence[str],
+    display: str,
+    convert: object,
 ) -> list[InputRequirement | UnnamedLink]:
     if table is None:
-        raise InputError(f"{display} has no [dependency-groups] table, so there is no group "
-                         f"{', '.join(repr(g) for g in wanted)}.")
+        raise InputError(
+            f"{display} has no [dependency-groups] table, so there is no group "
+            f"{', '.join(repr(g) for g in wanted)}."
+        )
     if not isinstance(table, dict):
         raise InputError(f"{display}: [dependency-groups] must be a table.")
     names: dict[NormalizedName, str] = {}
     for key in table:
         normalized = canonicalize_name(key)
         if normalized in names:
-            raise InputError(f"{display}: dependency groups {names[normalized]!r} and {key!r} "
-                             "have the same normalized name.")
+            raise InputError(
+                f"{display}: dependency groups {names[normalized]!r} and {key!r} "
+                "have the same normalized name."
+            )
         names[normalized] = key
     result: list[InputRequirement | UnnamedLink] = []
     done: set[NormalizedName] = set()
@@ -926,13 +1040,14 @@ def _dependency_groups(
     def visit(group: str, chain: list[NormalizedName]) -> None:
         normalized = canonicalize_name(group)
         if normalized in chain:
-            cycle = " -> ".join([*chain[chain.index(normalized):], normalized])
+            cycle = " -> ".join([*chain[chain.index(normalized) :], normalized])
             raise InputError(f"{display}: dependency groups include each other: {cycle}.")
         if normalized not in names:
             raise InputError(
                 f"{display} has no dependency group {group!r}"
                 + (f" (included by {chain[-1]!r})" if chain else "")
-                + f"; it defines {_names_list(names.values())}.")
+                + f"; it defines {_names_list(names.values())}."
+            )
         if normalized in done:
             return
         key = names[normalized]
@@ -942,12 +1057,19 @@ def _dependency_groups(
         for index, entry in enumerate(entries):
             if isinstance(entry, dict):
                 if set(entry) != {"include-group"} or not isinstance(entry["include-group"], str):
-                    raise InputError(f"{display}: dependency-groups.{key}[{index}] must be a "
-                                     f"string or {{include-group = \"...\"}}, not {entry!r}.")
+                    raise InputError(
+                        f"{display}: dependency-groups.{key}[{index}] must be a "
+                        f'string or {{include-group = "..."}}, not {entry!r}.'
+                    )
                 visit(entry["include-group"], [*chain, normalized])
             else:
-                result.append(convert(entry, f"dependency-groups.{key}[{index}]",  # type: ignore[operator]
-                                      f"{display} (group: {normalized})"))
+                result.append(
+                    convert(
+                        entry,
+                        f"dependency-groups.{key}[{index}]",  # type: ignore[operator]
+                        f"{display} (group: {normalized})",
+                    )
+                )
         done.add(normalized)
 
     for group in wanted:
@@ -956,8 +1078,11 @@ def _dependency_groups(
 
 
 def _expand_self_references(
-    items: list[InputRequirement | UnnamedLink], project: NormalizedName,
-    optional: Mapping[str, object], display: str, convert: object,
+    items: list[InputRequirement | UnnamedLink],
+    project: NormalizedName,
+    optional: Mapping[str, object],
+    display: str,
+    convert: object,
 ) -> list[InputRequirement | UnnamedLink]:
     """``mypkg[a,b]`` inside mypkg's own extras/groups means "also extras a and b"."""
     available = {canonicalize_name(k): k for k in optional}
@@ -966,8 +1091,11 @@ def _expand_self_references(
     seen: set[tuple[str, str | None]] = set()
     while pending:
         item = pending.pop(0)
-        if not (isinstance(item, InputRequirement) and item.name == project
-                and item.requirement.url is None):
+        if not (
+            isinstance(item, InputRequirement)
+            and item.name == project
+            and item.requirement.url is None
+        ):
             result.append(item)
             continue
         marker = item.requirement.marker
@@ -977,11 +1105,16 @@ def _expand_self_references(
                 continue
             seen.add(key)
             if extra not in available:
-                raise InputError(f"{item.location}: {project}[{extra}] names an extra that "
-                                 f"{display} does not define.")
+                raise InputError(
+                    f"{item.location}: {project}[{extra}] names an extra that "
+                    f"{display} does not define."
+                )
             for index, raw in enumerate(optional[available[extra]]):  # type: ignore[attr-defined]
-                new = convert(raw, f"project.optional-dependencies.{available[extra]}[{index}]",  # type: ignore[operator]
-                              item.source)
+                new = convert(
+                    raw,
+                    f"project.optional-dependencies.{available[extra]}[{index}]",  # type: ignore[operator]
+                    item.source,
+                )
                 if marker is not None and isinstance(new, InputRequirement):
                     new = _and_marker(new, marker)
                 pending.append(new)
@@ -1005,8 +1138,13 @@ def _toml_location(display: str, lines: list[str], raw: str, key: str) -> str:
 
 
 def load_inputs(
-    paths: Sequence[Path], *, constraints: Sequence[Path] = (), extras: Sequence[str] = (),
-    all_extras: bool = False, groups: Sequence[str] = (), cwd: Path,
+    paths: Sequence[Path],
+    *,
+    constraints: Sequence[Path] = (),
+    extras: Sequence[str] = (),
+    all_extras: bool = False,
+    groups: Sequence[str] = (),
+    cwd: Path,
     environ: Mapping[str, str] | None = None,
 ) -> InputSet:
     """Read every input the command line names (or the default one) into one InputSet."""
@@ -1032,8 +1170,9 @@ def load_inputs(
     parts: list[InputSet] = []
     for path in paths:
         if path.name == "pyproject.toml":
-            parts.append(parse_pyproject(path, extras=extras, all_extras=all_extras,
-                                         groups=groups, cwd=cwd))
+            parts.append(
+                parse_pyproject(path, extras=extras, all_extras=all_extras, groups=groups, cwd=cwd)
+            )
         else:
             parts.append(parse_requirements_file(path, cwd=cwd, environ=environ))
     for path in constraints:
@@ -1065,8 +1204,9 @@ def merge_input_sets(parts: Sequence[InputSet], *, cwd: Path) -> InputSet:
         find_links=tuple(_unique(u for p in parts for u in p.index_options.find_links)),
         no_index=any(p.index_options.no_index for p in parts),
         pre=any(p.index_options.pre for p in parts),
-        **_binary_fields(merge_binary((p.index_options.only_binary, p.index_options.no_binary)
-                                      for p in parts)),
+        **_binary_fields(
+            merge_binary((p.index_options.only_binary, p.index_options.no_binary) for p in parts)
+        ),
         prefer_binary=any(p.index_options.prefer_binary for p in parts),
         trusted_hosts=tuple(_unique(h for p in parts for h in p.index_options.trusted_hosts)),
     )

@@ -97,9 +97,7 @@ def find_metadata_member(names: Iterable[str], project: str | None = None) -> st
     Wheels vendoring another package's dist-info exist, so the name is matched when
     there is more than one.
     """
-    candidates = sorted(
-        n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
-    )
+    candidates = sorted(n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
     if project is not None and len(candidates) > 1:
         wanted = canonicalize_name(project)
         matching = [c for c in candidates if _dist_info_project(c) == wanted]

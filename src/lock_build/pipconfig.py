@@ -100,13 +100,17 @@ def default_config_locations(
     user_files = (home / ".pip" / CONFIG_BASENAME, Path(config_home) / "pip" / CONFIG_BASENAME)
     site_files = (site_prefix / CONFIG_BASENAME,) if site_prefix is not None else ()
     return ConfigLocations(
-        global_files=tuple(global_files), user_files=user_files, site_files=site_files,
+        global_files=tuple(global_files),
+        user_files=user_files,
+        site_files=site_files,
         env_file=environ.get("PIP_CONFIG_FILE"),
     )
 
 
 def describe_sources(
-    *, environ: Mapping[str, str] | None = None, locations: ConfigLocations | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    locations: ConfigLocations | None = None,
     site_prefix: Path | None = None,
 ) -> list[str]:
     """One line per config file pip would consider, saying whether it was read (--verbose)."""
@@ -117,8 +121,11 @@ def describe_sources(
     lines = []
     candidates = locations.candidates()
     chosen = {path for _, path in candidates}
-    for kind, files in (("global", locations.global_files), ("user", locations.user_files),
-                        ("site", locations.site_files)):
+    for kind, files in (
+        ("global", locations.global_files),
+        ("user", locations.user_files),
+        ("site", locations.site_files),
+    ):
         for path in files:
             if path not in chosen:
                 lines.append(f"{kind}: {path} (skipped: PIP_CONFIG_FILE is set)")
@@ -199,10 +206,14 @@ def _read_layers(
     for _, path in locations.candidates():
         for section_key, raw in _read_config_file(path).items():
             merged.setdefault(section_key, []).append(raw)
-    if (locations.env_file and locations.env_file != os.devnull
-            and not Path(locations.env_file).exists()):
+    if (
+        locations.env_file
+        and locations.env_file != os.devnull
+        and not Path(locations.env_file).exists()
+    ):
         warnings.append(
-            f"PIP_CONFIG_FILE names {locations.env_file}, which does not exist; ignoring it.")
+            f"PIP_CONFIG_FILE names {locations.env_file}, which does not exist; ignoring it."
+        )
     layers = _Layers()
     ordered: list[tuple[str, _Raw]] = []
     for section in _SECTIONS:
@@ -241,7 +252,8 @@ def _as_bool(raw: _Raw, key: str) -> bool:
         return False
     raise ConfigError(
         f"{raw.value!r} is not a valid value for {key} (from {raw.origin}); "
-        "use a boolean like yes/no, true/false or 1/0.")
+        "use a boolean like yes/no, true/false or 1/0."
+    )
 
 
 def _as_number(raw: _Raw, key: str, kind: type[float] | type[int]) -> float | int:
@@ -250,8 +262,8 @@ def _as_number(raw: _Raw, key: str, kind: type[float] | type[int]) -> float | in
     except ValueError:
         noun = "a whole number" if kind is int else "a number"
         raise ConfigError(
-            f"{raw.value!r} is not a valid value for {key} (from {raw.origin}); "
-            f"it must be {noun}.") from None
+            f"{raw.value!r} is not a valid value for {key} (from {raw.origin}); it must be {noun}."
+        ) from None
 
 
 def _flag(flags: Mapping[str, object], *names: str) -> object:
@@ -276,9 +288,13 @@ _REQUIREMENTS = "the requirements input"
 
 
 def load_index_settings(
-    *, flags: Mapping[str, object], input_options: IndexOptions | None,
-    environ: Mapping[str, str] | None = None, cache_dir: Path | None,
-    site_prefix: Path | None = None, locations: ConfigLocations | None = None,
+    *,
+    flags: Mapping[str, object],
+    input_options: IndexOptions | None,
+    environ: Mapping[str, str] | None = None,
+    cache_dir: Path | None,
+    site_prefix: Path | None = None,
+    locations: ConfigLocations | None = None,
 ) -> IndexSettings:
     """Merge flags, requirements-file options, ``PIP_*`` variables and pip's config files.
 
@@ -323,11 +339,15 @@ def load_index_settings(
         if path is None or path.exists():
             return True
         if raw.from_config:
-            warnings.append(f"pip configuration names {key} {raw.value} (from {raw.origin}), "
-                            "which does not exist; ignoring it.")
+            warnings.append(
+                f"pip configuration names {key} {raw.value} (from {raw.origin}), "
+                "which does not exist; ignoring it."
+            )
         else:
-            warnings.append(f"{raw.origin.capitalize()} names {key} {raw.value}, "
-                            "which does not exist; ignoring it.")
+            warnings.append(
+                f"{raw.origin.capitalize()} names {key} {raw.value}, "
+                "which does not exist; ignoring it."
+            )
         return False
 
     # The primary index: the first candidate that exists, by precedence.
@@ -337,22 +357,36 @@ def load_index_settings(
     if opts.index_url:
         index_candidates.append(_Raw(opts.index_url, _REQUIREMENTS, False))
     index_candidates += reversed(layers.all("index-url"))
-    index_url = next((r.value for r in index_candidates if exists(r, "index-url", url_only=True)),
-                     PYPI_SIMPLE)
+    index_url = next(
+        (r.value for r in index_candidates if exists(r, "index-url", url_only=True)), PYPI_SIMPLE
+    )
 
-    extra_index = [r.value for r in listing("extra-index-url",
-                                            ("extra_index_url", "extra_index_urls"),
-                                            opts.extra_index_urls)
-                   if exists(r, "extra-index-url", url_only=True)]
-    find_links = [r.value for r in listing("find-links", ("find_links",), opts.find_links)
-                  if exists(r, "find-links")]
-    constraints = [r.value for r in listing("constraint", ("constraint", "constraints"))
-                   if exists(r, "constraint")]
-    build_constraints = [r.value for r in listing("build-constraint",
-                                                  ("build_constraint", "build_constraints"))
-                         if exists(r, "build-constraint")]
-    trusted = [r.value for r in listing("trusted-host", ("trusted_host", "trusted_hosts"),
-                                        opts.trusted_hosts)]
+    extra_index = [
+        r.value
+        for r in listing(
+            "extra-index-url", ("extra_index_url", "extra_index_urls"), opts.extra_index_urls
+        )
+        if exists(r, "extra-index-url", url_only=True)
+    ]
+    find_links = [
+        r.value
+        for r in listing("find-links", ("find_links",), opts.find_links)
+        if exists(r, "find-links")
+    ]
+    constraints = [
+        r.value
+        for r in listing("constraint", ("constraint", "constraints"))
+        if exists(r, "constraint")
+    ]
+    build_constraints = [
+        r.value
+        for r in listing("build-constraint", ("build_constraint", "build_constraints"))
+        if exists(r, "build-constraint")
+    ]
+    trusted = [
+        r.value
+        for r in listing("trusted-host", ("trusted_host", "trusted_hosts"), opts.trusted_hosts)
+    ]
 
     timeout_raw = single("timeout", "timeout", "default_timeout")
     retries_raw = single("retries", "retries")
@@ -403,8 +437,7 @@ def _binary_policy(
     prefer = bool(flags.get("prefer_binary")) or opts.prefer_binary
     if not prefer and (raw := layers.top("prefer-binary")) is not None:
         prefer = _as_bool(raw, "prefer-binary")
-    return BinaryPolicy(only_binary=frozenset(only), no_binary=frozenset(no),
-                        prefer_binary=prefer)
+    return BinaryPolicy(only_binary=frozenset(only), no_binary=frozenset(no), prefer_binary=prefer)
 
 
 def _index_strategy(value: object) -> IndexStrategy:
@@ -437,10 +470,12 @@ def parse_exclude_newer(value: object) -> datetime | None:
         except ValueError:
             raise InputError(
                 f"--exclude-newer {text!r} is not a date (YYYY-MM-DD) or an RFC 3339 "
-                "timestamp (2024-05-01T12:00:00Z).") from None
+                "timestamp (2024-05-01T12:00:00Z)."
+            ) from None
     if moment.tzinfo is None:
         raise InputError(
-            f"--exclude-newer {value!s} has no time zone; add one (Z or +02:00) or give a date.")
+            f"--exclude-newer {value!s} has no time zone; add one (Z or +02:00) or give a date."
+        )
     return moment
 
 

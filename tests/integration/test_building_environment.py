@@ -33,8 +33,11 @@ def make_env(tmp_path: Path) -> Iterator[MakeEnv]:
 
 def _run(env: BuildEnvironment, code: str) -> str:
     result = subprocess.run(
-        [str(env.python), "-c", code], capture_output=True, text=True,
-        env=env.subprocess_environ(), check=True,
+        [str(env.python), "-c", code],
+        capture_output=True,
+        text=True,
+        env=env.subprocess_environ(),
+        check=True,
     )
     return result.stdout.strip()
 
@@ -56,7 +59,9 @@ def test_contains_exactly_the_given_wheels(tmp_path: Path, make_env: MakeEnv) ->
 
 def test_scripts_run_with_the_venv_interpreter(tmp_path: Path, make_env: MakeEnv) -> None:
     wheel = make_wheel(
-        tmp_path / "w", "tool", "1.0",
+        tmp_path / "w",
+        "tool",
+        "1.0",
         files={
             "tool/cli.py": "import sys\ndef main():\n    print(sys.prefix)\n",
             "tool-1.0.dist-info/entry_points.txt": "[console_scripts]\ntool-cli = tool.cli:main\n",

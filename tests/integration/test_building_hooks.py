@@ -56,7 +56,8 @@ def _sdist(tmp_path: Path, name: str = "cftime", **options: object) -> tuple[Pat
 
 def test_get_requires_returns_the_dynamic_list(tmp_path: Path, env_v2: BuildEnvironment) -> None:
     source, system = _sdist(
-        tmp_path, build_requires=["abiprov"],
+        tmp_path,
+        build_requires=["abiprov"],
         dynamic_build_requires=["cython>=3.0; python_version >= '3'", "numpy==2.2.6"],
     )
     reqs = get_requires_for_build_wheel(env_v2, source, system, None)
@@ -72,8 +73,11 @@ def test_invalid_dynamic_requirement_names_the_sdist(
     tmp_path: Path, env_v2: BuildEnvironment
 ) -> None:
     source, system = _sdist(tmp_path, dynamic_build_requires=["numpy >>> 2"])
-    with pytest.raises(BuildError, match=r"cftime-1.6.1: get_requires_for_build_wheel returned "
-                                         r"an invalid requirement 'numpy >>> 2'"):
+    with pytest.raises(
+        BuildError,
+        match=r"cftime-1.6.1: get_requires_for_build_wheel returned "
+        r"an invalid requirement 'numpy >>> 2'",
+    ):
         get_requires_for_build_wheel(env_v2, source, system, None)
 
 
@@ -92,9 +96,7 @@ def test_raising_hook_is_a_build_error_with_the_log(
     assert "RuntimeError: cannot find numpy headers" in (error.detail or "")
 
 
-def test_build_wheel_builds_against_the_pinned_environment(
-    tmp_path: Path, wheels: Path
-) -> None:
+def test_build_wheel_builds_against_the_pinned_environment(tmp_path: Path, wheels: Path) -> None:
     source, system = _sdist(
         tmp_path, build_requires=["abiprov"], abi_provider="abiprov", requires=["abiprov"]
     )
@@ -116,8 +118,11 @@ def test_build_failure_is_a_build_error(tmp_path: Path, env_v2: BuildEnvironment
 
 def test_prepare_metadata(tmp_path: Path, env_v2: BuildEnvironment) -> None:
     source, system = _sdist(
-        tmp_path, build_requires=["abiprov"], abi_provider="abiprov",
-        requires=["abiprov"], requires_from_build=True,
+        tmp_path,
+        build_requires=["abiprov"],
+        abi_provider="abiprov",
+        requires=["abiprov"],
+        requires_from_build=True,
     )
     dist_info = prepare_metadata(env_v2, source, system, None, tmp_path / "meta")
     assert dist_info == tmp_path / "meta" / "cftime-1.6.1.dist-info"
@@ -126,7 +131,7 @@ def test_prepare_metadata(tmp_path: Path, env_v2: BuildEnvironment) -> None:
 
 
 # A backend without prepare_metadata_for_build_wheel (nor get_requires_for_build_wheel).
-_MINIMAL_BACKEND = '''
+_MINIMAL_BACKEND = """
 import base64, hashlib, zipfile, os
 
 def _h(data):
@@ -147,7 +152,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         for path, data in files.items():
             zf.writestr(path, data)
     return name
-'''
+"""
 
 
 def _minimal_tree(tmp_path: Path, backend: str = "minimal") -> tuple[Path, BuildSystem]:

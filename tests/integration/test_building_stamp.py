@@ -69,8 +69,9 @@ def test_legacy_setuptools_build_stamp_and_pip_install(
     target = venv_factory()
     target.pip("install", "--no-index", "--no-deps", wheel)
     assert target.freeze()["legacy-pkg"] == "1.0"
-    assert target.run("-c", "import legacy_pkg; print(legacy_pkg.__version__)").stdout.strip() \
-        == "1.0"
+    assert (
+        target.run("-c", "import legacy_pkg; print(legacy_pkg.__version__)").stdout.strip() == "1.0"
+    )
     stamp = read_stamp(target.site_packages / "legacy_pkg-1.0.dist-info")
     assert stamp is not None
     assert stamp["fingerprint"] == fingerprint
@@ -86,8 +87,14 @@ def test_abi_build_in_pinned_env_installs_and_imports(
     """The point of the project, at this layer: built against the runtime pin, it imports."""
     provider = make_wheel(tmp_path / "wheels", "abiprov", "2.0")
     source = unpack(
-        make_sdist(tmp_path / "sdists", "cftime", "1.6.1", build_requires=["abiprov"],
-                   abi_provider="abiprov", requires=["abiprov"]),
+        make_sdist(
+            tmp_path / "sdists",
+            "cftime",
+            "1.6.1",
+            build_requires=["abiprov"],
+            abi_provider="abiprov",
+            requires=["abiprov"],
+        ),
         tmp_path / "src",
     )
     system = read_build_system(source)

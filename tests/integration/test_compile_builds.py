@@ -75,8 +75,12 @@ def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
     # Old-setup.py style: the built metadata requires abiprov>=<the version built against>,
     # and PKG-INFO says the requirements are dynamic (only the backend can tell).
     idx.add_sdist(
-        "fixp", "1.0", abi_provider="abiprov", build_requires=["abiprov"],
-        requires_from_build=True, dynamic_requires_dist=True,
+        "fixp",
+        "1.0",
+        abi_provider="abiprov",
+        build_requires=["abiprov"],
+        requires_from_build=True,
+        dynamic_requires_dist=True,
     )
     # Broken sdists.
     idx.add_sdist("brokenbs", "1.0", build_system="broken")
@@ -124,8 +128,14 @@ def test_abi_sdist_is_locked_and_built_against_the_runtime_pin(
     assert env.freeze() == {"abiprov": "1.0"}
     out = tmp_path / "wheels"
     env.pip(
-        "wheel", "--no-build-isolation", "--no-deps", "--index-url", index.url,
-        "-w", out, ext_pkg["sdist"]["url"],
+        "wheel",
+        "--no-build-isolation",
+        "--no-deps",
+        "--index-url",
+        index.url,
+        "-w",
+        out,
+        ext_pkg["sdist"]["url"],
     )
     (wheel,) = out.glob("ext-1.0-*.whl")
     with zipfile.ZipFile(wheel) as zf:
@@ -176,9 +186,7 @@ def test_a_build_requirement_that_is_a_runtime_package_shares_its_pin(
     assert helper["1.0"]["wheel"]["sha256"] == sha256_of(index, "helper-1.0-py3-none-any.whl")
 
 
-def test_incompatible_build_only_requirements_get_separate_pins(
-    index, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_incompatible_build_only_requirements_get_separate_pins(index, tmp_path: Path) -> None:  # noqa: ANN001
     run = compile_lock(tmp_path, index.url, ["lowt", "hight"])
     lock = run.lock
     found = builds(lock)
@@ -197,9 +205,7 @@ def test_incompatible_build_only_requirements_get_separate_pins(
     assert exported.stdout == ""
 
 
-def test_build_only_tool_excluding_its_runtime_version_gets_its_own(
-    index, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_build_only_tool_excluding_its_runtime_version_gets_its_own(index, tmp_path: Path) -> None:  # noqa: ANN001
     run = compile_lock(tmp_path, index.url, ["tool==2.0", "lowt", "hight"])
     lock = run.lock
     found = builds(lock)
@@ -229,9 +235,7 @@ def test_declared_mode_backtracks_the_sdist_version(index, tmp_path: Path) -> No
     assert list(entries(lock, "abiprov")) == ["1.0"]
 
 
-def test_default_mode_keeps_the_runtime_choice_and_substitutes(
-    index, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_default_mode_keeps_the_runtime_choice_and_substitutes(index, tmp_path: Path) -> None:  # noqa: ANN001
     # The resolver never picks an older sdist just to avoid a substitution.
     run = compile_lock(tmp_path, index.url, ["abiprov==1.0", "bt"], *ABI)
     lock = run.lock
@@ -303,8 +307,12 @@ def test_older_metapackage_release_gives_a_joint_solution(index, tmp_path: Path)
     assert "builds against" not in run.stderr
     # Also fine under --build-match declared: the declared requirements are honoured.
     declared = compile_lock(
-        tmp_path / "declared", index.url, ["abiprov==2.0", "osn"], *ABI,
-        "--build-match", "declared",
+        tmp_path / "declared",
+        index.url,
+        ["abiprov==2.0", "osn"],
+        *ABI,
+        "--build-match",
+        "declared",
     )
     assert pins(builds(declared.lock)["osn"]) == {"abiprov": "2.0", "oldestprov": "1.0"}
 
@@ -322,8 +330,12 @@ def test_metapackage_without_a_free_release_is_substituted(index, tmp_path: Path
     assert "osnfix 1.0 builds against abiprov==2.0" in run.stderr
     # The declared mode explains with the same chain.
     declared = compile_lock(
-        tmp_path / "declared", index.url, ["abiprov==2.0", "osnfix"], *ABI,
-        "--build-match", "declared",
+        tmp_path / "declared",
+        index.url,
+        ["abiprov==2.0", "osnfix"],
+        *ABI,
+        "--build-match",
+        "declared",
     )
     assert declared.code == 2
     assert "osnfix 1.0" in declared.error and "oldestfix" in declared.error
@@ -347,9 +359,7 @@ def test_metadata_from_the_locked_build_environment_settles(index, tmp_path: Pat
     assert list(entries(lock, "abiprov")) == ["1.0"]
 
 
-def test_metadata_follows_the_runtime_pin_without_other_constraints(
-    index, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_metadata_follows_the_runtime_pin_without_other_constraints(index, tmp_path: Path) -> None:  # noqa: ANN001
     lock = compile_lock(tmp_path, index.url, ["fixp"], *ABI).lock
     assert runtime_versions(lock) == {"abiprov": "2.0", "fixp": "1.0"}
     assert pins(builds(lock)["fixp"]) == {"abiprov": "2.0"}

@@ -64,7 +64,11 @@ def test_build_constraint_narrows_a_build_pin(index, tmp_path: Path) -> None:  #
     free = compile_lock(tmp_path / "free", index.url, ["anyt"])
     assert pins(builds(free.lock)["anyt"]) == {"tool": "2.0"}
     narrowed = compile_lock(
-        tmp_path / "narrowed", index.url, ["anyt"], "-b", "build-constraints.txt",
+        tmp_path / "narrowed",
+        index.url,
+        ["anyt"],
+        "-b",
+        "build-constraints.txt",
         files={"build-constraints.txt": "tool<2\n"},
     )
     lock = narrowed.lock
@@ -74,14 +78,18 @@ def test_build_constraint_narrows_a_build_pin(index, tmp_path: Path) -> None:  #
     assert runtime_versions(lock) == {"anyt": "1.0"}
 
 
-def test_build_constraint_is_never_overridden_by_a_substitution(
-    index, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_build_constraint_is_never_overridden_by_a_substitution(index, tmp_path: Path) -> None:  # noqa: ANN001
     # The runtime pins abiprov 1.0, the sdist declares abiprov==2.0, and -b insists on 2.0:
     # substituting 1.0 would override the constraint, so it is an error, not a lock.
     run = compile_lock(
-        tmp_path, index.url, ["abiprov==1.0", "bt2only"], "--match-runtime", "abiprov",
-        "-b", "bc.txt", files={"bc.txt": "abiprov==2.0\n"},
+        tmp_path,
+        index.url,
+        ["abiprov==1.0", "bt2only"],
+        "--match-runtime",
+        "abiprov",
+        "-b",
+        "bc.txt",
+        files={"bc.txt": "abiprov==2.0\n"},
     )
     assert run.code == 2
     error = run.error
@@ -104,9 +112,7 @@ def test_extra_build_requires_adds_a_pin(index, tmp_path: Path) -> None:  # noqa
     assert lock["options"]["extra-build-requires"] == ["anyt:helper<2"]
 
 
-def test_extra_build_requires_for_an_under_declaring_abi_sdist(
-    index, tmp_path: Path
-) -> None:  # noqa: ANN001
+def test_extra_build_requires_for_an_under_declaring_abi_sdist(index, tmp_path: Path) -> None:  # noqa: ANN001
     lock = compile_lock(
         tmp_path, index.url, ["abiprov==1.0", "under"], "--extra-build-requires", "under:abiprov"
     ).lock
@@ -123,8 +129,12 @@ def test_config_settings_reach_the_hook_and_are_locked(index, tmp_path: Path) ->
     assert "config-settings" not in build
     # Same sdist, same cache: the settings are part of the hook cache key.
     configured = compile_lock(
-        tmp_path / "configured", index.url, ["cfgx"],
-        "--config-settings-package", "cfgx:k=v", cache_dir=cache,
+        tmp_path / "configured",
+        index.url,
+        ["cfgx"],
+        "--config-settings-package",
+        "cfgx:k=v",
+        cache_dir=cache,
     )
     lock = configured.lock
     build = builds(lock)["cfgx"]

@@ -72,8 +72,15 @@ def compile_lock(
     lockfile = workdir / "requirements.lock"
     completed = run_lock_build(
         [
-            "compile", "requirements.in", "-o", lockfile.name,
-            "--index-url", index_url, "--cache-dir", cache_dir or workdir / "cache", *options,
+            "compile",
+            "requirements.in",
+            "-o",
+            lockfile.name,
+            "--index-url",
+            index_url,
+            "--cache-dir",
+            cache_dir or workdir / "cache",
+            *options,
         ],
         cwd=workdir,
     )

@@ -162,9 +162,7 @@ def test_default_input_and_output_names(
 
     project.compile(*args).ok()
 
-    written = sorted(
-        str(p.relative_to(project.root)) for p in project.root.rglob("*.lock")
-    )
+    written = sorted(str(p.relative_to(project.root)) for p in project.root.rglob("*.lock"))
     assert written == [output]
     assert project.pins(output) == {"alpha": "1.0"}
     assert not list(project.root.rglob("pylock*"))
@@ -283,7 +281,10 @@ def test_git_reference_is_pinned_to_a_commit(project: Project, tmp_path: Path) -
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            cwd=repo, check=True, capture_output=True, text=True,
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
 
     git("init", "-q")

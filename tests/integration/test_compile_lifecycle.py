@@ -176,9 +176,7 @@ def test_a_removed_requirement_leaves_the_lock(project: Project) -> None:
     ],
     ids=["fresh", "cosmetic-edit", "added", "pin-no-longer-satisfies", "removed", "changed"],
 )
-def test_check(
-    project: Project, new_input: str, exit_code: int, needles: tuple[str, ...]
-) -> None:
+def test_check(project: Project, new_input: str, exit_code: int, needles: tuple[str, ...]) -> None:
     project.index.add_wheel("alpha", "1.0")
     project.index.add_wheel("beta", "1.0")
     project.write("requirements.in", "alpha\nbeta\n")
@@ -286,7 +284,12 @@ def test_exported_lock_installs_with_pip_require_hashes(
     project.compile().ok()
 
     project.run(
-        "export", "requirements.lock", "--format", "requirements", "-o", "requirements.txt",
+        "export",
+        "requirements.lock",
+        "--format",
+        "requirements",
+        "-o",
+        "requirements.txt",
         index=False,
     ).ok()
     exported = project.read("requirements.txt")
@@ -294,8 +297,13 @@ def test_exported_lock_installs_with_pip_require_hashes(
 
     env = venv_factory()
     env.pip(
-        "install", "--require-hashes", "--no-deps", "--index-url", index.url,
-        "-r", project.root / "requirements.txt",
+        "install",
+        "--require-hashes",
+        "--no-deps",
+        "--index-url",
+        index.url,
+        "-r",
+        project.root / "requirements.txt",
     )
     installed = env.freeze()
     assert {n: installed.get(n) for n in ("alpha", "beta", "gamma")} == project.pins()

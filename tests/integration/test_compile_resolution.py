@@ -135,8 +135,11 @@ def test_requires_python_only_newer_is_an_error(project: Project) -> None:
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [((), "2.0"), (("--exclude-newer", "2024-01-01"), "1.0"),
-     (("--exclude-newer", "2024-06-01T12:00:00Z"), "2.0")],
+    [
+        ((), "2.0"),
+        (("--exclude-newer", "2024-01-01"), "1.0"),
+        (("--exclude-newer", "2024-06-01T12:00:00Z"), "2.0"),
+    ],
     ids=["no-cutoff", "date", "rfc3339-after"],
 )
 def test_exclude_newer(project: Project, flags: tuple[str, ...], expected: str) -> None:
@@ -161,9 +164,7 @@ def test_exclude_newer(project: Project, flags: tuple[str, ...], expected: str) 
     ],
     ids=["final-preferred", "--pre", "specifier-names-pre", "only-pre-exists"],
 )
-def test_pre_releases(
-    project: Project, line: str, flags: tuple[str, ...], expected: str
-) -> None:
+def test_pre_releases(project: Project, line: str, flags: tuple[str, ...], expected: str) -> None:
     project.index.add_wheel("alpha", "1.0")
     project.index.add_wheel("alpha", "2.0b1")
     project.index.add_wheel("onlypre", "1.0a1")
@@ -199,8 +200,11 @@ def test_only_binary_steps_back_to_a_release_with_a_wheel(project: Project) -> N
 
 @pytest.mark.parametrize(
     ("strategy", "expected"),
-    [((), "9.0"), (("--index-strategy", "first-index"), "1.0"),
-     (("--index-strategy", "unsafe-best-match"), "9.0")],
+    [
+        ((), "9.0"),
+        (("--index-strategy", "first-index"), "1.0"),
+        (("--index-strategy", "unsafe-best-match"), "9.0"),
+    ],
     ids=["default-best-match", "first-index", "explicit-best-match"],
 )
 def test_index_strategy_with_two_indexes(

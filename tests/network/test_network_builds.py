@@ -23,7 +23,11 @@ PYPI = "https://pypi.org/simple"
 def lock_build(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lock_build", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=400, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
     )
 
 
@@ -34,8 +38,15 @@ def test_cftime_builds_against_the_runtime_numpy(tmp_path: Path) -> None:
         pytest.skip(f"{EXAMPLE} is not present")
     shutil.copy(EXAMPLE, tmp_path / "requirements.in")
     run = lock_build(
-        "compile", "requirements.in", "-o", "requirements.lock",
-        "--index-url", PYPI, "--cache-dir", tmp_path / "cache", cwd=tmp_path,
+        "compile",
+        "requirements.in",
+        "-o",
+        "requirements.lock",
+        "--index-url",
+        PYPI,
+        "--cache-dir",
+        tmp_path / "cache",
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
     lock = tomllib.loads((tmp_path / "requirements.lock").read_text(encoding="utf-8"))
@@ -67,21 +78,37 @@ def test_cftime_builds_against_the_runtime_numpy(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     synced = lock_build(
-        "sync", "requirements.lock", "--python", venv / "bin" / "python",
-        "--cache-dir", tmp_path / "cache", cwd=tmp_path,
+        "sync",
+        "requirements.lock",
+        "--python",
+        venv / "bin" / "python",
+        "--cache-dir",
+        tmp_path / "cache",
+        cwd=tmp_path,
     )
     assert synced.returncode == 0, synced.stderr
     works = subprocess.run(
-        [str(venv / "bin" / "python"), "-c",
-         "import numpy, cftime; print(numpy.__version__, cftime.__version__, "
-         "cftime.num2date(0, 'days since 2000-01-01'))"],
-        capture_output=True, text=True, check=False,
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import numpy, cftime; print(numpy.__version__, cftime.__version__, "
+            "cftime.num2date(0, 'days since 2000-01-01'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert works.returncode == 0, works.stderr
     assert works.stdout.split()[:2] == ["2.2.6", "1.6.1"]
     again = lock_build(
-        "sync", "requirements.lock", "--python", venv / "bin" / "python",
-        "--cache-dir", tmp_path / "cache", "--dry-run", cwd=tmp_path,
+        "sync",
+        "requirements.lock",
+        "--python",
+        venv / "bin" / "python",
+        "--cache-dir",
+        tmp_path / "cache",
+        "--dry-run",
+        cwd=tmp_path,
     )
     assert again.returncode == 0, again.stdout + again.stderr
 
@@ -95,8 +122,15 @@ def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path
 
     # Default policy: build against the runtime numpy, and say so in the lock and output.
     run = lock_build(
-        "compile", "requirements.in", "-o", "runtime.lock", "--index-url", PYPI,
-        "--cache-dir", cache, cwd=tmp_path,
+        "compile",
+        "requirements.in",
+        "-o",
+        "runtime.lock",
+        "--index-url",
+        PYPI,
+        "--cache-dir",
+        cache,
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
     assert "pyworld 0.3.5 builds against numpy==1.26.4" in run.stderr
@@ -109,8 +143,17 @@ def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path
 
     # --build-match declared: an older pyworld whose declared requirements agree.
     run = lock_build(
-        "compile", "requirements.in", "-o", "declared.lock", "--index-url", PYPI,
-        "--cache-dir", cache, "--build-match", "declared", cwd=tmp_path,
+        "compile",
+        "requirements.in",
+        "-o",
+        "declared.lock",
+        "--index-url",
+        PYPI,
+        "--cache-dir",
+        cache,
+        "--build-match",
+        "declared",
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
     lock = tomllib.loads((tmp_path / "declared.lock").read_text(encoding="utf-8"))
@@ -121,8 +164,15 @@ def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path
     # ... and none when pyworld itself is pinned: the explanation names everything.
     (tmp_path / "strict.in").write_text("numpy==1.26.4\npyworld==0.3.5\n", encoding="utf-8")
     run = lock_build(
-        "compile", "strict.in", "--index-url", PYPI, "--cache-dir", cache,
-        "--build-match", "declared", cwd=tmp_path,
+        "compile",
+        "strict.in",
+        "--index-url",
+        PYPI,
+        "--cache-dir",
+        cache,
+        "--build-match",
+        "declared",
+        cwd=tmp_path,
     )
     assert run.returncode == 2
     assert "pyworld 0.3.5 needs numpy>=2 to build; the runtime pins numpy==1.26.4" in run.stderr

@@ -31,8 +31,20 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def _lock_build_compile(project: Path, cache: Path) -> bytes:
     run = _run(
-        [sys.executable, "-m", "lock_build", "compile", "requirements.in",
-         "-o", "requirements.lock", "--index-url", PYPI, "--cache-dir", str(cache), "-q"],
+        [
+            sys.executable,
+            "-m",
+            "lock_build",
+            "compile",
+            "requirements.in",
+            "-o",
+            "requirements.lock",
+            "--index-url",
+            PYPI,
+            "--cache-dir",
+            str(cache),
+            "-q",
+        ],
         cwd=project,
     )
     assert run.returncode == 0, run.stderr
@@ -50,9 +62,21 @@ def _uv() -> list[str]:
 
 def _uv_pins(project: Path, cache: Path) -> dict[str, str]:
     run = _run(
-        [*_uv(), "pip", "compile", "requirements.in", "--index-url", PYPI,
-         "--python", sys.executable, "--cache-dir", str(cache),
-         "--no-header", "--no-annotate", "-q"],
+        [
+            *_uv(),
+            "pip",
+            "compile",
+            "requirements.in",
+            "--index-url",
+            PYPI,
+            "--python",
+            sys.executable,
+            "--cache-dir",
+            str(cache),
+            "--no-header",
+            "--no-annotate",
+            "-q",
+        ],
         cwd=project,
     )
     assert run.returncode == 0, run.stderr

@@ -36,8 +36,11 @@ def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarI
 def test_sdist_extracts_to_its_top_level_dir(tmp_path: Path) -> None:
     archive = _tar(
         tmp_path / "pkg-1.0.tar.gz",
-        [("pkg-1.0/PKG-INFO", b"Name: pkg"), ("pkg-1.0/src/pkg/__init__.py", b"x = 1"),
-         _link("pkg-1.0/alias.py", "src/pkg/__init__.py")],
+        [
+            ("pkg-1.0/PKG-INFO", b"Name: pkg"),
+            ("pkg-1.0/src/pkg/__init__.py", b"x = 1"),
+            _link("pkg-1.0/alias.py", "src/pkg/__init__.py"),
+        ],
     )
     top = extract_archive(archive, tmp_path / "out")
     assert top == tmp_path / "out" / "pkg-1.0"
@@ -66,9 +69,7 @@ def test_zip_extracts_and_returns_dest_without_single_root(tmp_path: Path) -> No
     ],
     ids=["dotdot", "absolute", "symlink-out", "symlink-abs", "hardlink-out", "device"],
 )
-def test_unsafe_tar_members_are_refused(
-    tmp_path: Path, members: list, culprit: str
-) -> None:
+def test_unsafe_tar_members_are_refused(tmp_path: Path, members: list, culprit: str) -> None:
     archive = _tar(tmp_path / "bad-1.0.tar.gz", members)
     with pytest.raises(ArchiveError, match="refusing") as info:
         extract_archive(archive, tmp_path / "out")

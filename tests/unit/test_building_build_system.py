@@ -79,7 +79,7 @@ def test_empty_requires_is_allowed(tmp_path: Path) -> None:
         ),
         ("requires = [1, 2]", "[build-system].requires must be a list of strings, not [1, 2]"),
         ('requires = ["numpy>>=1"]', "invalid requirement 'numpy>>=1'"),
-        ('requires = []\nbuild-backend = 3', "[build-system].build-backend must be a non-empty"),
+        ("requires = []\nbuild-backend = 3", "[build-system].build-backend must be a non-empty"),
         ('requires = []\nbuild-backend = ""', "[build-system].build-backend must be a non-empty"),
         ('requires = []\nbackend-path = "_b"', "[build-system].backend-path must be a list"),
         ('requires = []\nbackend-path = ["../up"]', "'../up' points outside the source tree"),
@@ -121,7 +121,9 @@ def test_factory_sdists_read_as_declared(tmp_path: Path) -> None:
     default = unpack(make_sdist(tmp_path, "pkg-a", "1.0", build_requires=["abiprov==1.0"]))
     system = read_build_system(default)
     assert (_reqs(system), system.backend, system.backend_path) == (
-        ["abiprov==1.0"], "lbbackend", ("_backend",)
+        ["abiprov==1.0"],
+        "lbbackend",
+        ("_backend",),
     )
     broken = unpack(make_sdist(tmp_path, "pkg-b", "1.0", build_system="broken"))
     with pytest.raises(BuildError, match="pkg_b-1.0: .*requires must be a list of strings"):

@@ -41,10 +41,12 @@ def test_fingerprint_is_order_and_spelling_independent() -> None:
 @pytest.mark.parametrize(
     "other",
     [
-        BuildFingerprint.of([BuildPin(name="numpy", version="1.26.4", sha256="a" * 64), SETUPTOOLS],
-                            None, TAG),
-        BuildFingerprint.of([BuildPin(name="numpy", version="2.2.6", sha256="c" * 64), SETUPTOOLS],
-                            None, TAG),
+        BuildFingerprint.of(
+            [BuildPin(name="numpy", version="1.26.4", sha256="a" * 64), SETUPTOOLS], None, TAG
+        ),
+        BuildFingerprint.of(
+            [BuildPin(name="numpy", version="2.2.6", sha256="c" * 64), SETUPTOOLS], None, TAG
+        ),
         BuildFingerprint.of([NUMPY], None, TAG),
         BuildFingerprint.of([NUMPY, SETUPTOOLS], {"setup-args": "-Dblas=none"}, TAG),
         BuildFingerprint.of([NUMPY, SETUPTOOLS], None, "cp312-cp312-manylinux_2_36_x86_64"),
@@ -81,8 +83,11 @@ def test_stamp_adds_file_and_keeps_record_valid(tmp_path: Path) -> None:
     with WheelFile.open(wheel) as source:
         source.validate_record()  # every member hashed, sizes right
     stamp = read_wheel_stamp(wheel)
-    assert stamp == {"format": 1, "fingerprint": "f" * 64,
-                     "pins": {"numpy": "2.2.6", "setuptools": "80.0"}}
+    assert stamp == {
+        "format": 1,
+        "fingerprint": "f" * 64,
+        "pins": {"numpy": "2.2.6", "setuptools": "80.0"},
+    }
 
 
 def test_restamping_replaces_the_stamp(tmp_path: Path) -> None:

@@ -226,6 +226,7 @@ def test_non_isolated_build_uses_runtime_versions() -> None:
 
 # --- the command --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def lockfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cli_module._register()

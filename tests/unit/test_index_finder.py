@@ -51,8 +51,12 @@ def metadata_text(name: str, version: str, requires: tuple[str, ...] = (), **ext
 
 
 def make_wheel(
-    where: Path, name: str, version: str, tag: str = "py3-none-any",
-    requires: tuple[str, ...] = (), pad: int = 0,
+    where: Path,
+    name: str,
+    version: str,
+    tag: str = "py3-none-any",
+    requires: tuple[str, ...] = (),
+    pad: int = 0,
 ) -> Path:
     """A wheel; ``pad`` bytes of incompressible data put METADATA far from the zip's tail."""
     path = where / f"{name}-{version}-{tag}.whl"
@@ -145,9 +149,12 @@ class Index:
             return "application/vnd.pypi.simple.v1+json", json.dumps(body).encode()
         links = "".join(
             f'<a href="{e["url"]}#sha256={e["hashes"]["sha256"]}"'
-            + (f' data-yanked="{self.yanked[e["filename"]]}"' if e["filename"] in self.yanked
-               else "")
-            + f'>{e["filename"]}</a>\n'
+            + (
+                f' data-yanked="{self.yanked[e["filename"]]}"'
+                if e["filename"] in self.yanked
+                else ""
+            )
+            + f">{e['filename']}</a>\n"
             for e in entries
         )
         return "text/html", f"<html><body>{links}</body></html>".encode()
@@ -236,7 +243,10 @@ def finder(
     index_url: str, tmp_path: Path, events: list[str] | None = None, **settings: object
 ) -> PackageFinder:
     options = IndexSettings(
-        index_url=index_url, cache_dir=tmp_path / "cache", retries=1, **settings  # type: ignore[arg-type]
+        index_url=index_url,
+        cache_dir=tmp_path / "cache",
+        retries=1,
+        **settings,  # type: ignore[arg-type]
     )
     client = HttpClient(options, options.cache_dir, backoff=0.001)
     on_event = events.append if events is not None else None
@@ -339,12 +349,18 @@ def two_indexes(server: IndexServer, tmp_path: Path) -> tuple[Index, Index, Path
     ],
 )
 def test_index_strategies(
-    two_indexes: tuple[Index, Index, Path], tmp_path: Path,
-    strategy: IndexStrategy, demo: list[str], other: list[str],
+    two_indexes: tuple[Index, Index, Path],
+    tmp_path: Path,
+    strategy: IndexStrategy,
+    demo: list[str],
+    other: list[str],
 ) -> None:
     first, second, links = two_indexes
     find = finder(
-        first.url, tmp_path, extra_index_urls=(second.url,), find_links=(str(links),),
+        first.url,
+        tmp_path,
+        extra_index_urls=(second.url,),
+        find_links=(str(links),),
         index_strategy=strategy,
     )
     assert [str(r.version) for r in find.releases("demo")] == demo
@@ -373,9 +389,7 @@ def test_exclude_newer(server: IndexServer, tmp_path: Path) -> None:
     links = tmp_path / "links"
     links.mkdir()
     make_wheel(links, "demo", "4.0")  # find-links never have upload times: kept
-    find = finder(
-        idx.url, tmp_path, find_links=(str(links),), exclude_newer=datetime(2024, 6, 1)
-    )
+    find = finder(idx.url, tmp_path, find_links=(str(links),), exclude_newer=datetime(2024, 6, 1))
     assert [str(r.version) for r in find.releases("demo")] == ["4.0", "1.0"]
 
 
@@ -426,8 +440,11 @@ def test_pep658_hash_mismatch(server: IndexServer, tmp_path: Path) -> None:
     (release,) = find.releases("demo")
     assert release.wheel is not None
     forged = release.wheel.__class__(
-        **{s: getattr(release.wheel, s) for s in release.wheel.__slots__  # type: ignore[attr-defined]
-           if s != "metadata_sha256"},
+        **{
+            s: getattr(release.wheel, s)
+            for s in release.wheel.__slots__  # type: ignore[attr-defined]
+            if s != "metadata_sha256"
+        },
         metadata_sha256="0" * 64,
     )
     with pytest.raises(HashMismatchError, match=r"\.metadata"):
@@ -468,8 +485,10 @@ def test_metadata_download_when_ranges_refused(server: IndexServer, tmp_path: Pa
     ("pkg_info", "static"),
     [
         (metadata_text("demo", "1.0", ("six",)).replace("2.1", "2.2"), True),
-        (metadata_text("demo", "1.0", ("six",), Dynamic="Requires-Dist").replace("2.1", "2.2"),
-         False),
+        (
+            metadata_text("demo", "1.0", ("six",), Dynamic="Requires-Dist").replace("2.1", "2.2"),
+            False,
+        ),
         (metadata_text("demo", "1.0", ("six",)), False),  # 2.1: nothing is promised
         (None, False),
     ],

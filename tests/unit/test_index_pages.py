@@ -49,8 +49,10 @@ def test_html_page() -> None:
 
 
 def test_html_base_href_is_honoured() -> None:
-    body = b'<html><head><base href="https://mirror.example/pkgs/"></head>' \
-           b'<body><a href="demo-1.0.tar.gz">demo</a></body></html>'
+    body = (
+        b'<html><head><base href="https://mirror.example/pkgs/"></head>'
+        b'<body><a href="demo-1.0.tar.gz">demo</a></body></html>'
+    )
     (sdist,) = parse_html_page(body, PAGE)
     assert sdist.url == "https://mirror.example/pkgs/demo-1.0.tar.gz"
 
@@ -122,7 +124,9 @@ def test_find_links_directory(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     found = parse_find_links_dir(tmp_path, "links")
     assert [a.filename for a in found] == [
-        "demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "other-2.0.zip"
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+        "other-2.0.zip",
     ]
     assert all(a.is_local and a.index == "links" for a in found)
     assert found[0].url == (tmp_path / "demo-1.0-py3-none-any.whl").as_uri()

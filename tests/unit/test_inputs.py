@@ -54,8 +54,10 @@ def strings(items: tuple[InputRequirement, ...]) -> list[str]:
         ("numpy>=1.26,<2", "numpy<2,>=1.26"),
         ("Requests[socks,security] >= 2.31", "Requests[security,socks]>=2.31"),
         ('pywin32 ; sys_platform == "win32"', 'pywin32; sys_platform == "win32"'),
-        ("foo @ https://example.org/foo-1.0.tar.gz#sha256=ab12",
-         "foo@ https://example.org/foo-1.0.tar.gz#sha256=ab12"),
+        (
+            "foo @ https://example.org/foo-1.0.tar.gz#sha256=ab12",
+            "foo@ https://example.org/foo-1.0.tar.gz#sha256=ab12",
+        ),
     ],
 )
 def test_pep508_lines(tmp_path: Path, line: str, expected: str) -> None:
@@ -67,7 +69,9 @@ def test_pep508_lines(tmp_path: Path, line: str, expected: str) -> None:
 
 
 def test_comments_blank_lines_and_continuations(tmp_path: Path) -> None:
-    result = parse(tmp_path, """
+    result = parse(
+        tmp_path,
+        """
         # a comment
         numpy>=1.26   # trailing comment
 
@@ -76,13 +80,19 @@ def test_comments_blank_lines_and_continuations(tmp_path: Path) -> None:
             ; python_version >= "3.8"
         https://example.org/x-1.0.tar.gz#sha256=00ff  # '#' needs whitespace before it
         six
-    """)
+    """,
+    )
     assert strings(result.requirements) == [
-        "numpy>=1.26", 'requests>=2.31; python_version >= "3.8"',
-        "x@ https://example.org/x-1.0.tar.gz#sha256=00ff".replace("@ ", " @ "), "six",
+        "numpy>=1.26",
+        'requests>=2.31; python_version >= "3.8"',
+        "x@ https://example.org/x-1.0.tar.gz#sha256=00ff".replace("@ ", " @ "),
+        "six",
     ]
     assert [r.location for r in result.requirements] == [
-        "requirements.in:2", "requirements.in:4", "requirements.in:7", "requirements.in:8",
+        "requirements.in:2",
+        "requirements.in:4",
+        "requirements.in:7",
+        "requirements.in:8",
     ]
 
 
@@ -117,7 +127,9 @@ def test_config_settings_are_accepted_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_option_lines(tmp_path: Path) -> None:
-    result = parse(tmp_path, """
+    result = parse(
+        tmp_path,
+        """
         -i https://idx.example/simple
         --extra-index-url https://extra.example/simple
         --extra-index-url=https://extra2.example/simple
@@ -130,7 +142,8 @@ def test_option_lines(tmp_path: Path) -> None:
         --only-binary :all:
         --no-binary Foo_Bar
         --require-hashes
-    """)
+    """,
+    )
     (tmp_path / "wheels").mkdir()
     # find-links ./wheels is taken beside the file only when it exists there; re-parse.
     result = parse_requirements_file(Path("requirements.in"), cwd=tmp_path, environ={})
@@ -138,9 +151,12 @@ def test_option_lines(tmp_path: Path) -> None:
         index_url="https://idx.example/simple",
         extra_index_urls=("https://extra.example/simple", "https://extra2.example/simple"),
         find_links=("https://links.example/", str(tmp_path / "wheels")),
-        no_index=True, pre=True, prefer_binary=True,
+        no_index=True,
+        pre=True,
+        prefer_binary=True,
         trusted_hosts=("idx.example",),
-        only_binary=(":all:",), no_binary=("foo-bar",),
+        only_binary=(":all:",),
+        no_binary=("foo-bar",),
     )
     assert result.requirements == ()
 
@@ -175,7 +191,9 @@ def test_local_directories_editables_and_archives(tmp_path: Path) -> None:
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "My_Lib-1.0.tar.gz").write_bytes(b"")
     (tmp_path / "dist" / "wheelie-2.0-py3-none-any.whl").write_bytes(b"")
-    result = parse(tmp_path, """
+    result = parse(
+        tmp_path,
+        """
         -e ./pkg
         -e ./pkg[dev,test]
         ./sub/other ; python_version >= "3.9"
@@ -183,7 +201,8 @@ def test_local_directories_editables_and_archives(tmp_path: Path) -> None:
         dist/wheelie-2.0-py3-none-any.whl
         named @ file://{root}/pkg
         ./pkg#egg=pkg
-    """.replace("{root}", tmp_path.as_posix()))
+    """.replace("{root}", tmp_path.as_posix()),
+    )
     first, second, third = result.unnamed
     assert first.editable and first.link.kind == "directory"
     assert first.link.path == tmp_path / "pkg"
@@ -227,20 +246,33 @@ def test_dot_project_and_bare_dot_editable(tmp_path: Path) -> None:
         ("git+https://github.com/o/bar.git@v1.0#egg=bar", "bar", "git", "v1.0", None),
         ("foo @ git+https://github.com/o/foo@main#subdirectory=py", "foo", "git", "main", "py"),
         ("git+ssh://git@github.com/o/baz.git#egg=baz", "baz", "git", None, None),
-        ("-e git+https://github.com/o/ed.git@abc123#egg=ed&subdirectory=s", "ed", "git",
-         "abc123", "s"),
+        (
+            "-e git+https://github.com/o/ed.git@abc123#egg=ed&subdirectory=s",
+            "ed",
+            "git",
+            "abc123",
+            "s",
+        ),
         ("hg+https://hg.example/repo@tip#egg=hgpkg", "hgpkg", "hg", "tip", None),
     ],
 )
 def test_vcs_links(
-    tmp_path: Path, line: str, name: str, vcs: str, revision: str | None,
+    tmp_path: Path,
+    line: str,
+    name: str,
+    vcs: str,
+    revision: str | None,
     subdirectory: str | None,
 ) -> None:
     (req,) = parse(tmp_path, line + "\n").requirements
     assert req.requirement.name == name
     assert req.link is not None
     assert (req.link.kind, req.link.vcs, req.link.revision, req.link.subdirectory) == (
-        "vcs", vcs, revision, subdirectory)
+        "vcs",
+        vcs,
+        revision,
+        subdirectory,
+    )
     assert "egg=" not in req.link.url
     assert req.editable == line.startswith("-e")
 
@@ -262,12 +294,15 @@ def test_remote_archive_url_takes_name_and_version_from_filename(tmp_path: Path)
 
 
 def test_nested_includes_are_relative_to_the_including_file(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "requirements.in": "-r requirements/base.in\nflask\n",
-        "requirements/base.in": "-r common/core.in\n-c ../constraints.txt\nrequests\n",
-        "requirements/common/core.in": "attrs\n",
-        "constraints.txt": "urllib3<2\n",
-    })
+    write(
+        tmp_path,
+        {
+            "requirements.in": "-r requirements/base.in\nflask\n",
+            "requirements/base.in": "-r common/core.in\n-c ../constraints.txt\nrequests\n",
+            "requirements/common/core.in": "attrs\n",
+            "constraints.txt": "urllib3<2\n",
+        },
+    )
     result = parse_requirements_file(Path("requirements.in"), cwd=tmp_path, environ={})
     assert [(str(r.requirement), r.source) for r in result.requirements] == [
         ("attrs", "-r requirements/common/core.in"),
@@ -278,14 +313,19 @@ def test_nested_includes_are_relative_to_the_including_file(tmp_path: Path) -> N
     assert (str(constraint.requirement), constraint.source) == ("urllib3<2", "-c constraints.txt")
     assert constraint.location == "constraints.txt:1"
     assert [p.name for p in result.files] == [
-        "requirements.in", "base.in", "core.in", "constraints.txt",
+        "requirements.in",
+        "base.in",
+        "core.in",
+        "constraints.txt",
     ]
 
 
 def test_local_paths_in_included_files_are_relative_to_that_file(tmp_path: Path) -> None:
     make_project(tmp_path / "requirements", "local")
-    write(tmp_path, {"requirements.in": "-r requirements/dev.in\n",
-                     "requirements/dev.in": "-e ./local\n"})
+    write(
+        tmp_path,
+        {"requirements.in": "-r requirements/dev.in\n", "requirements/dev.in": "-e ./local\n"},
+    )
     result = parse_requirements_file(Path("requirements.in"), cwd=tmp_path, environ={})
     assert result.unnamed[0].link.path == tmp_path / "requirements" / "local"
 
@@ -304,8 +344,15 @@ def test_include_cycles_are_errors(tmp_path: Path, files: dict[str, str]) -> Non
 
 
 def test_same_file_included_twice_is_not_a_cycle(tmp_path: Path) -> None:
-    write(tmp_path, {"requirements.in": "-r a.in\n-r b.in\n", "a.in": "-r common.in\n",
-                     "b.in": "-r common.in\n", "common.in": "six\n"})
+    write(
+        tmp_path,
+        {
+            "requirements.in": "-r a.in\n-r b.in\n",
+            "a.in": "-r common.in\n",
+            "b.in": "-r common.in\n",
+            "common.in": "six\n",
+        },
+    )
     result = parse_requirements_file(Path("requirements.in"), cwd=tmp_path, environ={})
     assert strings(result.requirements) == ["six", "six"]
 
@@ -323,14 +370,19 @@ def test_requirement_lines_in_a_constraint_file_are_constraints(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("six\nflask\nnumpy>>2\n",
-         r"^requirements.in:3: 'numpy>>2' is not a valid requirement \(Expected "),
+        (
+            "six\nflask\nnumpy>>2\n",
+            r"^requirements.in:3: 'numpy>>2' is not a valid requirement \(Expected ",
+        ),
         ("--frobnicate\n", r"^requirements.in:1: '--frobnicate' uses option --frobnicate"),
         ("-r missing.in\n", r"Requirements file missing.in does not exist"),
         ("-r https://example.org/r.txt\n", r"includes a remote file"),
         ("--index-url\n", r"option --index-url needs a value"),
-        ("-i https://a/simple\n-i https://b/simple\n",
-         r"requirements.in:2: --index-url https://b/simple conflicts with .* at requirements.in:1"),
+        (
+            "-i https://a/simple\n-i https://b/simple\n",
+            r"requirements.in:2: --index-url https://b/simple conflicts with .* "
+            r"at requirements.in:1",
+        ),
         ("./not-there\n", r"requirements.in:1: './not-there' names .*not-there, which does not"),
         ("-e numpy\n", r"-e needs a local directory or a VCS URL"),
         ("foo --hash=md5\n", r"not of the form sha256:<hex digest>"),
@@ -359,9 +411,11 @@ def test_directory_that_is_not_a_project(tmp_path: Path) -> None:
 
 def test_constraints_cannot_be_unnamed_editable_or_have_extras(tmp_path: Path) -> None:
     make_project(tmp_path, "pkg")
-    for text, message in (("./pkg\n", "must name its project"),
-                          ("-e ./pkg#egg=pkg\n", "cannot be constraints"),
-                          ("foo[bar]<2\n", "cannot have extras")):
+    for text, message in (
+        ("./pkg\n", "must name its project"),
+        ("-e ./pkg#egg=pkg\n", "cannot be constraints"),
+        ("foo[bar]<2\n", "cannot have extras"),
+    ):
         write(tmp_path, {"requirements.in": "-c c.txt\n", "c.txt": text})
         with pytest.raises(InputError, match=message):
             parse_requirements_file(Path("requirements.in"), cwd=tmp_path, environ={})
@@ -400,8 +454,9 @@ def test_pyproject_dependencies(tmp_path: Path) -> None:
 
 
 def test_pyproject_extras_and_groups(tmp_path: Path) -> None:
-    result = parse_pyproject(pyproject(tmp_path), extras=["FAST"], groups=["test", "docs-site"],
-                             cwd=tmp_path)
+    result = parse_pyproject(
+        pyproject(tmp_path), extras=["FAST"], groups=["test", "docs-site"], cwd=tmp_path
+    )
     assert [(str(r.requirement), r.source) for r in result.requirements[2:]] == [
         ("orjson", "pyproject.toml (extra: fast)"),
         ("coverage", "pyproject.toml (group: test)"),
@@ -417,7 +472,8 @@ def test_all_extras_expands_self_references(tmp_path: Path) -> None:
     assert "my-app" not in {r.name for r in result.requirements}
     only_all = parse_pyproject(pyproject(tmp_path), extras=["all"], cwd=tmp_path)
     assert [(r.requirement.name, r.source) for r in only_all.requirements[2:]] == [
-        ("pytest", "pyproject.toml (extra: all)"), ("orjson", "pyproject.toml (extra: all)"),
+        ("pytest", "pyproject.toml (extra: all)"),
+        ("orjson", "pyproject.toml (extra: all)"),
     ]
 
 
@@ -429,8 +485,11 @@ def test_unknown_extra_lists_the_extras_that_exist(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("groups_toml", "wanted", "message"),
     [
-        ('a = [{include-group = "b"}]\nb = [{include-group = "a"}]', "a",
-         "include each other: a -> b -> a"),
+        (
+            'a = [{include-group = "b"}]\nb = [{include-group = "a"}]',
+            "a",
+            "include each other: a -> b -> a",
+        ),
         ('a = [{include-group = "a"}]', "a", "include each other: a -> a"),
         ('a = ["x"]', "b", "has no dependency group 'b'; it defines 'a'"),
         ('a = [{include-group = "zzz"}]', "a", "no dependency group 'zzz' \\(included by 'a'\\)"),
@@ -441,8 +500,10 @@ def test_unknown_extra_lists_the_extras_that_exist(tmp_path: Path) -> None:
 def test_dependency_group_errors(
     tmp_path: Path, groups_toml: str, wanted: str, message: str
 ) -> None:
-    path = pyproject(tmp_path, '[project]\nname = "p"\nversion = "1"\n\n[dependency-groups]\n'
-                     + groups_toml + "\n")
+    path = pyproject(
+        tmp_path,
+        '[project]\nname = "p"\nversion = "1"\n\n[dependency-groups]\n' + groups_toml + "\n",
+    )
     with pytest.raises(InputError, match=message):
         parse_pyproject(path, groups=[wanted], cwd=tmp_path)
 
@@ -468,8 +529,10 @@ def test_malformed_toml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_bad_requirement_in_pyproject_names_its_line(tmp_path: Path) -> None:
-    path = pyproject(tmp_path, '[project]\nname = "p"\nversion = "1"\n'
-                     'dependencies = [\n  "ok",\n  "numpy>>2",\n]\n')
+    path = pyproject(
+        tmp_path,
+        '[project]\nname = "p"\nversion = "1"\ndependencies = [\n  "ok",\n  "numpy>>2",\n]\n',
+    )
     with pytest.raises(InputError, match=r"^pyproject.toml:6: 'numpy>>2' is not a valid"):
         parse_pyproject(path, cwd=tmp_path)
 
@@ -499,27 +562,47 @@ def test_extra_without_pyproject_is_an_error(tmp_path: Path) -> None:
 
 def test_several_inputs_and_command_line_constraints(tmp_path: Path) -> None:
     pyproject(tmp_path)
-    write(tmp_path, {
-        "dev.in": "--extra-index-url https://extra/simple\n--no-binary lxml\npytest\n",
-        "lint.in": "--only-binary :all:\n--extra-index-url https://extra2/simple\nruff\n",
-        "c.txt": "requests<3\n",
-    })
-    result = load_inputs([Path("pyproject.toml"), Path("dev.in"), Path("lint.in")],
-                         constraints=[Path("c.txt")], extras=["dev"], cwd=tmp_path, environ={})
+    write(
+        tmp_path,
+        {
+            "dev.in": "--extra-index-url https://extra/simple\n--no-binary lxml\npytest\n",
+            "lint.in": "--only-binary :all:\n--extra-index-url https://extra2/simple\nruff\n",
+            "c.txt": "requests<3\n",
+        },
+    )
+    result = load_inputs(
+        [Path("pyproject.toml"), Path("dev.in"), Path("lint.in")],
+        constraints=[Path("c.txt")],
+        extras=["dev"],
+        cwd=tmp_path,
+        environ={},
+    )
     assert [r.source for r in result.requirements] == [
-        "pyproject.toml", "pyproject.toml", "pyproject.toml (extra: dev)",
-        "-r dev.in", "-r lint.in",
+        "pyproject.toml",
+        "pyproject.toml",
+        "pyproject.toml (extra: dev)",
+        "-r dev.in",
+        "-r lint.in",
     ]
     assert [(str(c.requirement), c.source) for c in result.constraints] == [
-        ("requests<3", "-c c.txt")]
-    assert result.index_options.extra_index_urls == ("https://extra/simple",
-                                                     "https://extra2/simple")
+        ("requests<3", "-c c.txt")
+    ]
+    assert result.index_options.extra_index_urls == (
+        "https://extra/simple",
+        "https://extra2/simple",
+    )
     assert (result.index_options.only_binary, result.index_options.no_binary) == ((":all:",), ())
 
 
 def test_conflicting_index_urls_across_inputs(tmp_path: Path) -> None:
-    write(tmp_path, {"a.in": "-i https://a/simple\n", "b.in": "--index-url https://b/simple\n",
-                     "c.in": "-i https://a/simple\n"})
+    write(
+        tmp_path,
+        {
+            "a.in": "-i https://a/simple\n",
+            "b.in": "--index-url https://b/simple\n",
+            "c.in": "-i https://a/simple\n",
+        },
+    )
     load_inputs([Path("a.in"), Path("c.in")], cwd=tmp_path, environ={})
     with pytest.raises(InputError, match="two primary indexes: .*a/simple \\(a.in\\).*b.in"):
         load_inputs([Path("a.in"), Path("b.in")], cwd=tmp_path, environ={})
@@ -579,8 +662,9 @@ def test_digest_does_not_depend_on_checkout_location(tmp_path: Path) -> None:
         root = tmp_path / where
         make_project(root, "pkg")
         write(root, {"requirements.in": f"-e ./pkg\npkg2 @ file://{root}/pkg\n"})
-        digests.append(parse_requirements_file(Path("requirements.in"), cwd=root,
-                                               environ={}).digest())
+        digests.append(
+            parse_requirements_file(Path("requirements.in"), cwd=root, environ={}).digest()
+        )
     assert digests[0] == digests[1]
 
 
@@ -618,9 +702,12 @@ def test_value_types_are_frozen() -> None:
 
 def test_pyproject_direct_references(tmp_path: Path) -> None:
     make_project(tmp_path, "local")
-    path = pyproject(tmp_path, '[project]\nname = "p"\nversion = "1"\ndependencies = [\n'
-                     f'  "local @ {(tmp_path / "local").as_uri()}",\n'
-                     '  "vcs @ git+https://example.org/vcs.git@v1",\n]\n')
+    path = pyproject(
+        tmp_path,
+        '[project]\nname = "p"\nversion = "1"\ndependencies = [\n'
+        f'  "local @ {(tmp_path / "local").as_uri()}",\n'
+        '  "vcs @ git+https://example.org/vcs.git@v1",\n]\n',
+    )
     local, vcs = parse_pyproject(path, cwd=tmp_path).requirements
     assert local.link is not None and local.link.kind == "directory"
     assert vcs.link is not None and vcs.link.revision == "v1"

@@ -43,17 +43,25 @@ class Config:
 
     def locations(self) -> ConfigLocations:
         return ConfigLocations(
-            global_files=(self.global_file,), user_files=(self.legacy_user, self.user),
-            site_files=(self.site,), env_file=self.env_file,
+            global_files=(self.global_file,),
+            user_files=(self.legacy_user, self.user),
+            site_files=(self.site,),
+            env_file=self.env_file,
         )
 
     def load(
-        self, *, environ: dict[str, str] | None = None, flags: dict[str, object] | None = None,
+        self,
+        *,
+        environ: dict[str, str] | None = None,
+        flags: dict[str, object] | None = None,
         input_options: IndexOptions | None = None,
     ) -> IndexSettings:
         return load_index_settings(
-            flags=flags or {}, input_options=input_options, environ=environ or {},
-            cache_dir=self.root / "cache", locations=self.locations(),
+            flags=flags or {},
+            input_options=input_options,
+            environ=environ or {},
+            cache_dir=self.root / "cache",
+            locations=self.locations(),
         )
 
 
@@ -75,15 +83,23 @@ def test_default_locations_follow_pip_for_home_and_xdg() -> None:
     assert locations == ConfigLocations(
         global_files=(Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf")),
         user_files=(Path("/home/u/.pip/pip.conf"), Path("/home/u/.config/pip/pip.conf")),
-        site_files=(), env_file=None,
+        site_files=(),
+        env_file=None,
     )
     custom = default_config_locations(
-        {"HOME": "/home/u", "XDG_CONFIG_DIRS": "/a:/b", "XDG_CONFIG_HOME": "/cfg",
-         "PIP_CONFIG_FILE": "/x/pip.ini"},
+        {
+            "HOME": "/home/u",
+            "XDG_CONFIG_DIRS": "/a:/b",
+            "XDG_CONFIG_HOME": "/cfg",
+            "PIP_CONFIG_FILE": "/x/pip.ini",
+        },
         site_prefix=Path("/venv"),
     )
     assert custom.global_files == (
-        Path("/a/pip/pip.conf"), Path("/b/pip/pip.conf"), Path("/etc/pip.conf"))
+        Path("/a/pip/pip.conf"),
+        Path("/b/pip/pip.conf"),
+        Path("/etc/pip.conf"),
+    )
     assert custom.user_files == (Path("/home/u/.pip/pip.conf"), Path("/cfg/pip/pip.conf"))
     assert custom.site_files == (Path("/venv/pip.conf"),)
     assert custom.env_file == "/x/pip.ini"
@@ -93,10 +109,18 @@ def test_candidates_skip_user_files_when_pip_config_file_exists(config: Config) 
     env_file = config.write(config.root / "env.conf", "[global]\n")
     config.env_file = str(env_file)
     assert [kind for kind, _ in config.locations().candidates()] == [
-        "global", "site", "PIP_CONFIG_FILE"]
+        "global",
+        "site",
+        "PIP_CONFIG_FILE",
+    ]
     config.env_file = str(config.root / "missing.conf")
     assert [kind for kind, _ in config.locations().candidates()] == [
-        "global", "user", "user", "site", "PIP_CONFIG_FILE"]
+        "global",
+        "user",
+        "user",
+        "site",
+        "PIP_CONFIG_FILE",
+    ]
     config.env_file = os.devnull
     assert config.locations().candidates() == ()
 
@@ -113,20 +137,25 @@ def test_defaults_without_any_configuration(config: Config) -> None:
 
 
 def test_flags_beat_environment_beat_files(config: Config) -> None:
-    config.write(config.user, """
+    config.write(
+        config.user,
+        """
         [global]
         index-url = https://file.example/simple
         timeout = 10
         retries = 1
         proxy = http://file-proxy:3128
-    """)
+    """,
+    )
     env = {"PIP_INDEX_URL": "https://env.example/simple", "PIP_DEFAULT_TIMEOUT": "20"}
     settings = config.load(environ=env)
     assert settings.index_url == "https://env.example/simple"
     assert (settings.timeout, settings.retries) == (20.0, 1)
     assert settings.proxy == "http://file-proxy:3128"
-    settings = config.load(environ=env, flags={"index_url": "https://flag.example/simple",
-                                               "timeout": 30, "retries": None})
+    settings = config.load(
+        environ=env,
+        flags={"index_url": "https://flag.example/simple", "timeout": 30, "retries": None},
+    )
     assert settings.index_url == "https://flag.example/simple"
     assert (settings.timeout, settings.retries) == (30.0, 1)
 
@@ -137,27 +166,34 @@ def test_requirements_file_index_url_sits_between_flags_and_environment(config: 
     settings = config.load(environ=env, input_options=opts)
     assert settings.index_url == "https://input.example/simple"
     assert settings.no_index and settings.index_urls == ()
-    flagged = config.load(environ=env, input_options=opts,
-                          flags={"index_url": "https://flag.example/simple"})
+    flagged = config.load(
+        environ=env, input_options=opts, flags={"index_url": "https://flag.example/simple"}
+    )
     assert flagged.index_url == "https://flag.example/simple"
 
 
 def test_install_section_beats_global_across_files(config: Config) -> None:
-    config.write(config.user, """
+    config.write(
+        config.user,
+        """
         [install]
         index-url = https://user-install.example/simple
         [global]
         index-url = https://user-global.example/simple
         retries = 2
-    """)
-    config.write(config.site, """
+    """,
+    )
+    config.write(
+        config.site,
+        """
         [global]
         index-url = https://site-global.example/simple
         [install]
         retries = 3
         [freeze]
         retries = 9
-    """)
+    """,
+    )
     settings = config.load()
     # pip merges files per "section.key", then orders [global] < [install].
     assert settings.index_url == "https://user-install.example/simple"
@@ -175,8 +211,13 @@ def test_install_section_beats_global_across_files(config: Config) -> None:
     ],
 )
 def test_later_files_override_earlier(config: Config, present: list[str], expected: str) -> None:
-    paths = {"global": config.global_file, "legacy_user": config.legacy_user,
-             "user": config.user, "site": config.site, "env": config.root / "env.conf"}
+    paths = {
+        "global": config.global_file,
+        "legacy_user": config.legacy_user,
+        "user": config.user,
+        "site": config.site,
+        "env": config.root / "env.conf",
+    }
     for name in present:
         config.write(paths[name], f"[global]\nindex-url = https://{name}.example/simple\n")
     if "env" in present:
@@ -196,13 +237,19 @@ def test_pip_config_file_devnull_disables_files_but_not_variables(config: Config
 def test_pip_config_file_via_default_locations(tmp_path: Path) -> None:
     env_file = tmp_path / "only.conf"
     env_file.write_text("[global]\nindex-url = https://only.example/simple\n")
-    environ = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_DIRS": str(tmp_path / "xdg"),
-               "PIP_CONFIG_FILE": str(env_file)}
-    settings = load_index_settings(flags={}, input_options=None, environ=environ,
-                                   cache_dir=None)
+    environ = {
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_DIRS": str(tmp_path / "xdg"),
+        "PIP_CONFIG_FILE": str(env_file),
+    }
+    settings = load_index_settings(flags={}, input_options=None, environ=environ, cache_dir=None)
     assert settings.index_url == "https://only.example/simple"
-    devnull = load_index_settings(flags={}, input_options=None, cache_dir=None,
-                                  environ={**environ, "PIP_CONFIG_FILE": os.devnull})
+    devnull = load_index_settings(
+        flags={},
+        input_options=None,
+        cache_dir=None,
+        environ={**environ, "PIP_CONFIG_FILE": os.devnull},
+    )
     assert devnull.index_url == PYPI_SIMPLE
 
 
@@ -212,7 +259,8 @@ def test_missing_pip_config_file_is_a_warning(config: Config) -> None:
     settings = config.load()
     assert settings.retries == 4  # user files are still read, as pip does
     assert settings.warnings == (
-        f"PIP_CONFIG_FILE names {config.root / 'nope.conf'}, which does not exist; ignoring it.",)
+        f"PIP_CONFIG_FILE names {config.root / 'nope.conf'}, which does not exist; ignoring it.",
+    )
 
 
 def test_underscore_spellings_and_empty_values(config: Config) -> None:
@@ -231,37 +279,48 @@ def test_higher_layer_replaces_lists_flags_and_requirement_files_add(config: Con
     indexes = [directory(config.root / f"idx{i}") for i in range(6)]
     urls = [p.as_uri() for p in indexes]
     config.write(config.global_file, f"[global]\nextra-index-url = {urls[0]}\n")
-    config.write(config.user, f"""
+    config.write(
+        config.user,
+        f"""
         [global]
         extra-index-url =
             {urls[1]}
             {urls[2]}
-    """)
+    """,
+    )
     assert config.load().extra_index_urls == (urls[1], urls[2])
     config.write(config.site, f"[install]\nextra-index-url = {urls[3]}\n")
     assert config.load().extra_index_urls == (urls[3],)
     env = {"PIP_EXTRA_INDEX_URL": f"{urls[4]} {urls[1]}"}
     assert config.load(environ=env).extra_index_urls == (urls[4], urls[1])
     settings = config.load(
-        environ=env, flags={"extra_index_url": (urls[5],)},
+        environ=env,
+        flags={"extra_index_url": (urls[5],)},
         input_options=IndexOptions(extra_index_urls=("https://from-input.example/simple",)),
     )
     # pip appends command-line and requirements-file values to the configured list.
     assert settings.extra_index_urls == (
-        urls[4], urls[1], urls[5], "https://from-input.example/simple")
+        urls[4],
+        urls[1],
+        urls[5],
+        "https://from-input.example/simple",
+    )
 
 
 def test_find_links_trusted_hosts_and_constraints_layers(config: Config) -> None:
     links = [directory(config.root / f"links{i}") for i in range(4)]
     constraints = config.write(config.root / "c.txt", "numpy<2\n")
     build = config.write(config.root / "bc.txt", "setuptools<80\n")
-    config.write(config.user, f"""
+    config.write(
+        config.user,
+        f"""
         [global]
         find-links = {links[0]}
         constraint = {constraints}
         build-constraint = {build}
         trusted-host = files.example
-    """)
+    """,
+    )
     settings = config.load(
         environ={"PIP_FIND_LINKS": f"{links[1]}"},
         flags={"find_links": [str(links[2])], "trusted_host": ["flag.example"]},
@@ -278,13 +337,16 @@ def test_find_links_trusted_hosts_and_constraints_layers(config: Config) -> None
 
 def test_missing_locations_are_dropped_with_a_warning(config: Config) -> None:
     present = directory(config.root / "present")
-    user = config.write(config.user, f"""
+    user = config.write(
+        config.user,
+        f"""
         [global]
         find-links = {config.root}/gone-wheels {present}
         extra-index-url = {present.as_uri()} file://{config.root}/gone-index https://remote/simple
         constraint = {config.root}/gone-constraints.txt
         build-constraint = {config.root}/gone-build.txt
-    """)
+    """,
+    )
     settings = config.load()
     assert settings.find_links == (str(present),)
     assert settings.extra_index_urls == (present.as_uri(), "https://remote/simple")
@@ -302,8 +364,9 @@ def test_missing_locations_are_dropped_with_a_warning(config: Config) -> None:
 
 
 def test_warnings_name_environment_variables_and_the_command_line(config: Config) -> None:
-    settings = config.load(environ={"PIP_FIND_LINKS": "/definitely/not/here"},
-                           flags={"find_links": ["/nor/here"]})
+    settings = config.load(
+        environ={"PIP_FIND_LINKS": "/definitely/not/here"}, flags={"find_links": ["/nor/here"]}
+    )
     assert settings.find_links == ()
     assert settings.warnings == (
         "pip configuration names find-links /definitely/not/here (from PIP_FIND_LINKS), "
@@ -326,8 +389,10 @@ def test_missing_primary_file_index_falls_back_to_the_next_layer(config: Config)
 # --------------------------------------------------------------------------- typed values
 
 
-@pytest.mark.parametrize(("text", "expected"), [("yes", True), ("on", True), ("1", True),
-                                                ("false", False), ("0", False), ("Off", False)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("yes", True), ("on", True), ("1", True), ("false", False), ("0", False), ("Off", False)],
+)
 def test_booleans(config: Config, text: str, expected: bool) -> None:
     config.write(config.user, f"[global]\nno-index = {text}\npre = {text}\n")
     settings = config.load()
@@ -361,8 +426,10 @@ def test_malformed_config_file(config: Config) -> None:
 
 
 def test_cert_client_cert_and_timeout_aliases(config: Config) -> None:
-    config.write(config.global_file, "[global]\ncert = /ca.pem\nclient-cert = /me.pem\n"
-                 "default-timeout = 42\n")
+    config.write(
+        config.global_file,
+        "[global]\ncert = /ca.pem\nclient-cert = /me.pem\ndefault-timeout = 42\n",
+    )
     settings = config.load()
     assert (settings.cert, settings.client_cert, settings.timeout) == ("/ca.pem", "/me.pem", 42.0)
     assert config.load(environ={"PIP_CERT": "/env.pem", "PIP_TIMEOUT": "3"}).cert == "/env.pem"
@@ -376,8 +443,9 @@ def test_binary_policy_layers(config: Config) -> None:
     assert settings.binary.no_binary == {"pillow", "lxml"}
     assert settings.binary.prefer_binary
     assert settings.binary.allows_sdist("lxml") and not settings.binary.allows_sdist("numpy")
-    flagged = config.load(environ={"PIP_NO_BINARY": "lxml"},
-                          flags={"no_binary": [":all:"], "only_binary": ["numpy"]})
+    flagged = config.load(
+        environ={"PIP_NO_BINARY": "lxml"}, flags={"no_binary": [":all:"], "only_binary": ["numpy"]}
+    )
     # Flags come last; --only-binary before --no-binary, and :all: wipes both sets.
     assert (flagged.binary.only_binary, flagged.binary.no_binary) == (set(), {":all:"})
     from_input = config.load(input_options=IndexOptions(no_binary=("numpy",)))
@@ -387,7 +455,8 @@ def test_binary_policy_layers(config: Config) -> None:
 
 def test_index_strategy_and_exclude_newer_come_from_flags_only(config: Config) -> None:
     settings = config.load(
-        environ={"PIP_INDEX_STRATEGY": "first-index", "PIP_EXCLUDE_NEWER": "2020-01-01"})
+        environ={"PIP_INDEX_STRATEGY": "first-index", "PIP_EXCLUDE_NEWER": "2020-01-01"}
+    )
     assert settings.index_strategy is IndexStrategy.UNSAFE_BEST_MATCH
     assert settings.exclude_newer is None
     settings = config.load(flags={"index_strategy": "first-index", "exclude_newer": "2024-05-01"})
@@ -402,8 +471,10 @@ def test_index_strategy_and_exclude_newer_come_from_flags_only(config: Config) -
     [
         ("2024-05-01", datetime(2024, 5, 1, tzinfo=UTC)),
         ("2024-05-01T12:30:00Z", datetime(2024, 5, 1, 12, 30, tzinfo=UTC)),
-        ("2024-05-01T12:30:00+02:00",
-         datetime(2024, 5, 1, 12, 30, tzinfo=timezone(timedelta(hours=2)))),
+        (
+            "2024-05-01T12:30:00+02:00",
+            datetime(2024, 5, 1, 12, 30, tzinfo=timezone(timedelta(hours=2))),
+        ),
         (None, None),
     ],
 )
@@ -418,8 +489,10 @@ def test_parse_exclude_newer_rejects(text: str) -> None:
 
 
 def test_unrelated_flags_and_environment_are_ignored(config: Config) -> None:
-    settings = config.load(environ={"PIP_VERSION": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-                           flags={"output": "x.lock", "upgrade": True, "index_url": None})
+    settings = config.load(
+        environ={"PIP_VERSION": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        flags={"output": "x.lock", "upgrade": True, "index_url": None},
+    )
     assert settings.index_url == PYPI_SIMPLE and settings.warnings == ()
 
 
@@ -442,7 +515,8 @@ def test_describe_sources(config: Config) -> None:
     assert lines[-1] == f"PIP_CONFIG_FILE: {config.env_file} (read)"
     config.env_file = os.devnull
     assert describe_sources(environ={}, locations=config.locations()) == [
-        f"PIP_CONFIG_FILE={os.devnull}: no pip configuration file is read"]
+        f"PIP_CONFIG_FILE={os.devnull}: no pip configuration file is read"
+    ]
 
 
 def test_binary_option_in_a_later_file_replaces_an_earlier_one(config: Config) -> None:

@@ -72,8 +72,16 @@ print(json.dumps({
 # Variables that would let the caller's environment leak into a build.
 _DROPPED_PREFIXES = ("PIP_", "UV_")
 _DROPPED = frozenset(
-    {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONEXECUTABLE",
-     "PYTHONSAFEPATH", "__PYVENV_LAUNCHER__", "CONDA_PREFIX"}
+    {
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "PYTHONUSERBASE",
+        "PYTHONEXECUTABLE",
+        "PYTHONSAFEPATH",
+        "__PYVENV_LAUNCHER__",
+        "CONDA_PREFIX",
+    }
 )
 
 
@@ -256,13 +264,14 @@ class BuildEnvironment:
     def _install_one(self, wheel: Path) -> None:
         try:
             with WheelFile.open(wheel) as source:
-                scheme = {
-                    key: self.paths[key] for key in ("purelib", "platlib", "scripts", "data")
-                }
+                scheme = {key: self.paths[key] for key in ("purelib", "platlib", "scripts", "data")}
                 # The venv layout pip uses for headers: include/site/pythonX.Y/<dist>.
                 scheme["headers"] = os.path.join(
-                    self.paths["data"], "include", "site",
-                    f"python{self.py_version_short}", source.distribution,
+                    self.paths["data"],
+                    "include",
+                    "site",
+                    f"python{self.py_version_short}",
+                    source.distribution,
                 )
                 destination = SchemeDictionaryDestination(
                     scheme_dict=scheme,

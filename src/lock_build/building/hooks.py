@@ -147,8 +147,7 @@ def get_requires_for_build_wheel(
         raw = getattr(caller, hook)(caller.config_settings)
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
         raise BuildError(
-            f"{label}: {hook} returned {_short(raw)}, "
-            "not a list of requirement strings.",
+            f"{label}: {hook} returned {_short(raw)}, not a list of requirement strings.",
             hint="The sdist's build backend is broken; pin another version.",
         )
     result = []
@@ -229,8 +228,7 @@ def build_wheel(
     wheel = out_dir / str(basename)
     if not isinstance(basename, str) or not basename.endswith(".whl") or not wheel.is_file():
         raise BuildError(
-            f"{label}: {hook} returned {_short(basename)}, which is not a wheel "
-            f"in {out_dir}.",
+            f"{label}: {hook} returned {_short(basename)}, which is not a wheel in {out_dir}.",
             hint="The sdist's build backend is broken; pin another version.",
         )
     if not zipfile.is_zipfile(wheel):
@@ -302,4 +300,3 @@ def _tail(log: Path, lines: int = _LOG_TAIL_LINES) -> str:
 def _short(value: object) -> str:
     shown = repr(value)
     return shown if len(shown) <= 80 else shown[:77] + "..."
-

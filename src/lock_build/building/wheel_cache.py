@@ -60,8 +60,9 @@ class WheelCache:
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
         try:
             shutil.copyfile(wheel, tmp / wheel.name)
-            (tmp / _KEY_FILE).write_text(json.dumps(key, sort_keys=True, indent=2) + "\n",
-                                         encoding="utf-8")
+            (tmp / _KEY_FILE).write_text(
+                json.dumps(key, sort_keys=True, indent=2) + "\n", encoding="utf-8"
+            )
             if entry.exists():
                 # A broken leftover (no key, or two wheels): replace it.
                 shutil.rmtree(entry, ignore_errors=True)
@@ -74,8 +75,9 @@ class WheelCache:
                     raise
                 return winner
         except OSError as exc:
-            raise BuildError(f"Cannot store {wheel.name} in the wheel cache {self.root}: {exc}.") \
-                from exc
+            raise BuildError(
+                f"Cannot store {wheel.name} in the wheel cache {self.root}: {exc}."
+            ) from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return entry / wheel.name

@@ -99,17 +99,20 @@ def stamp_wheel(wheel: Path, pins: Mapping[str, str], fingerprint: str) -> Path:
     RECORD is rewritten with the stamp's hash so the wheel stays valid for pip and
     installer. Stamping again replaces the earlier stamp.
     """
-    stamp = json.dumps(
-        {
-            "format": _STAMP_FORMAT,
-            "fingerprint": fingerprint,
-            "pins": {
-                str(canonicalize_name(name)): version for name, version in sorted(pins.items())
+    stamp = (
+        json.dumps(
+            {
+                "format": _STAMP_FORMAT,
+                "fingerprint": fingerprint,
+                "pins": {
+                    str(canonicalize_name(name)): version for name, version in sorted(pins.items())
+                },
             },
-        },
-        indent=2,
-        sort_keys=True,
-    ).encode("utf-8") + b"\n"
+            indent=2,
+            sort_keys=True,
+        ).encode("utf-8")
+        + b"\n"
+    )
     try:
         with zipfile.ZipFile(wheel) as source:
             dist_info = _dist_info_dir(wheel, source)
@@ -123,8 +126,9 @@ def stamp_wheel(wheel: Path, pins: Mapping[str, str], fingerprint: str) -> Path:
                     _write(target, stamp_path, stamp, like=source.getinfo(record_path))
                     rows.append((stamp_path, _record_hash(stamp), str(len(stamp))))
                     rows.append((record_path, "", ""))
-                    _write(target, record_path, _record_bytes(rows),
-                           like=source.getinfo(record_path))
+                    _write(
+                        target, record_path, _record_bytes(rows), like=source.getinfo(record_path)
+                    )
                 os.replace(tmp, wheel)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -138,7 +142,8 @@ def _dist_info_dir(wheel: Path, archive: zipfile.ZipFile) -> str:
     candidates = {
         name.split("/", 1)[0]
         for name in archive.namelist()
-        if name.count("/") == 1 and name.split("/", 1)[0].endswith(".dist-info")
+        if name.count("/") == 1
+        and name.split("/", 1)[0].endswith(".dist-info")
         and name.endswith("/RECORD")
     }
     if len(candidates) != 1:

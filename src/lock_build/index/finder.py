@@ -162,8 +162,7 @@ class PackageFinder:
         cutoff = self.settings.exclude_newer
         if cutoff is not None:
             from_indexes = tuple(
-                a for a in from_indexes
-                if not newer_than(a, cutoff, keep_unknown=a.is_local)
+                a for a in from_indexes if not newer_than(a, cutoff, keep_unknown=a.is_local)
             )
             from_links = tuple(
                 a for a in from_links if not newer_than(a, cutoff, keep_unknown=True)

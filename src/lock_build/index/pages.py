@@ -216,4 +216,3 @@ def _yanked(value: object) -> str | None:
     if value is True:
         return ""
     return str(value)
-

@@ -314,5 +314,3 @@ def _name_unnamed(link: UnnamedLink) -> InputRequirement:
         f"{link.location or link.source}: cannot tell the project name of {redact(link.link.url)}.",
         hint="Name it in the requirement: 'name @ <url or path>'.",
     )
-
-
