@@ -225,10 +225,10 @@ class HttpClient:
         """
         if urlsplit(url).scheme == "file":
             return _file_page(url)
-        # max-age=0 as pip sends: use the cached copy only after the server confirms it.
-        response = self._request(
-            self._pages, "GET", url, {"Accept": accept, "Cache-Control": "max-age=0"}
-        )
+        # The server's freshness is honoured (PyPI sends max-age=600, as uv honours it):
+        # a fresh cached page costs no request; a stale one is revalidated with its
+        # ETag / Last-Modified, and a page without either is fetched again.
+        response = self._request(self._pages, "GET", url, {"Accept": accept})
         if response.status_code in (404, 410):
             response.close()
             return None
