@@ -107,14 +107,13 @@ class HttpClient:
         self._files = self._session(HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
         self._cache_dir = cache_dir
         self._page_cache: CacheControlAdapter | None = None
+        page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
         if cache_dir is not None:
             cache = FileCache(str(cache_dir / "http"))
-            page_adapter: HTTPAdapter = CacheControlAdapter(
+            self._page_cache = CacheControlAdapter(
                 cache=cache, max_retries=retry, pool_maxsize=pool_size
             )
-            self._page_cache = page_adapter
-        else:
-            page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
+            page_adapter = self._page_cache
         self._pages = self._session(page_adapter)
         # pip applies an index URL's credentials to every URL on the same host (files
         # are often served from the index host without userinfo in their links).
