@@ -92,8 +92,14 @@ def do_sync(lock, env, cache: Path, **kwargs):  # noqa: ANN001, ANN003, ANN201
     return sync(lock, lock_dir=cache, python=env.python, cache_dir=cache, **kwargs)
 
 
+@pytest.fixture(params=["pip", "builtin"])
+def installer(request: pytest.FixtureRequest) -> str:
+    """The tests that install run with pip and with the builtin installer alike."""
+    return str(request.param)
+
+
 def test_sync_builds_against_locked_provider_and_repairs_broken_control(
-    index, venv_factory, tmp_path: Path
+    index, venv_factory, installer, tmp_path: Path
 ) -> None:  # noqa: ANN001
     # The control: plain pip with build isolation builds abiext against the newest
     # abiprov (2.0) while installing the pinned 1.0 at runtime: import fails.
@@ -104,7 +110,7 @@ def test_sync_builds_against_locked_provider_and_repairs_broken_control(
     assert "built against abiprov 2.0 but abiprov 1.0 is installed" in broken.stderr
 
     lock = abi_lock(index, control.python)
-    result = do_sync(lock, control, tmp_path / "cache")
+    result = do_sync(lock, control, tmp_path / "cache", installer=installer)
     assert result.built == ("abiext==1.0",)
     reinstall = {s.name: s for s in result.plan.install}
     assert reinstall["abiext"].action == "reinstall"  # same version, wrong build: replaced
@@ -121,39 +127,39 @@ def test_sync_builds_against_locked_provider_and_repairs_broken_control(
     assert control.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
 
 
-def test_second_sync_is_a_fast_noop(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
+def test_second_sync_is_a_fast_noop(index, venv_factory, installer, tmp_path: Path) -> None:  # noqa: ANN001
     env = venv_factory()
     lock = abi_lock(index, env.python)
-    do_sync(lock, env, tmp_path / "cache")
+    do_sync(lock, env, tmp_path / "cache", installer=installer)
     index.clear_requests()
     # (How fast this is lives in benchmarks/, not in a timed test.)
-    again = do_sync(lock, env, tmp_path / "cache")
+    again = do_sync(lock, env, tmp_path / "cache", installer=installer)
     assert not again.plan.changes and again.built == () and again.plan.builds == ()
     assert index.requests == []  # nothing fetched either
     # A new environment from the same cache reuses the cached build: nothing is built.
     other = venv_factory()
-    third = do_sync(lock, other, tmp_path / "cache")
+    third = do_sync(lock, other, tmp_path / "cache", installer=installer)
     assert third.built == () and third.reused == ("abiext==1.0",)
     assert other.run("-c", IMPORT_ABI).returncode == 0
 
 
 def test_changed_build_pin_forces_rebuild_and_reinstall(
-    index, venv_factory, tmp_path: Path
+    index, venv_factory, installer, tmp_path: Path
 ) -> None:  # noqa: ANN001
     env = venv_factory()
     cache = tmp_path / "cache"
-    do_sync(abi_lock(index, env.python), env, cache)
+    do_sync(abi_lock(index, env.python), env, cache, installer=installer)
     # Only a build-only pin changes (a tool in the build environment): same runtime
     # versions, yet the installed build no longer matches the lock.
     tool = wheel_pkg(index, index.paths["tool11"], runtime=False)
     lock2 = abi_lock(index, env.python, extra_pins=("buildtool==1.1",), extra_packages=(tool,))
-    result = do_sync(lock2, env, cache)
+    result = do_sync(lock2, env, cache, installer=installer)
     assert result.built == ("abiext==1.0",)  # the cached build for other pins is not reused
     assert [(s.name, s.action) for s in result.plan.install] == [("abiext", "reinstall")]
     assert "other build pins" in result.plan.install[0].reason
     # And a runtime + build pin move of the ABI provider: upgrade, rebuild, still coherent.
     lock3 = abi_lock(index, env.python, prov="prov2")
-    result = do_sync(lock3, env, cache)
+    result = do_sync(lock3, env, cache, installer=installer)
     actions = {s.name: s.action for s in result.plan.install}
     assert actions == {"abiprov": "upgrade", "abiext": "reinstall"}
     out = env.run("-c", IMPORT_ABI)
@@ -161,7 +167,9 @@ def test_changed_build_pin_forces_rebuild_and_reinstall(
     assert out.stdout.split() == ["2.0", "2.0"]
 
 
-def test_nested_build_stage_uses_wheel_built_earlier(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
+def test_nested_build_stage_uses_wheel_built_earlier(
+    index, venv_factory, installer, tmp_path: Path
+) -> None:  # noqa: ANN001
     env = venv_factory()
     p = index.paths
     lock = make_lock(
@@ -176,7 +184,7 @@ def test_nested_build_stage_uses_wheel_built_earlier(index, venv_factory, tmp_pa
             build_env("buildtool", "1.0", ()),
         ],
     )
-    result = do_sync(lock, env, tmp_path / "cache", jobs=2)
+    result = do_sync(lock, env, tmp_path / "cache", jobs=2, installer=installer)
     assert [[s.key for s in stage] for stage in result.plan.build_stages] == [
         ["buildtool==1.0"],
         ["nestext==1.0"],
@@ -225,12 +233,22 @@ def test_shared_abi_pin_mismatch_refused_before_install(
     assert env.freeze() == {}
 
 
-def test_extraneous_removed_and_dry_run_exit_codes(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
+def test_extraneous_removed_and_dry_run_exit_codes(
+    index, venv_factory, installer, tmp_path: Path
+) -> None:  # noqa: ANN001
     env = venv_factory()
     env.pip("install", "--index-url", index.url, "extraneous==3.0", "other==1.0")
     lockfile = tmp_path / "requirements.lock"
     write_lock(lockfile, abi_lock(index, env.python))
-    args = [lockfile, "--python", env.path, "--cache-dir", tmp_path / "cache"]
+    args = [
+        lockfile,
+        "--python",
+        env.path,
+        "--cache-dir",
+        tmp_path / "cache",
+        "--installer",
+        installer,
+    ]
 
     code, out = run_cli(sync_cmd.command, [*args, "--dry-run"])
     assert code == 1
@@ -286,7 +304,7 @@ def test_uv_installer_missing_is_a_clear_error(
 
 
 def test_install_failure_midway_says_what_changed_and_rerun_completes(
-    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    index, venv_factory, installer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
     from lock_build.sync import installers
 
@@ -300,11 +318,11 @@ def test_install_failure_midway_says_what_changed_and_rerun_completes(
     with monkeypatch.context() as patch:
         patch.setattr(installers.PipInstaller, "uninstall", killed)
         with pytest.raises(SyncError) as info:
-            do_sync(lock, env, tmp_path / "cache")
+            do_sync(lock, env, tmp_path / "cache", installer=installer)
     message = info.value.render()
     assert "so far installed abiext 1.0, installed abiprov 1.0, installed other 1.0" in message
     assert "Run lock-build sync again" in message
-    again = do_sync(lock, env, tmp_path / "cache")
+    again = do_sync(lock, env, tmp_path / "cache", installer=installer)
     assert [r.name for r in again.plan.remove] == ["extraneous"] and again.built == ()
     assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
 
@@ -354,3 +372,41 @@ def test_tampered_artifact_is_refused_before_anything_changes(
         do_sync(replace(lock, packages=packages), env, tmp_path / "cache")
     assert "abiprov" in info.value.render()
     assert env.freeze() == before
+
+
+# --------------------------------------------------------------------------- builtin installer
+
+
+def test_builtin_installer_writes_what_pip_writes_and_pip_can_remove_it(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    env = venv_factory()
+    do_sync(abi_lock(index, env.python), env, tmp_path / "cache", installer="builtin", jobs=2)
+    dist_info = env.site_packages / "other-1.0.dist-info"
+    assert (dist_info / "INSTALLER").read_text() == "lock-build\n"
+    assert (dist_info / "REQUESTED").read_text() == ""
+    # Bytecode compiled by the target interpreter (its cache tag) and listed in RECORD
+    # with its hash, as pip lists it, so that pip's uninstall removes it.
+    cached = env.run("-c", "import other; print(other.__cached__)").stdout.strip()
+    pyc = Path(cached)
+    assert pyc.is_file()
+    rows = {row.split(",")[0]: row for row in (dist_info / "RECORD").read_text().splitlines()}
+    relative = pyc.relative_to(env.site_packages).as_posix()
+    assert relative in rows and rows[relative].endswith(f",{pyc.stat().st_size}")
+    assert rows["other-1.0.dist-info/INSTALLER"]
+
+    env.pip("uninstall", "-y", "other")
+    assert not (env.site_packages / "other").exists() and not dist_info.exists()
+
+
+def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    one = index.add_wheel("clash-one", "1.0", files={"common/util.py": "WHO = 'one'\n"})
+    two = index.add_wheel("clash-two", "1.0", files={"common/util.py": "WHO = 'two'\n"})
+    env = venv_factory()
+    lock = make_lock(env.python, [wheel_pkg(index, one), wheel_pkg(index, two)])
+    with pytest.raises(SyncError, match=r"clash_one-1\.0.*clash_two-1\.0.*common/util\.py"):
+        do_sync(lock, env, tmp_path / "cache", installer="builtin")
+    assert env.freeze() == {}
+    assert not (env.site_packages / "common").exists()

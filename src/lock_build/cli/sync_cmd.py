@@ -21,7 +21,7 @@ from lock_build.target import select_interpreter
 @click.option("--dry-run", is_flag=True, help="Show what would change; exit 1 if anything would.")
 @click.option(
     "--installer",
-    type=click.Choice(["pip", "uv"]),
+    type=click.Choice(["pip", "uv", "builtin"]),
     default="pip",
     show_default=True,
     help="The tool that installs into the target.",

@@ -146,6 +146,8 @@ def sync(
         python,
         target_has_pip="pip" in state.installed,
         break_system_packages=break_system_packages,
+        jobs=jobs,
+        status=report.status,
     )
     digests = local_source_digests(lock, lock_dir)
     plan = make_plan(

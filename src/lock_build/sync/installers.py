@@ -1,4 +1,5 @@
-"""pip and uv, driven only through their command lines, against a target interpreter.
+"""pip and uv, driven only through their command lines, against a target interpreter,
+and a builtin installer (PyPA ``installer``) that unpacks wheels in parallel.
 
 Everything they install is a local file we already verified; they get no index,
 no dependency resolution and no configuration of their own, so they cannot add
@@ -7,20 +8,36 @@ anything the lock did not name.
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
 import importlib.util
+import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import warnings
+import zipfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
+
+from installer import install as install_wheel
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.records import RecordEntry, parse_record_file
+from installer.sources import WheelFile
+from installer.utils import Scheme, get_launcher_kind
+from packaging.utils import canonicalize_name
 
 from lock_build.errors import SyncError
 
-InstallerName = Literal["pip", "uv"]
+InstallerName = Literal["pip", "uv", "builtin"]
 
 # pip-sync's rule: never remove the installer's own tooling unless the lock lists it.
 _SPARED = {
@@ -208,11 +225,300 @@ class UvInstaller:
             _run([*self.base, "uninstall", "--python", str(self.python), *self.extra, *names])
 
 
+# -- builtin -------------------------------------------------------------------------
+
+# Asked of the target interpreter: where its default install scheme puts things.
+_SCHEME_SCRIPT = """
+import json, sys, sysconfig
+print(json.dumps({"paths": sysconfig.get_paths(), "venv": sys.prefix != sys.base_prefix,
+                  "prefix": sys.prefix, "version": sysconfig.get_python_version()}))
+"""
+
+# Run by the target interpreter, as pip does it: compileall.compile_file(force=True) on
+# every installed .py file; prints the .pyc files that now exist, for RECORD.
+_COMPILE_SCRIPT = """
+import compileall, importlib.util, json, os, sys, warnings
+done = []
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore")
+    for path in json.load(sys.stdin):
+        if compileall.compile_file(path, force=True, quiet=2):
+            pyc = importlib.util.cache_from_source(path)
+            if os.path.exists(pyc):
+                done.append(pyc)
+print(json.dumps(done))
+"""
+
+_INSTALLER_NAME = b"lock-build\n"
+
+
+def _probe_json(python: Path, script: str, stdin: str | None = None) -> Any:
+    try:
+        completed = subprocess.run(
+            [str(python), "-I", "-c", script],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_quiet_environ(),
+        )
+    except OSError as exc:
+        raise InstallFailed(f"{python} -c <script>", str(exc)) from exc
+    if completed.returncode != 0:
+        raise InstallFailed(f"{python} -c <script>", completed.stderr.strip())
+    return json.loads(completed.stdout)
+
+
+class _RecordingDestination(SchemeDictionaryDestination):
+    """Remembers the .py files it writes into the library directories (to compile)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sources: list[str] = []
+
+    def write_file(
+        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        entry = super().write_file(scheme, path, stream, is_executable)
+        if scheme in ("purelib", "platlib") and os.fspath(path).endswith(".py"):
+            self.sources.append(os.path.join(self.scheme_dict[scheme], os.fspath(path)))
+        return entry
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Installed:
+    record: Path  # the dist-info's RECORD
+    sources: tuple[str, ...]  # absolute paths of the .py files written
+
+
+class BuiltinInstaller:
+    """Wheels unpacked in parallel by PyPA ``installer`` into the target's default scheme.
+
+    The target is asked for its ``sysconfig`` paths; ``.pyc`` files are compiled by the
+    target interpreter as pip compiles them and listed in ``RECORD``; ``INSTALLER`` and
+    ``REQUESTED`` are written as pip writes them for ``pip install -r`` (lock-build names
+    itself as the installer). Files that two wheels would both write (with different
+    contents) are an error before anything is written. Replacing an installed version
+    and removing packages is left to the target's pip.
+    """
+
+    name = "builtin"
+
+    def __init__(
+        self,
+        python: Path,
+        *,
+        target_has_pip: bool,
+        break_system_packages: bool,
+        jobs: int = 4,
+        status: Callable[[str], None] | None = None,
+    ) -> None:
+        self.python = python
+        self._target_has_pip = target_has_pip
+        self._break = break_system_packages
+        self._jobs = max(1, jobs)
+        self._status = status
+        self._pip: PipInstaller | None = None
+        info = _probe_json(python, _SCHEME_SCRIPT)
+        self._paths: dict[str, str] = info["paths"]
+        self._venv: bool = info["venv"]
+        self._prefix: str = info["prefix"]
+        self._version: str = info["version"]
+
+    def spared(self) -> tuple[str, ...]:
+        return _SPARED["pip"]
+
+    def _pip_installer(self) -> PipInstaller:
+        if self._pip is None:
+            try:
+                self._pip = PipInstaller(
+                    self.python,
+                    target_has_pip=self._target_has_pip,
+                    break_system_packages=self._break,
+                )
+            except SyncError as exc:
+                raise InstallFailed("pip uninstall", exc.message) from exc
+        return self._pip
+
+    def uninstall(self, names: Sequence[str]) -> None:
+        if names:
+            self._pip_installer().uninstall(names)
+
+    def install(self, wheels: Sequence[LocalWheel]) -> None:
+        if not wheels:
+            return
+        self._check_no_shared_files(wheels)
+        replaced = self._installed_names({canonicalize_name(w.name) for w in wheels})
+        if replaced:
+            self._pip_installer().uninstall(sorted(replaced))
+        done = 0
+        results: list[_Installed] = []
+        with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool:
+            for installed in pool.map(self._install_one, wheels):
+                done += 1
+                results.append(installed)
+                if self._status is not None:
+                    self._status(f"Installing: {done}/{len(wheels)} unpacked")
+        if self._status is not None:
+            self._status(f"Compiling bytecode of {len(wheels)} package(s)")
+        self._compile(results)
+
+    # -- steps ----------------------------------------------------------------------
+
+    def _scheme(self, distribution: str) -> dict[str, str]:
+        scheme = {key: self._paths[key] for key in ("purelib", "platlib", "scripts", "data")}
+        if self._venv:  # pip's venv layout for headers
+            scheme["headers"] = os.path.join(
+                self._prefix, "include", "site", f"python{self._version}", distribution
+            )
+        else:
+            scheme["headers"] = os.path.join(self._paths["include"], distribution)
+        return scheme
+
+    def _installed_names(self, names: set[str]) -> set[str]:
+        """Which of ``names`` the target already has (their files are pip's to remove)."""
+        found: set[str] = set()
+        for key in ("purelib", "platlib"):
+            site = Path(self._paths[key])
+            if not site.is_dir():
+                continue
+            for dist_info in site.glob("*.dist-info"):
+                name = canonicalize_name(dist_info.name[: -len(".dist-info")].split("-")[0])
+                if name in names:
+                    found.add(name)
+        return found
+
+    def _targets(self, wheel: LocalWheel) -> dict[str, str]:
+        """Destination path -> sha256 (from the wheel's RECORD, "" if none) of its files."""
+        with WheelFile.open(wheel.path) as source:
+            lib = "purelib" if _root_is_purelib(source) else "platlib"
+            scheme = self._scheme(source.distribution)
+            data_dir = f"{source.data_dir}/"
+            found: dict[str, str] = {}
+            for record in _record_entries(source):
+                member = record.path
+                if member.startswith(data_dir):
+                    kind, _, rest = member[len(data_dir) :].partition("/")
+                    base = scheme.get(kind)
+                    if base is None or not rest:
+                        continue
+                    dest = os.path.join(base, rest)
+                else:
+                    dest = os.path.join(scheme[lib], member)
+                found[os.path.normpath(dest)] = record.hash_.value if record.hash_ else ""
+        return found
+
+    def _check_no_shared_files(self, wheels: Sequence[LocalWheel]) -> None:
+        owner: dict[str, tuple[str, str]] = {}
+        for wheel in wheels:
+            try:
+                targets = self._targets(wheel)
+            except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+                raise InstallFailed(f"read {wheel.path.name}", str(exc)) from exc
+            for dest, digest in targets.items():
+                if dest in owner and (not digest or owner[dest][1] != digest):
+                    raise SyncError(
+                        f"{owner[dest][0]} and {wheel.path.name} both install {dest}; "
+                        "nothing was installed.",
+                        hint="One would overwrite the other (and removing either would break "
+                        "the other): pin versions that do not collide, or use --installer pip.",
+                    )
+                owner[dest] = (wheel.path.name, digest)
+
+    def _install_one(self, wheel: LocalWheel) -> _Installed:
+        try:
+            with WheelFile.open(wheel.path) as source:
+                destination = _RecordingDestination(
+                    scheme_dict=self._scheme(source.distribution),
+                    interpreter=str(self.python),
+                    script_kind=get_launcher_kind(),
+                    bytecode_optimization_levels=(),  # the target compiles, below
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # shipped __pycache__
+                    install_wheel(
+                        source,
+                        destination,
+                        additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
+                    )
+                root = "purelib" if _root_is_purelib(source) else "platlib"
+                record = Path(self._paths[root]) / source.dist_info_dir / "RECORD"
+        except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
+        return _Installed(record=record, sources=tuple(destination.sources))
+
+    def _compile(self, installed: Sequence[_Installed]) -> None:
+        chunks: list[list[_Installed]] = [[] for _ in range(min(self._jobs, len(installed)))]
+        for position, item in enumerate(installed):
+            chunks[position % len(chunks)].append(item)
+
+        def compile_chunk(chunk: list[_Installed]) -> None:
+            sources = [path for item in chunk for path in item.sources]
+            if not sources:
+                return
+            compiled = set(_probe_json(self.python, _COMPILE_SCRIPT, json.dumps(sources)))
+            for item in chunk:
+                pycs = [
+                    pyc
+                    for pyc in (importlib.util.cache_from_source(p) for p in item.sources)
+                    if pyc in compiled
+                ]
+                _add_to_record(item.record, pycs)
+
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            list(pool.map(compile_chunk, chunks))
+
+
+def _root_is_purelib(source: WheelFile) -> bool:
+    text = source.read_dist_info("WHEEL")
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "root-is-purelib":
+            return value.strip().lower() == "true"
+    return False
+
+
+def _record_entries(source: WheelFile) -> list[RecordEntry]:
+    rows = parse_record_file(source.read_dist_info("RECORD").splitlines())
+    return [RecordEntry.from_elements(*row) for row in rows]
+
+
+def _add_to_record(record: Path, pycs: Sequence[str]) -> None:
+    """Append ``pycs`` to a RECORD as pip lists them: path relative to the lib dir,
+    urlsafe-base64 sha256, size."""
+    if not pycs:
+        return
+    lib = record.parent.parent
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n")
+    for pyc in pycs:
+        data = Path(pyc).read_bytes()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+        relative = os.path.relpath(pyc, lib).replace(os.sep, "/")
+        writer.writerow((relative, f"sha256={digest}", len(data)))
+    with record.open("a", encoding="utf-8", newline="") as handle:
+        handle.write(out.getvalue())
+
+
 def make_installer(
-    name: InstallerName, python: Path, *, target_has_pip: bool, break_system_packages: bool
+    name: InstallerName,
+    python: Path,
+    *,
+    target_has_pip: bool,
+    break_system_packages: bool,
+    jobs: int = 1,
+    status: Callable[[str], None] | None = None,
 ) -> Installer:
     if name == "uv":
         return UvInstaller(python, break_system_packages=break_system_packages)
+    if name == "builtin":
+        return BuiltinInstaller(
+            python,
+            target_has_pip=target_has_pip,
+            break_system_packages=break_system_packages,
+            jobs=jobs,
+            status=status,
+        )
     return PipInstaller(
         python, target_has_pip=target_has_pip, break_system_packages=break_system_packages
     )
