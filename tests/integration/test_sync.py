@@ -381,7 +381,11 @@ def test_builtin_installer_writes_what_pip_writes_and_pip_can_remove_it(
     index, venv_factory, tmp_path: Path
 ) -> None:  # noqa: ANN001
     env = venv_factory()
+    stray = env.site_packages / "other" / "__init__.py"  # left by no distribution
+    stray.parent.mkdir(parents=True)
+    stray.write_text("STRAY = True\n")
     do_sync(abi_lock(index, env.python), env, tmp_path / "cache", installer="builtin", jobs=2)
+    assert "STRAY" not in stray.read_text()  # replaced, as pip replaces it
     dist_info = env.site_packages / "other-1.0.dist-info"
     assert (dist_info / "INSTALLER").read_text() == "lock-build\n"
     assert (dist_info / "REQUESTED").read_text() == ""

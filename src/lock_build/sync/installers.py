@@ -433,6 +433,7 @@ class BuiltinInstaller:
                     interpreter=str(self.python),
                     script_kind=get_launcher_kind(),
                     bytecode_optimization_levels=(),  # the target compiles, below
+                    overwrite_existing=True,  # as pip: a stray file is replaced
                 )
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)  # shipped __pycache__
