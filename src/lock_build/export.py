@@ -251,7 +251,7 @@ def export_build_constraints(lock: Lock, *, command: str | None = None) -> Expor
         (version,) = versions[name]
         lines.append(f"{name}=={version}")
         lines.extend(_via_lines(used_by[name]))
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if not lock.builds:
         warnings = (
             "The lock has no build environments (every package has a wheel), "

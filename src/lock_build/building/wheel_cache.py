@@ -27,7 +27,9 @@ class WheelCache:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _entry(self, sdist_sha256: str, fingerprint: str, target_key: str) -> tuple[Path, dict]:
+    def _entry(
+        self, sdist_sha256: str, fingerprint: str, target_key: str
+    ) -> tuple[Path, dict[str, str]]:
         if not _SHA256.match(sdist_sha256):
             raise BuildError(f"Wheel cache: {sdist_sha256!r} is not a sha256 hex digest.")
         key = {"sdist_sha256": sdist_sha256, "fingerprint": fingerprint, "target": target_key}

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -88,7 +88,7 @@ class PackageFinder:
         self.client = client
         self._on_event = on_event
         self._lock = threading.Lock()
-        self._memo: dict[tuple[str, str], Future] = {}
+        self._memo: dict[tuple[str, str], Future[Any]] = {}
         self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
         self._pages_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-pages")
         self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
@@ -437,7 +437,8 @@ class PackageFinder:
                 with self._lock:
                     del self._memo[(table, key)]
                 future.set_exception(exc)
-        return future.result()
+        result: T = future.result()
+        return result
 
 
 def _atomic_write(path: Path, text: str) -> None:

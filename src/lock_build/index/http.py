@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -288,8 +288,8 @@ class HttpClient:
         ``None`` if the server refuses ranges or does not say the total size.
         """
         if urlsplit(url).scheme == "file":
-            data = _read_file(url)
-            return data[-length:], len(data)
+            whole = _read_file(url)
+            return whole[-length:], len(whole)
         data, total = self._ranged(url, f"bytes=-{length}")
         if data is None or total is None:
             return None
@@ -350,16 +350,16 @@ class HttpClient:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _chunks(self, url: str):
+    def _chunks(self, url: str) -> Iterator[tuple[bytes, int, int | None]]:
         if urlsplit(url).scheme == "file":
             path = file_url_to_path(url)
             try:
-                total = path.stat().st_size
+                size = path.stat().st_size
                 with path.open("rb") as handle:
                     done = 0
                     while chunk := handle.read(_CHUNK):
                         done += len(chunk)
-                        yield chunk, done, total
+                        yield chunk, done, size
             except OSError as exc:
                 raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
             return

@@ -22,7 +22,7 @@ constraints are constraints, never overridden: a substitution they forbid is an 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -142,7 +142,7 @@ class BuildLocker:
         options: BuildOptions,
         runtime: Resolution | None = None,
         hints: Mapping[NormalizedName, Version] | None = None,
-        on_event: object | None = None,
+        on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.source = source
         # Soft preferences below the runtime pins: the user's exact pins and the previous
@@ -359,7 +359,7 @@ class BuildLocker:
         return tuple(sorted(preferred.items()))
 
     def _emit(self, text: str) -> None:
-        if callable(self.on_event):
+        if self.on_event is not None:
             self.on_event(text)
 
 

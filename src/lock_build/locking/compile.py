@@ -142,10 +142,12 @@ class _Compiler:
             )
             self.final = locker
             to_build = [
-                p.candidate.release for p in runtime.packages if p.candidate.release.needs_build
+                p.candidate.release
+                for p in runtime.packages
+                if p.candidate.release is not None and p.candidate.release.needs_build
             ]
             try:
-                builds = locker.lock_all(to_build)  # type: ignore[arg-type]
+                builds = locker.lock_all(to_build)
             except NeedsRuntimeRequirements as needs:
                 extra_runtime.extend(needs.requirements)
                 continue

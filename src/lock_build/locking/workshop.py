@@ -15,9 +15,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from lock_build.archives import extract_archive
 from lock_build.building.build_system import BuildSystem, read_build_system
@@ -56,7 +58,7 @@ class Workshop:
         self.env_pins: EnvPins | None = None
         self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
         # (name, version) of local projects locked as editable (-e): set by the compile loop.
-        self.editable: set[tuple[NormalizedName, object]] = set()
+        self.editable: set[tuple[NormalizedName, Version]] = set()
         self.wheels = WheelCache(cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
@@ -228,7 +230,7 @@ class Workshop:
     def _cache_path(self, key: str) -> Path:
         return self.cache_dir / "hooks" / f"{key}.json"
 
-    def _read_cache(self, key: str | None) -> object | None:
+    def _read_cache(self, key: str | None) -> Any:
         if key is None:
             return None
         try:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection
 
 from packaging.utils import NormalizedName
+from resolvelib.structs import RequirementInformation
 
 from lock_build.resolution.model import Candidate, PackageSource, ResolveRequest, Wanted
 from lock_build.resolution.provider import split_identifier
@@ -28,12 +29,13 @@ def who_asked(wanted: Wanted, parent: Candidate | None) -> str:
 
 
 def explain_conflict(
-    causes: Sequence[object], source: PackageSource, request: ResolveRequest
+    causes: Collection[RequirementInformation[Wanted, Candidate]],
+    source: PackageSource,
+    request: ResolveRequest,
 ) -> str:
     by_name: dict[NormalizedName, list[str]] = defaultdict(list)
     for cause in causes:
-        wanted: Wanted = cause.requirement  # type: ignore[attr-defined]
-        parent: Candidate | None = cause.parent  # type: ignore[attr-defined]
+        wanted, parent = cause.requirement, cause.parent
         name, _ = split_identifier(wanted.identifier)
         sentence = who_asked(wanted, parent)
         if sentence not in by_name[name]:

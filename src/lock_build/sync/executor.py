@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
@@ -103,7 +103,7 @@ def check_target(lock: Lock, target: Target) -> None:
         )
 
 
-def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[str]:
+def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[NormalizedName]:
     """What sync never removes: the installer's tooling, and lock-build with what it needs
     when the target is lock-build's own environment."""
     keep = {canonicalize_name(n) for n in installer_spared}
