@@ -167,7 +167,7 @@ def command(**values: Any) -> None:
     )
     started = time.monotonic()
     console.status(f"Locking for {target.describe()}")
-    result = compile_lock(request, on_event=console.status)
+    result = compile_lock(request, reporter=console)
     console.clear_status()
     for line in result.substitutions:
         console.warn(line)

@@ -42,6 +42,7 @@ from lock_build.metadata import (
     read_wheel_metadata,
 )
 from lock_build.models import Artifact, CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings, IndexStrategy
 from lock_build.target import Target
 
@@ -81,12 +82,12 @@ class PackageFinder:
         settings: IndexSettings,
         target: Target,
         client: HttpClient,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.settings = settings
         self.target = target
         self.client = client
-        self._on_event = on_event
+        self._reporter = reporter
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str], Future[Any]] = {}
         self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
@@ -142,7 +143,7 @@ class PackageFinder:
         )
 
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
-        self._event(f"Fetching page {name}")
+        self._reporter.status(f"Fetching page {name}")
         index_futures = [
             self._pages_pool.submit(self._index_files, _location_url(url), name)
             for url in self.settings.index_urls
@@ -285,11 +286,11 @@ class PackageFinder:
         if artifact.is_local:
             return read_wheel_metadata(self.fetch(artifact), artifact.name)
         if artifact.has_metadata_file:
-            self._event(f"Reading metadata {label} (metadata file)")
+            self._reporter.status(f"Reading metadata {label} (metadata file)")
             data = self._metadata_file(artifact)
             if data is not None:
                 return data
-        self._event(f"Reading metadata {label} (range request)")
+        self._reporter.status(f"Reading metadata {label} (range request)")
         try:
             data = read_member_lazily(
                 lambda start, end: self.client.get_range(artifact.url, start, end),
@@ -300,7 +301,7 @@ class PackageFinder:
             data = None
         if data is not None:
             return data
-        self._event(f"Reading metadata {label} (download)")
+        self._reporter.status(f"Reading metadata {label} (download)")
         return read_wheel_metadata(self.fetch(artifact), artifact.name)
 
     def _metadata_file(self, artifact: Artifact) -> bytes | None:
@@ -320,7 +321,7 @@ class PackageFinder:
         return data
 
     def _sdist_metadata(self, artifact: Artifact) -> bytes | None:
-        self._event(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
+        self._reporter.status(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
         raw = read_sdist_pkg_info(self.fetch(artifact))
         if raw is None or not metadata_is_static(raw):
             return None
@@ -372,10 +373,10 @@ class PackageFinder:
             dest = root / artifact.sha256[:32] / artifact.filename
             if dest.is_file() and hash_file(dest) == artifact.sha256:
                 return dest
-            self._event(f"Fetching {artifact.filename}")
+            self._reporter.status(f"Fetching {artifact.filename}")
             self.client.download(artifact.url, dest, artifact.sha256)
             return dest
-        self._event(f"Fetching {artifact.filename}")
+        self._reporter.status(f"Fetching {artifact.filename}")
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".unhashed-"))
         try:
             partial = staging / artifact.filename
@@ -416,10 +417,6 @@ class PackageFinder:
         return root
 
     # -- plumbing -------------------------------------------------------------------
-
-    def _event(self, message: str) -> None:
-        if self._on_event is not None:
-            self._on_event(message)
 
     def _once(self, table: str, key: str, compute: Callable[[], T]) -> T:
         """Compute ``key`` once across threads; failures are not memoised (a retry may work)."""

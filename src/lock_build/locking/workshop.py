@@ -32,6 +32,7 @@ from lock_build.index.finder import PackageFinder
 from lock_build.index.http import file_url_to_path
 from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.target import Target
 
 _HOOK_CACHE_FORMAT = 1
@@ -49,12 +50,12 @@ class Workshop:
         finder: PackageFinder,
         target: Target,
         cache_dir: Path,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.finder = finder
         self.target = target
         self.cache_dir = cache_dir
-        self.on_event = on_event
+        self.reporter = reporter
         self.env_pins: EnvPins | None = None
         self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
         # (name, version) of local projects locked as editable (-e): set by the compile loop.
@@ -86,7 +87,9 @@ class Workshop:
         cached = self._read_cache(key)
         if cached is not None:
             return tuple(Requirement(r) for r in cached)
-        self._emit(f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}")
+        self.reporter.status(
+            f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}"
+        )
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
         with self._environment(pins) as env:
@@ -120,7 +123,7 @@ class Workshop:
         key = self._cache_key("metadata", sdist, pins, config)
         cached = self._read_cache(key)
         if cached is None:
-            self._emit(f"Preparing metadata of {sdist.name} {sdist.version}")
+            self.reporter.status(f"Preparing metadata of {sdist.name} {sdist.version}")
             tree = self.source_tree(sdist)
             build_system = read_build_system(tree)
             with self._environment(pins) as env:
@@ -151,7 +154,9 @@ class Workshop:
             cached = self.wheels.get(sdist_hash, fingerprint.digest, self._target_key())
             if cached is not None:
                 return cached
-            self._emit(f"Building {release.name} {release.version} (needed to build another sdist)")
+            self.reporter.status(
+                f"Building {release.name} {release.version} (needed to build another sdist)"
+            )
             tree = self.source_tree(release)
             build_system = read_build_system(tree)
             substituted = self.env_substitutions(release) if self.env_substitutions else frozenset()
@@ -171,7 +176,7 @@ class Workshop:
         with self._lock:
             tree = self._trees.get(artifact.url)
             if tree is None:
-                self._emit(f"Fetching {artifact.filename}")
+                self.reporter.status(f"Fetching {artifact.filename}")
                 archive = self.finder.fetch(artifact)
                 dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
                 tree = extract_archive(archive, dest)
@@ -249,10 +254,6 @@ class Workshop:
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps({"format": _HOOK_CACHE_FORMAT, "value": value}), encoding="utf-8")
         tmp.replace(path)
-
-    def _emit(self, text: str) -> None:
-        if self.on_event is not None:
-            self.on_event(text)
 
 
 class _EnvironmentPool:
