@@ -7,6 +7,7 @@ stderr is a terminal unless --verbose asks for them.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -84,6 +85,26 @@ class Console:
         click.echo(click.style("error: ", fg="red") + exc.render(), err=True)
         if self.verbose and exc.detail:
             click.echo(exc.detail.rstrip(), err=True)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Core modules warn through ``logging`` (they never print); the CLI shows them here."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        console = Console.current()
+        if record.levelno >= logging.WARNING:
+            console.warn(self.format(record))
+        else:
+            console.debug(self.format(record))
+
+
+def route_core_logging() -> None:
+    """Send the ``lock_build`` loggers' records to the current console (once)."""
+    logger = logging.getLogger("lock_build")
+    if not any(isinstance(h, _ConsoleHandler) for h in logger.handlers):
+        logger.addHandler(_ConsoleHandler())
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
 
 
 def _terminal_width() -> int:
