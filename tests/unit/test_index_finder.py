@@ -519,7 +519,7 @@ def test_metadata_disk_cache_avoids_requests(server: IndexServer, tmp_path: Path
     second = finder(idx.url, tmp_path).metadata(release)
     assert second == first and len(idx.gets(wheel.name)) == before
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    assert (tmp_path / "cache" / "metadata" / f"{sha}.json").is_file()
+    assert (tmp_path / "cache" / "metadata" / f"metadata-v2-{sha}.json").is_file()
 
 
 def test_metadata_name_mismatch(server: IndexServer, tmp_path: Path) -> None:
