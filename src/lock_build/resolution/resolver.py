@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from packaging.utils import NormalizedName
 from resolvelib import BaseReporter, Resolver
@@ -27,14 +28,14 @@ MAX_ROUNDS = 200_000
 class ProgressReporter(BaseReporter):  # type: ignore[type-arg]
     """Forwards resolvelib's hooks to a one-line callback (the CLI's status line)."""
 
-    def __init__(self, on_event: object | None, context: str) -> None:
+    def __init__(self, on_event: Callable[[str], None] | None, context: str) -> None:
         self._on_event = on_event
         self._context = context
         self._pinned = 0
 
     def pinning(self, candidate: Candidate) -> None:
         self._pinned += 1
-        if callable(self._on_event):
+        if self._on_event is not None:
             where = f" for {self._context}" if self._context else ""
             self._on_event(f"Resolving{where}: {self._pinned} pinned, now {candidate}")
 
@@ -43,7 +44,7 @@ def resolve(
     source: PackageSource,
     target: Target,
     request: ResolveRequest,
-    on_event: object | None = None,
+    on_event: Callable[[str], None] | None = None,
 ) -> tuple[Resolution, Provider]:
     """Resolve ``request``; the provider is returned for what it observed (overrides used)."""
     provider = Provider(source, target, request)
@@ -52,7 +53,9 @@ def resolve(
     try:
         result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:
-        raise ResolutionError(explain_conflict(exc.causes, source, request)) from None
+        raise ResolutionError(
+            explain_conflict(exc.causes, source, request, provider.rejected)
+        ) from None
     except ResolutionTooDeep:
         raise ResolutionError(
             f"Resolution{' of ' + request.context if request.context else ''} gave up after "
