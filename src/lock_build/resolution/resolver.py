@@ -52,7 +52,9 @@ def resolve(
     try:
         result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:
-        raise ResolutionError(explain_conflict(exc.causes, source, request)) from None
+        raise ResolutionError(
+            explain_conflict(exc.causes, source, request, provider.rejected)
+        ) from None
     except ResolutionTooDeep:
         raise ResolutionError(
             f"Resolution{' of ' + request.context if request.context else ''} gave up after "
