@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-<<<<<<< HEAD
-from collections.abc import Collection
-
-from packaging.utils import NormalizedName
-=======
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
->>>>>>> piprules
 from resolvelib.structs import RequirementInformation
 
 from lock_build.models import Release
@@ -37,16 +31,10 @@ def who_asked(wanted: Wanted, parent: Candidate | None) -> str:
 
 
 def explain_conflict(
-<<<<<<< HEAD
-    causes: Collection[RequirementInformation[Wanted, Candidate]],
-    source: PackageSource,
-    request: ResolveRequest,
-=======
     causes: Iterable[RequirementInformation[Wanted, Candidate]],
     source: PackageSource,
     request: ResolveRequest,
     rejected: Mapping[tuple[NormalizedName, Version], str] | None = None,
->>>>>>> piprules
 ) -> str:
     """``rejected``: releases the provider skipped, and why (their metadata's Python)."""
     by_name: dict[NormalizedName, list[str]] = defaultdict(list)
