@@ -9,6 +9,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from lock_build.abi import AbiRules, equal_rule
 from lock_build.building.build_system import BuildSystem
 from lock_build.errors import BuildError, ResolutionError
 from lock_build.locking.builds import BuildLocker, BuildMismatchError, BuildOptions
@@ -18,7 +19,7 @@ from lock_build.target import resolve_target
 from support.fake_source import DictSource, want
 
 TARGET = resolve_target()
-ABI = frozenset({canonicalize_name("abi")})
+ABI = AbiRules(rules={canonicalize_name("abi"): equal_rule(canonicalize_name("abi"))})
 
 
 class FakeInspector:
@@ -46,7 +47,7 @@ def lock(index, runtime_reqs, static, *, sdists=(), dynamic=None, **options):
     source = DictSource(index, sdists=sdists)
     runtime, _ = resolve(source, TARGET, ResolveRequest(requirements=want(*runtime_reqs)))
     inspector = FakeInspector(static, dynamic)
-    options.setdefault("abi_packages", ABI)
+    options.setdefault("abi", ABI)
     locker = BuildLocker(
         source=source,
         target=TARGET,
