@@ -11,12 +11,12 @@ import click
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lock_build.cli.options import index_flags, index_options, target_options
+from lock_build.cli.options import abi_equal_option, index_flags, index_options, target_options
 from lock_build.cli.output import Console, console_option_group, default_cache_dir
 from lock_build.errors import InputError, StaleError
 from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
-from lock_build.locking.builds import DEFAULT_ABI_PACKAGES, BuildOptions
+from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest, compile_lock
 from lock_build.pipconfig import load_index_settings
@@ -90,11 +90,13 @@ _VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
     "--match-runtime",
     multiple=True,
     metavar="PKG",
-    help="Treat PKG as an ABI package (built against its runtime version).",
+    help="Treat PKG as an ABI package built against exactly its runtime version (equality, "
+    "replacing any ABI rule PKG has).",
 )
 @click.option(
     "--no-match-runtime", multiple=True, metavar="PKG", help="Do not treat PKG as an ABI package."
 )
+@abi_equal_option
 @click.option(
     "--extra-build-requires",
     multiple=True,
@@ -231,8 +233,17 @@ def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
 def _build_options(
     values: dict[str, Any], config_files: tuple[str, ...], pre: bool
 ) -> BuildOptions:
-    abi = set(DEFAULT_ABI_PACKAGES) | {canonicalize_name(p) for p in values["match_runtime"]}
-    abi -= {canonicalize_name(p) for p in values["no_match_runtime"]}
+    equal_for = []
+    for item in values["abi_equal"]:
+        sdist, sep, package = item.partition(":")
+        if not sep or not sdist.strip() or not package.strip():
+            raise InputError(f"--abi-equal {item!r} is not SDIST:PKG (e.g. pyworld:numpy).")
+        equal_for.append((sdist.strip(), package.strip()))
+    abi = default_abi_rules().overridden(
+        match_runtime=values["match_runtime"],
+        no_match_runtime=values["no_match_runtime"],
+        equal_for=equal_for,
+    )
     extra: dict[NormalizedName, list[Requirement]] = {}
     for item in values["extra_build_requires"]:
         package, sep, text = item.partition(":")
@@ -253,7 +264,7 @@ def _build_options(
     files = (*config_files, *(str(p) for p in values["build_constraint"]))
     return BuildOptions(
         match=values["build_match"],
-        abi_packages=frozenset(abi),
+        abi=abi,
         constraints=_constraint_files(files, "-b"),
         extra_requires={k: tuple(v) for k, v in extra.items()},
         config_settings=config,
@@ -287,6 +298,7 @@ def _requirement(text: str, option: str) -> Requirement:
 _LIST_OPTIONS = (
     "match-runtime",
     "no-match-runtime",
+    "abi-equal",
     "extra-build-requires",
     "config-settings-package",
     "no-build-isolation-package",

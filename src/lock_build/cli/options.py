@@ -84,6 +84,15 @@ index_options = _stack(
 )
 
 
+abi_equal_option = click.option(
+    "--abi-equal",
+    multiple=True,
+    metavar="SDIST:PKG",
+    help="Build SDIST against exactly the runtime version of the ABI package PKG, whatever "
+    "PKG's rule allows (e.g. an sdist that raises numpy's target version); repeatable.",
+)
+
+
 def index_flags(values: dict[str, Any]) -> dict[str, Any]:
     """The subset of click's values that pip's configuration layer understands."""
     keys = (

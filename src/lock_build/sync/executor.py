@@ -26,6 +26,7 @@ from lock_build.archives import extract_archive
 from lock_build.building import hooks
 from lock_build.building.build_system import read_build_system
 from lock_build.building.environment import BuildEnvironment as BuildVenv
+from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
@@ -34,6 +35,7 @@ from lock_build.lockfile import Lock
 from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
+from lock_build.sync import abi_check
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -120,6 +122,7 @@ def sync(
     python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
     check_target(lock, target)
+    abi_check.check_lock(lock)
     state = inspect_environment(python)
     if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
@@ -396,9 +399,11 @@ def _build_one(
                     editable=step.editable,
                 )
             except BuildError as exc:
+                # A known cause's fix stays last: the option is what the user acts on.
+                known = f" {exc.hint}" if isinstance(exc, KnownBuildFailure) else ""
                 raise BuildError(
                     f"Building {step.key} failed. {exc.message}",
-                    hint="Nothing in the target environment was changed.",
+                    hint="Nothing in the target environment was changed." + known,
                     detail=exc.detail,
                 ) from exc
         stamp_wheel(wheel, {p.name: str(p.version) for p in step.pins}, step.fingerprint)
@@ -477,6 +482,8 @@ def _install_set(
                 hint="Clear the wheel cache and retry.",
             )
         pins = stamp.get("pins") or {}
+        if build is not None:
+            abi_check.check_built_wheel(lock, build, pins)
         for name in build.shared if build else ():
             runtime = lock.package(name)
             if runtime is not None and pins.get(name) != str(runtime.version):
