@@ -43,6 +43,14 @@ class NetworkError(LockBuildError):
     """An index or file could not be fetched after retries."""
 
 
+class OfflineError(NetworkError):
+    """--offline, and something the run needs is not in the cache. ``url`` (redacted) names it."""
+
+    def __init__(self, message: str, *, url: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+
+
 class IndexPageError(LockBuildError):
     """An index answered, but with something that is not a usable simple-API page."""
 
