@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from packaging.markers import InvalidMarker, Marker
@@ -35,6 +35,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from lock_build.errors import InputError
+from lock_build.redaction import redact
 
 __all__ = [
     "DirectLink",
@@ -227,21 +228,13 @@ def _unnamed_key(item: UnnamedLink, cwd: Path | None) -> str:
 
 
 def _portable(text: str, cwd: Path | None) -> str:
-    text = _redact(text)
+    text = redact(text, keep_user=False)
     if cwd is None:
         return text
     for prefix in (cwd.resolve().as_uri(), str(cwd.resolve())):
         if text == prefix or text.startswith(prefix + "/"):
             return "<cwd>" + text[len(prefix) :]
     return text
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.netloc and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc="***@" + host))
-    return url
 
 
 # --------------------------------------------------------------------------- requirements files

@@ -28,36 +28,24 @@ from urllib3.util.retry import Retry
 
 from lock_build import __version__
 from lock_build.errors import HashMismatchError, IndexPageError, NetworkError
+from lock_build.redaction import redact
 from lock_build.settings import IndexSettings
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes if known)
 
 _CHUNK = 1 << 16
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_TOKEN_PARAMS = re.compile(r"(?i)((?:token|password|secret|key|auth|signature|sig)=)[^&]*")
 
 
-def redact(url: str) -> str:
-    """``url`` safe to show or store: passwords (and lone tokens) replaced by ``****``.
-
-    ``https://user:pw@host`` → ``https://user:****@host``; ``https://tok@host`` →
-    ``https://****@host`` (a lone userinfo is usually a token).
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user, sep, _password = userinfo.partition(":")
-        netloc = f"{user}:****@{host}" if sep else f"****@{host}"
-    query = _TOKEN_PARAMS.sub(r"\1****", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+__all__ = ["HttpClient", "Page", "redact", "strip_credentials"]
 
 
 def strip_credentials(url: str) -> str:
-    """``url`` with its userinfo removed (for cache keys and comparisons)."""
+    """``url`` with its userinfo removed (what is requested; cache keys and comparisons).
+
+    Not for display: query-string tokens stay. Text shown or stored goes through
+    :func:`lock_build.redaction.redact`.
+    """
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
 
