@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
@@ -79,20 +78,14 @@ def check_target(lock: Lock, target: Target) -> None:
     ):
         if want.get(key) and str(want[key]) != have:
             problems.append(f"{key} {want[key]} (the interpreter has {have})")
-    tags = set(target.tags)
-    bad = []
-    for pkg in lock.packages:
-        if pkg.wheel is None:
-            continue
-        try:
-            wheel_tags = parse_wheel_filename(pkg.wheel.filename)[3]
-        except ValueError:
-            continue
-        if not any(Tag(t.interpreter, t.abi, t.platform) in tags for t in wheel_tags):
-            bad.append(pkg.wheel.filename)
+    bad = [
+        pkg.key
+        for pkg in lock.packages
+        if pkg.wheels and pkg.sdist is None and pkg.wheel_for(target.tags) is None
+    ]
     if bad:
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        problems.append(f"wheels this interpreter cannot install: {shown}")
+        problems.append(f"packages with no wheel this interpreter can install: {shown}")
     if problems:
         raise TargetError(
             f"The lock is for {want.get('implementation')} {want.get('python-version')} on "
@@ -149,7 +142,11 @@ def sync(
     )
     digests = local_source_digests(lock, lock_dir)
     plan = make_plan(
-        lock, state.installed, keep=spared_names(state, tool.spared()), source_digests=digests
+        lock,
+        state.installed,
+        keep=spared_names(state, tool.spared()),
+        source_digests=digests,
+        tags=target.tags,
     )
     if dry_run or not plan.changes:
         return SyncResult(
@@ -182,6 +179,7 @@ def sync(
         inspect_environment(python).installed,
         keep=spared_names(state, tool.spared()),
         source_digests=digests,
+        tags=target.tags,
     )
     if after.changes:
         left = ", ".join(
