@@ -121,10 +121,10 @@ def _requirement_line(pkg: LockedPackage) -> tuple[str, list[str]]:
     # installs wherever the same versions apply, whichever file pip picks there.
     files = [*pkg.wheels, *([pkg.sdist] if pkg.sdist else [])]
     hashes = sorted({f.sha256 for f in files if f.sha256})
-    # A file that came from no index was a direct URL in the inputs: point pip at it,
-    # since `name==version` would make pip look it up on an index that lacks it.
-    direct = next((f for f in files if f.index is None and _is_url(f.url)), None)
-    if direct is not None:
+    # A lone file that came from no index was a direct URL in the inputs: point pip at
+    # it, since `name==version` would make pip look it up on an index that lacks it.
+    direct = files[0] if len(files) == 1 and files[0].index is None else None
+    if direct is not None and _is_url(direct.url):
         return f"{pkg.name} @ {direct.url}", hashes
     return f"{pkg.name}=={pkg.version}", hashes
 

@@ -125,7 +125,7 @@ def test_relative_files_become_absolute_for_consumers_elsewhere(tmp_path: Path) 
         ('lock-version = 1\n[[package]]\nversion = "1"\n', r"bad.lock:2: package\[0\], name: is"),
         (
             'lock-version = 1\n[[package]]\nname = "a"\nversion = "x y"\n',
-            "bad.lock:4: package \"a\" x y, version: 'x y' is not a valid version",
+            "bad.lock:4: package \"a\", version: 'x y' is not a valid version",
         ),
     ],
 )

@@ -15,11 +15,13 @@ import re
 import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 import tomlkit.items
+from packaging.version import InvalidVersion, Version
 
 from lock_build import __version__
 from lock_build.errors import LockfileError
@@ -108,12 +110,13 @@ def loads(text: str | bytes, *, source: str = "lockfile") -> Lock:
             hint="Regenerate it with lock-build compile, or fix the file.",
         ) from None
     try:
-        return Lock.from_dict(data, command=_header_command(text))
+        lock = Lock.from_dict(data, command=_header_command(text))
     except LockValidationError as exc:
         raise LockfileError(
             render_problems(exc.problems, data, text, source),
             hint="Regenerate it with lock-build compile, or fix the entries named.",
         ) from None
+    return replace(lock, text=text, source=source)
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -156,11 +159,19 @@ def _describe(path: Path_, data: Mapping[str, Any]) -> str:
             version = entry.get("version")
             if isinstance(name, str) and _plain(name):
                 label = f'{path[0]} "{name}"'
-                if isinstance(version, str) and _plain(version):
+                if isinstance(version, str) and _is_version(version):
                     label += f" {version}"
         rest = render_path(path[2:])
         return f"{label}, {rest}" if rest else label
     return render_path(path) or "the lock"
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _plain(text: str) -> bool:

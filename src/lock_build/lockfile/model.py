@@ -444,6 +444,12 @@ class LockedPackage:
     # The [[target]] ids this entry is for; empty means every target of the lock.
     targets: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # One canonical order, so that equal locks compare equal however they were built.
+        ordered = tuple(sorted(self.wheels, key=lambda w: (w.filename, w.url)))
+        if ordered != self.wheels:
+            object.__setattr__(self, "wheels", ordered)
+
     @property
     def key(self) -> str:
         return f"{self.name}=={self.version}"
@@ -511,9 +517,13 @@ class LockedPackage:
             if v1_wheel is not None:
                 wheels.append(LockedFile._read(v1_wheel, (*path, "wheel"), r))
         sdist_table = r.table(data, "sdist", path)
-        sdist = LockedFile._read(sdist_table, (*path, "sdist"), r) if sdist_table else None
+        sdist = None
+        if sdist_table is not None:
+            sdist = LockedFile._read(sdist_table, (*path, "sdist"), r)
         source_table = r.table(data, "source", path)
-        source = LocalSource._read(source_table, (*path, "source"), r) if source_table else None
+        source = None
+        if source_table is not None:
+            source = LocalSource._read(source_table, (*path, "source"), r)
         if not wheels and sdist_table is None and source_table is None:
             r.add(path, "has no wheels, no sdist and no source: nothing to install")
         requires_dist = r.requirements(data, "requires-dist", path)
@@ -884,6 +894,9 @@ class Lock:
     builds: tuple[BuildEnvironment, ...] = ()
     # The format the lock was read from (a lock made now is LOCK_VERSION).
     lock_version: int = LOCK_VERSION
+    # The text it was read from, to locate problems found later (a source it may not use).
+    text: str | None = field(default=None, compare=False, repr=False)
+    source: str | None = field(default=None, compare=False, repr=False)  # its path, if read
 
     @property
     def target(self) -> Mapping[str, Any]:
@@ -1039,6 +1052,9 @@ class Lock:
         if len(set(ids)) != len(ids):
             problems.append(Problem(("target",), "holds the same target id twice"))
         known = set(ids)
+        # An entry that could not be read would make every reference to it look dangling:
+        # its own problem says enough.
+        complete = all(p is not None for p in packages)
         seen: dict[tuple[NormalizedName, Version], int] = {}
         runtime: dict[NormalizedName, int] = {}
         for i, pkg in enumerate(packages):
@@ -1068,6 +1084,8 @@ class Lock:
         for i, build in enumerate(builds):
             if build is None:
                 continue
+            if not complete:
+                continue
             if (build.package, build.version) not in seen:
                 problems.append(Problem(("build", i), f"{build.key} has no [[package]] entry"))
             for j, (name, version) in enumerate(sorted(build.pin_versions().items())):
@@ -1086,6 +1104,42 @@ class Lock:
                     Problem(("build", i, "target"), f"{build.target!r} is no [[target]] id")
                 )
         return problems
+
+
+_MANYLINUX = re.compile(r"manylinux_(\d+)_(\d+)_(\w+)")
+
+
+def glibc_of(tags: Sequence[Tag]) -> tuple[int, int] | None:
+    """The glibc an environment with ``tags`` has: its highest manylinux level."""
+    levels = [(int(m[1]), int(m[2])) for m in (_MANYLINUX.fullmatch(t.platform) for t in tags) if m]
+    return max(levels) if levels else None
+
+
+def usable_on(lock: Lock, pkg: LockedPackage, tags: Sequence[Tag]) -> bool:
+    """Whether an environment with ``tags`` can install ``pkg`` from the lock: a wheel that
+    fits, or a source the lock has a build environment for."""
+    if pkg.wheel_for(tags) is not None:
+        return True
+    has_source = pkg.sdist is not None or pkg.source is not None
+    return has_source and lock.build_for(pkg.name, pkg.version) is not None
+
+
+def glibc_floor(lock: Lock, target: LockTarget) -> str | None:
+    """The lowest glibc (manylinux level) on which every package of ``lock`` still has a
+    usable file for ``target``; None when the target is not a manylinux platform."""
+    match = _MANYLINUX.fullmatch(target.platform)
+    if not match:
+        return None
+    major, minor, arch = int(match[1]), int(match[2]), match[3]
+    lowest = 5 if arch in ("x86_64", "i686") else 17
+    floor = minor
+    for level in range(minor, lowest - 1, -1):
+        platform = f"manylinux_{major}_{level}_{arch}"
+        tags = _target_tags(target.implementation, target.python_version, platform)
+        if not all(usable_on(lock, p, tags) for p in lock.packages):
+            break
+        floor = level
+    return f"{major}.{floor}"
 
 
 _TOP_LEVEL_KEYS = frozenset(

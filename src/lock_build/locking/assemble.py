@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from lock_build.lockfile import (
     LockedPackage,
     LockTarget,
 )
+from lock_build.lockfile.model import glibc_floor
 from lock_build.locking.builds import LockedBuild
 from lock_build.locking.direct import DirectSources
 from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release
@@ -82,7 +83,7 @@ def assemble_lock(
             if item.metadata is None:
                 item.metadata = metadata(release)
 
-    return Lock(
+    lock = Lock(
         inputs_digest=request.inputs.digest(),
         input_files=request.input_files,
         command=request.command,
@@ -94,6 +95,8 @@ def assemble_lock(
         ),
         builds=tuple(_build_environment(build) for build in builds),
     )
+    targets = tuple(replace(t, glibc_floor=glibc_floor(lock, t)) for t in lock.targets)
+    return replace(lock, targets=targets)
 
 
 def _locked_package(
