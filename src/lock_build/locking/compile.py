@@ -285,7 +285,9 @@ class _Compiler:
     # -- the result ---------------------------------------------------------------
 
     def _result(self, runtime: Resolution, builds: Sequence[LockedBuild]) -> CompileResult:
-        lock = assemble_lock(self.request, runtime, builds, self.finder, self.direct)
+        lock = assemble_lock(
+            self.request, runtime, builds, self.finder, self.direct, self.source.metadata
+        )
         substitutions = tuple(
             f"{b.sdist.name} {b.sdist.version} builds against {s.package}=={s.used} "
             f"(declared: {s.declared})"
