@@ -305,6 +305,7 @@ class _Collector:
     only_binary: set[str] = field(default_factory=set)
     no_binary: set[str] = field(default_factory=set)
     trusted_hosts: list[str] = field(default_factory=list)
+    stdin: str | None = None  # the text of a "-" input
 
     def index_options(self) -> IndexOptions:
         return IndexOptions(
@@ -332,14 +333,14 @@ class _Collector:
 
 
 def parse_requirements_file(
-    path: Path, *, cwd: Path, environ: Mapping[str, str] | None = None
+    path: Path, *, cwd: Path, environ: Mapping[str, str] | None = None, stdin: str | None = None
 ) -> InputSet:
     """Read a file in pip's requirements syntax, following ``-r`` and ``-c`` includes.
 
     Relative includes, local paths and find-links directories are taken relative to
     the file that names them. ``environ`` (default: ``os.environ``) feeds ``${VAR}``.
     """
-    collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ)
+    collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ, stdin=stdin)
     _read_requirements_file(collector, _absolute(path, cwd), constraint=False)
     return collector.freeze()
 
@@ -354,7 +355,8 @@ def _read_requirements_file(c: _Collector, path: Path, *, constraint: bool) -> N
             hint="Remove one of the -r/-c lines.",
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        # "-" is standard input (pip-compile's habit), read once by the CLI.
+        text = c.stdin if path.name == "-" and c.stdin is not None else path.read_text("utf-8")
     except FileNotFoundError:
         raise InputError(f"Requirements file {display} does not exist.") from None
     except IsADirectoryError:
@@ -1146,8 +1148,10 @@ def load_inputs(
     groups: Sequence[str] = (),
     cwd: Path,
     environ: Mapping[str, str] | None = None,
+    stdin: str | None = None,
 ) -> InputSet:
-    """Read every input the command line names (or the default one) into one InputSet."""
+    """Read every input the command line names (or the default one) into one InputSet;
+    ``stdin`` is the text of a ``-`` input."""
     if not paths:
         for candidate in ("requirements.in", "pyproject.toml"):
             if (cwd / candidate).is_file():
@@ -1174,7 +1178,7 @@ def load_inputs(
                 parse_pyproject(path, extras=extras, all_extras=all_extras, groups=groups, cwd=cwd)
             )
         else:
-            parts.append(parse_requirements_file(path, cwd=cwd, environ=environ))
+            parts.append(parse_requirements_file(path, cwd=cwd, environ=environ, stdin=stdin))
     for path in constraints:
         collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ)
         _read_requirements_file(collector, _absolute(path, cwd), constraint=True)

@@ -53,6 +53,9 @@ class CompileRequest:
     build: BuildOptions = BuildOptions()
     constraints: tuple[Wanted, ...] = ()  # from pip's configuration (global constraint files)
     previous: Lock | None = None
+    # Runtime pins to keep from another file (``--previous``: a pip-compile or uv output);
+    # None: those of ``previous``. Build pins always come from ``previous``.
+    previous_pins: tuple[tuple[NormalizedName, Version], ...] | None = None
     upgrade: bool = False
     upgrade_packages: tuple[Requirement, ...] = ()
     options_record: Mapping[str, object] = field(default_factory=dict)
@@ -254,11 +257,12 @@ class _Compiler:
 
     def _previous_runtime_pins(self) -> tuple[tuple[NormalizedName, Version], ...]:
         previous = self.request.previous
-        if previous is None:
-            return ()
-        return tuple(
-            sorted((p.name, p.version) for p in previous.runtime_packages() if self._kept(p.name))
-        )
+        pins = self.request.previous_pins
+        if pins is None:
+            pins = (
+                tuple((p.name, p.version) for p in previous.runtime_packages()) if previous else ()
+            )
+        return tuple(sorted((n, v) for n, v in pins if self._kept(n)))
 
     def _previous_build_pins(self) -> dict[NormalizedName, dict[NormalizedName, Version]]:
         previous = self.request.previous

@@ -42,6 +42,7 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
+from lock_build.sync.safety import check_own_needs
 from lock_build.target import Target, target_for_interpreter
 
 
@@ -151,6 +152,7 @@ def sync(
     plan = make_plan(
         lock, state.installed, keep=spared_names(state, tool.spared()), source_digests=digests
     )
+    check_own_needs(plan, state)  # before anything changes, and in a dry run too
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
