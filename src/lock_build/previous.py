@@ -44,12 +44,14 @@ class PreviousFileError(InputError):
 
 
 def looks_like_lock(path: Path) -> bool:
-    """Whether ``path`` is a lock-build lock (TOML with a ``lock-version``)."""
+    """Whether ``path`` is a lock-build lock: TOML with an integer ``lock-version`` (a PEP 751
+    pylock.toml has the string ``"1.0"``)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
-    return "lock-version" in data
+    version = data.get("lock-version")
+    return isinstance(version, int) and not isinstance(version, bool)
 
 
 def read_previous(path: Path, *, cwd: Path) -> PreviousPins:
