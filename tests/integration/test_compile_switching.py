@@ -217,3 +217,38 @@ def test_summary_says_the_options_drifted_before_the_removals(project: Project) 
     assert drift in stderr
     assert stderr.index(drift) < stderr.index("Removed beta 1.1")
     assert "Removed devtool 1.0" in stderr
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def test_a_name_no_index_has_is_told_apart_from_a_project_without_a_fitting_file(
+    project: Project,
+) -> None:
+    project.index.add_wheel("winwheel", "1.0", tag="cp311-cp311-win_amd64")
+    project.index.add_wheel("winwheel", "1.1", tag="cp311-cp311-win_amd64")
+    project.index.add_wheel("oldpy", "1.0", requires_python="<3")
+
+    project.write("requirements.in", "nosuchproject\n")
+    assert_clean_error(project.compile(), "no index has a project named nosuchproject")
+
+    project.write("requirements.in", "winwheel\n")
+    run = project.compile()
+    assert_clean_error(
+        run,
+        "the project winwheel exists but has no file usable for",
+        "winwheel-1.1-cp311-cp311-win_amd64.whl (its tags cp311-cp311-win_amd64 do not fit)",
+        "winwheel-1.0-cp311-cp311-win_amd64.whl",
+    )
+    assert run.stderr.index("winwheel-1.1") < run.stderr.index("winwheel-1.0")  # newest first
+
+    project.write("requirements.in", "oldpy\n")
+    assert_clean_error(project.compile(), "oldpy-1.0-py3-none-any.whl (requires Python <3)")
+
+
+def test_a_conflict_shows_many_versions_as_a_range(project: Project) -> None:
+    for minor in range(6):
+        project.index.add_wheel("many", f"1.{minor}")
+    project.write("requirements.in", "many>=9\n")
+    run = project.compile()
+    assert_clean_error(run, "the versions that exist for this target are 1.0 to 1.5 (6 versions)")

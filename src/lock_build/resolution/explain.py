@@ -11,7 +11,7 @@ from lock_build.resolution.model import Candidate, PackageSource, ResolveRequest
 from lock_build.resolution.provider import split_identifier
 
 BUILD_SUFFIX = " (build)"
-_MAX_VERSIONS_SHOWN = 8
+_MAX_VERSIONS_LISTED = 4  # more than this reads better as a range
 
 
 def who_asked(wanted: Wanted, parent: Candidate | None) -> str:
@@ -68,6 +68,13 @@ def _available(name: NormalizedName, source: PackageSource, request: ResolveRequ
         if reason:
             return f"{reason}{asked}"
         return f"no index has a usable file of {name} for this target{asked}"
-    versions = [str(r.version) for r in releases if not r.yanked][:_MAX_VERSIONS_SHOWN]
-    more = ", …" if len(releases) > _MAX_VERSIONS_SHOWN else ""
-    return f"the versions that exist for this target are {', '.join(versions)}{more}{asked}"
+    versions = sorted({r.version for r in releases if not r.yanked})
+    return f"the versions that exist for this target are {_span(versions)}{asked}"
+
+
+def _span(versions: Sequence[object]) -> str:
+    """A few versions listed newest first; more collapsed into a range:
+    ``1.0 to 2.3 (12 versions)``. ``versions`` is sorted, oldest first."""
+    if len(versions) <= _MAX_VERSIONS_LISTED:
+        return ", ".join(str(v) for v in reversed(versions)) or "none"
+    return f"{versions[0]} to {versions[-1]} ({len(versions)} versions)"
