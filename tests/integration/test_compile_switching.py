@@ -252,3 +252,45 @@ def test_a_conflict_shows_many_versions_as_a_range(project: Project) -> None:
     project.write("requirements.in", "many>=9\n")
     run = project.compile()
     assert_clean_error(run, "the versions that exist for this target are 1.0 to 1.5 (6 versions)")
+
+
+# --------------------------------------------------------------------------- dynamic pyproject
+
+
+def test_pyproject_with_dynamic_dependencies_is_read_through_its_backend(
+    project: Project, tmp_path: Path
+) -> None:
+    import tarfile
+
+    from support.dists import make_sdist
+
+    sdist = make_sdist(
+        tmp_path / "sdists",
+        "app",
+        "0.1",
+        requires=["alpha==1.0"],
+        extras={"fast": ["beta[fast]"]},
+        dynamic_requires_dist=True,
+    )
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path / "tree", filter="data")
+    tree = tmp_path / "tree" / "app-0.1"
+    pyproject = (tree / "pyproject.toml").read_text(encoding="utf-8")
+    (tree / "pyproject.toml").write_text(
+        pyproject.replace(
+            'dynamic = ["dependencies"]', 'dynamic = ["dependencies", "optional-dependencies"]'
+        ),
+        encoding="utf-8",
+    )
+    run = project.compile(tree / "pyproject.toml", "--extra", "fast", "-o", "app.lock").ok()
+    assert project.pins("app.lock") == {
+        "alpha": "1.0",
+        "beta": "1.1",
+        "fastdep": "1.1",
+        "mid": "2.0",
+    }
+    assert "app" not in project.pins("app.lock")  # its dependencies, not the project
+    assert "Traceback" not in run.output
+
+    unknown = project.compile(tree / "pyproject.toml", "--extra", "nope", "-o", "x.lock")
+    assert_clean_error(unknown, "has no extra 'nope'", "its metadata defines fast")

@@ -20,7 +20,7 @@ from packaging.version import Version
 from lock_build.errors import InputError, ResolutionError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient, redact
-from lock_build.inputs import InputRequirement, InputSet, UnnamedLink
+from lock_build.inputs import DynamicProject, InputRequirement, InputSet, UnnamedLink
 from lock_build.lockfile import Lock
 from lock_build.locking.assemble import assemble_lock
 from lock_build.locking.builds import (
@@ -169,7 +169,11 @@ class _Compiler:
     ) -> Resolution:
         inputs = self.request.inputs
         named = tuple(_name_unnamed(u) for u in inputs.unnamed)
-        requirements = tuple(_wanted(r) for r in (*inputs.requirements, *named)) + tuple(extra)
+        requirements = (
+            tuple(_wanted(r) for r in (*inputs.requirements, *named))
+            + self._dynamic_requirements()
+            + tuple(extra)
+        )
         constraints = (
             tuple(_wanted(r) for r in inputs.constraints)
             + self.request.constraints
@@ -190,6 +194,16 @@ class _Compiler:
         )
         resolution, _ = resolve(self.source, self.request.target, runtime_request, self.on_event)
         return resolution
+
+    def _dynamic_requirements(self) -> tuple[Wanted, ...]:
+        """What a pyproject.toml with dynamic dependencies needs, from its own metadata:
+        prepared by its backend in a locked build environment, as for any sdist."""
+        wanted: list[Wanted] = []
+        for project in self.request.inputs.dynamic:
+            reference = DirectReference(url=project.directory.as_uri(), kind="directory")
+            _release, metadata = self.direct.release(project.name, reference)
+            wanted.extend(dynamic_requirements(project, metadata, self.request.target))
+        return tuple(wanted)
 
     def _refresh_built_metadata(self, builds: Sequence[LockedBuild]) -> bool:
         """Recompute hook-made metadata in the locked environments; True if any changed."""
@@ -318,3 +332,33 @@ def _name_unnamed(link: UnnamedLink) -> InputRequirement:
         f"{link.location or link.source}: cannot tell the project name of {redact(link.link.url)}.",
         hint="Name it in the requirement: 'name @ <url or path>'.",
     )
+
+
+def dynamic_requirements(
+    project: DynamicProject, metadata: CoreMetadata, target: Target
+) -> tuple[Wanted, ...]:
+    """The Requires-Dist of a dynamic project that the inputs select: its dependencies
+    (when those are the dynamic part) and the requirements of the chosen extras, the
+    latter without their ``extra ==`` condition (which only the project itself carries)."""
+    chosen = metadata.provides_extra if project.all_extras else frozenset(project.extras)
+    unknown = sorted(set(project.extras) - metadata.provides_extra)
+    if unknown:
+        raise InputError(
+            f"{project.source} has no extra {', '.join(repr(e) for e in unknown)}; its "
+            f"metadata defines {', '.join(sorted(metadata.provides_extra)) or 'none'}."
+        )
+    wanted = []
+    for requirement in metadata.requires_dist:
+        if canonicalize_name(requirement.name) == project.name:
+            continue  # ``project[extra]`` in its own metadata: the extras are chosen above
+        marker = requirement.marker
+        if marker is None or "extra" not in str(marker):
+            if project.dependencies:
+                wanted.append(Wanted(requirement=requirement, origin=project.source))
+            continue
+        extras = [e for e in sorted(chosen) if target.evaluate(marker, frozenset({e}))]
+        if extras:
+            plain = Requirement(str(requirement).split(";", 1)[0])
+            origin = f"{project.source} (extra: {extras[0]})"
+            wanted.append(Wanted(requirement=plain, origin=origin))
+    return tuple(wanted)
