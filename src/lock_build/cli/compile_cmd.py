@@ -16,14 +16,14 @@ from lock_build.changes import summarize
 from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import InputError, StaleError
-from lock_build.index.http import strip_credentials
 from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
-from lock_build.locking.builds import DEFAULT_ABI_PACKAGES, BuildOptions
+from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest, compile_lock
 from lock_build.pipconfig import load_index_settings
 from lock_build.previous import looks_like_lock, read_previous
+from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
 from lock_build.target import resolve_target
 
@@ -40,6 +40,7 @@ _VOLATILE = {
     "--upgrade",
     "--generate-hashes",
     "--allow-unsafe",
+    "--offline",
 }
 _VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous"}
 
@@ -93,7 +94,7 @@ def command(
     request = replace(request, options_record=record)
     started = time.monotonic()
     out.status(f"Locking for {request.target.describe()}")
-    result = compile_lock(request, on_event=out.status)
+    result = compile_lock(request, reporter=out)
     out.clear_status()
     for line in result.substitutions:
         out.warn(line)
@@ -256,8 +257,17 @@ def _report(lock: Lock, console: Console, seconds: float) -> None:
 def _build_options(
     flags: options.BuildFlags, config_files: tuple[str, ...], *, pre: bool, prefer_binary: bool
 ) -> BuildOptions:
-    abi = set(DEFAULT_ABI_PACKAGES) | {canonicalize_name(p) for p in flags.match_runtime}
-    abi -= {canonicalize_name(p) for p in flags.no_match_runtime}
+    equal_for = []
+    for item in flags.abi_equal:
+        sdist, sep, package = item.partition(":")
+        if not sep or not sdist.strip() or not package.strip():
+            raise InputError(f"--abi-equal {item!r} is not SDIST:PKG (e.g. pyworld:numpy).")
+        equal_for.append((sdist.strip(), package.strip()))
+    abi = default_abi_rules().overridden(
+        match_runtime=flags.match_runtime,
+        no_match_runtime=flags.no_match_runtime,
+        equal_for=equal_for,
+    )
     extra: dict[NormalizedName, list[Requirement]] = {}
     for item in flags.extra_build_requires:
         package, sep, text = item.partition(":")
@@ -278,7 +288,7 @@ def _build_options(
     files = (*config_files, *(str(p) for p in flags.build_constraint))
     return BuildOptions(
         match=flags.build_match,  # type: ignore[arg-type]
-        abi_packages=frozenset(abi),
+        abi=abi,
         constraints=_constraint_files(files, "-b"),
         extra_requires={k: tuple(v) for k, v in extra.items()},
         config_settings=config,
@@ -312,6 +322,7 @@ def _requirement(text: str, option: str) -> Requirement:
 _LIST_OPTIONS = (
     "match-runtime",
     "no-match-runtime",
+    "abi-equal",
     "extra-build-requires",
     "config-settings-package",
     "no-build-isolation-package",
@@ -330,6 +341,7 @@ def _options_record(
     values: dict[str, object] = {
         "match-runtime": build.match_runtime,
         "no-match-runtime": build.no_match_runtime,
+        "abi-equal": build.abi_equal,
         "extra-build-requires": build.extra_build_requires,
         "config-settings-package": build.config_settings_package,
         "no-build-isolation-package": build.no_build_isolation_package,
@@ -366,7 +378,7 @@ def _regenerate_command(argv: list[str]) -> str:
             continue
         kept.append(arg)
     # Index URLs on the command line may carry credentials: never write them down.
-    return "lock-build " + " ".join(shlex.quote(strip_credentials(a)) for a in kept)
+    return "lock-build " + " ".join(shlex.quote(redact(a, keep_user=False)) for a in kept)
 
 
 def _display(path: Path, cwd: Path) -> str:

@@ -22,7 +22,7 @@ from click.core import ParameterSource
 from packaging.requirements import InvalidRequirement, Requirement
 
 from lock_build.config import Kind, LoadedConfig, Schema, discover_config_files, load_config
-from lock_build.index.http import redact
+from lock_build.redaction import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "lock_build.config"
@@ -97,6 +97,7 @@ class IndexFlags:
     cert: str | None
     timeout: float | None
     retries: int | None
+    offline: bool
 
     def as_flags(self) -> dict[str, object]:
         """By name, as ``pipconfig.load_index_settings`` takes them."""
@@ -267,6 +268,11 @@ index_options = _packed(
     option("--cert", type=click.Path(dir_okay=False), help="CA bundle for HTTPS."),
     option("--timeout", type=float, help="Socket timeout in seconds."),
     option("--retries", type=int, help="Retries for each connection."),
+    option(
+        "--offline",
+        is_flag=True,
+        help="Use only the cache: no request is sent; a page or file missing from it is an error.",
+    ),
 )
 
 
@@ -424,6 +430,7 @@ class BuildFlags:
     build_match: str
     match_runtime: tuple[str, ...]
     no_match_runtime: tuple[str, ...]
+    abi_equal: tuple[str, ...]
     extra_build_requires: tuple[str, ...]
     config_settings_package: tuple[str, ...]
     no_build_isolation_package: tuple[str, ...]

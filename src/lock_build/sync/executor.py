@@ -18,22 +18,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
 from lock_build.building.build_system import read_build_system
 from lock_build.building.environment import BuildEnvironment as BuildVenv
+from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
 from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
+from lock_build.sync import abi_check
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -44,20 +46,6 @@ from lock_build.sync.installers import (
 )
 from lock_build.sync.safety import check_own_needs
 from lock_build.target import Target, target_for_interpreter
-
-
-class Reporter(Protocol):
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
-
-
-class NullReporter:
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,7 +92,7 @@ def check_target(lock: Lock, target: Target) -> None:
         )
 
 
-def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[str]:
+def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[NormalizedName]:
     """What sync never removes: the installer's tooling, and lock-build with what it needs
     when the target is lock-build's own environment."""
     keep = {canonicalize_name(n) for n in installer_spared}
@@ -124,17 +112,18 @@ def sync(
     jobs: int = 1,
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
-    reporter: Reporter | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> SyncResult:
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
-    report = reporter or NullReporter()
+    report = reporter
     # Files the lock names relative to itself (a ./wheels find-links dir), made absolute once.
     lock = lock.with_absolute_files(lock_dir.resolve())
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
     check_target(lock, target)
+    abi_check.check_lock(lock)
     state = inspect_environment(python)
     if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
@@ -412,9 +401,11 @@ def _build_one(
                     editable=step.editable,
                 )
             except BuildError as exc:
+                # A known cause's fix stays last: the option is what the user acts on.
+                known = f" {exc.hint}" if isinstance(exc, KnownBuildFailure) else ""
                 raise BuildError(
                     f"Building {step.key} failed. {exc.message}",
-                    hint="Nothing in the target environment was changed.",
+                    hint="Nothing in the target environment was changed." + known,
                     detail=exc.detail,
                 ) from exc
         stamp_wheel(wheel, {p.name: str(p.version) for p in step.pins}, step.fingerprint)
@@ -493,6 +484,8 @@ def _install_set(
                 hint="Clear the wheel cache and retry.",
             )
         pins = stamp.get("pins") or {}
+        if build is not None:
+            abi_check.check_built_wheel(lock, build, pins)
         for name in build.shared if build else ():
             runtime = lock.package(name)
             if runtime is not None and pins.get(name) != str(runtime.version):
@@ -555,4 +548,4 @@ def _changes(before: EnvironmentState) -> str:
     return "so far " + (", ".join(parts) if parts else "nothing changed")
 
 
-__all__ = ["NullReporter", "Reporter", "SyncResult", "check_target", "spared_names", "sync"]
+__all__ = ["SyncResult", "check_target", "spared_names", "sync"]
