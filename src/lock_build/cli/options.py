@@ -57,7 +57,12 @@ def _packed(name: str, cls: type[Any], *decorators: Callable[[F], F]) -> Callabl
             kwargs[name] = cls(**{key: kwargs.pop(key) for key in keys})
             return func(*args, **kwargs)
 
-        return _stack(*decorators)(wrapper)  # type: ignore[arg-type]
+        before = len(getattr(wrapper, "__click_params__", ()))
+        decorated = _stack(*decorators)(wrapper)  # type: ignore[arg-type]
+        declared = {p.name for p in getattr(decorated, "__click_params__", ())[before:]}
+        if declared != set(keys):  # a field without its option, or the reverse: fail at import
+            raise TypeError(f"{cls.__name__}: options {sorted(declared ^ set(keys))} mismatch")
+        return decorated
 
     return apply
 
@@ -458,13 +463,21 @@ build_options = _packed(
         "--match-runtime",
         multiple=True,
         metavar="PKG",
-        help="Treat PKG as an ABI package (built against its runtime version).",
+        help="Treat PKG as an ABI package built against exactly its runtime version (equality, "
+        "replacing any ABI rule PKG has).",
     ),
     option(
         "--no-match-runtime",
         multiple=True,
         metavar="PKG",
         help="Do not treat PKG as an ABI package.",
+    ),
+    option(
+        "--abi-equal",
+        multiple=True,
+        metavar="SDIST:PKG",
+        help="Build SDIST against exactly the runtime version of the ABI package PKG, whatever "
+        "PKG's rule allows (e.g. an sdist that raises numpy's target version); repeatable.",
     ),
     option(
         "--extra-build-requires",
