@@ -15,6 +15,7 @@ from lock_build.resolution.provider import split_identifier
 
 BUILD_SUFFIX = " (build)"
 _MAX_VERSIONS_SHOWN = 8
+_MAX_VERSIONS_LISTED = 4  # more versions than this read better as a range
 
 
 def who_asked(wanted: Wanted, parent: Candidate | None) -> str:
@@ -85,7 +86,7 @@ def _available(
             f"every version of {name} is yanked: {_listed(yanked, _yank_reason)}{asked}; "
             "a yanked release is used only when pinned exactly (==)"
         )
-    text = f"the versions that exist for this target are {_listed(live, None)}{asked}"
+    text = f"the versions that exist for this target are {_span(live)}{asked}"
     skipped = [r for r in live if (name, r.version) in rejected]
     if skipped:
         reasons = _listed(skipped, lambda r: rejected[(name, r.version)])
@@ -93,6 +94,15 @@ def _available(
     if yanked:
         text += f"; yanked, so not considered without an exact pin: {_listed(yanked, _yank_reason)}"
     return text
+
+
+def _span(releases: Sequence[Release]) -> str:
+    """A few versions listed newest first; more collapsed into a range of what exists:
+    ``1.0 to 2.3 (12 versions)``."""
+    versions = sorted({r.version for r in releases})
+    if len(versions) <= _MAX_VERSIONS_LISTED:
+        return ", ".join(str(v) for v in reversed(versions)) or "none"
+    return f"{versions[0]} to {versions[-1]} ({len(versions)} versions)"
 
 
 def _listed(releases: Sequence[Release], why: Callable[[Release], str] | None) -> str:
