@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import Marker
 from packaging.tags import (
@@ -230,7 +231,7 @@ def _interpreter_path(path: Path) -> Path:
 
 def run_interpreter_script(
     interpreter: Path, script: str, *args: str, purpose: str, timeout: int = 120
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Run a stdlib-only ``script`` in ``interpreter`` (isolated mode) and parse its JSON.
 
     ``purpose`` completes "when asked for ..." in the error. The script only uses the

@@ -14,13 +14,13 @@ from packaging.utils import NormalizedName, canonicalize_name
 from lock_build.cli.options import index_flags, index_options, target_options
 from lock_build.cli.output import Console, console_option_group, default_cache_dir
 from lock_build.errors import InputError, StaleError
-from lock_build.index.http import strip_credentials
 from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import DEFAULT_ABI_PACKAGES, BuildOptions
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest, compile_lock
 from lock_build.pipconfig import load_index_settings
+from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
 from lock_build.target import resolve_target
 
@@ -167,7 +167,7 @@ def command(**values: Any) -> None:
     )
     started = time.monotonic()
     console.status(f"Locking for {target.describe()}")
-    result = compile_lock(request, on_event=console.status)
+    result = compile_lock(request, reporter=console)
     console.clear_status()
     for line in result.substitutions:
         console.warn(line)
@@ -326,7 +326,7 @@ def _regenerate_command(argv: list[str]) -> str:
     import shlex
 
     # Index URLs on the command line may carry credentials: never write them down.
-    return "lock-build " + " ".join(shlex.quote(strip_credentials(a)) for a in kept)
+    return "lock-build " + " ".join(shlex.quote(redact(a, keep_user=False)) for a in kept)
 
 
 def _display(path: Path, cwd: Path) -> str:

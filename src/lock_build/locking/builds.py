@@ -34,6 +34,7 @@ from lock_build.building.build_system import BuildSystem
 from lock_build.errors import BuildError, ResolutionError
 from lock_build.lockfile import Substitution
 from lock_build.models import Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.resolution.model import PackageSource, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.target import Target
@@ -142,7 +143,7 @@ class BuildLocker:
         options: BuildOptions,
         runtime: Resolution | None = None,
         hints: Mapping[NormalizedName, Version] | None = None,
-        on_event: object | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.source = source
         # Soft preferences below the runtime pins: the user's exact pins and the previous
@@ -153,7 +154,7 @@ class BuildLocker:
         self.options = options
         self.runtime = runtime
         self.runtime_versions = runtime.versions() if runtime else {}
-        self.on_event = on_event
+        self.reporter = reporter
         self.locked: dict[tuple[NormalizedName, Version], LockedBuild] = {}
         self._in_progress: list[Release] = []
 
@@ -191,7 +192,7 @@ class BuildLocker:
     # -- the policy -----------------------------------------------------------
 
     def _lock_new(self, sdist: Release) -> LockedBuild:
-        self._emit(f"Locking the build environment of {sdist.name} {sdist.version}")
+        self.reporter.status(f"Locking the build environment of {sdist.name} {sdist.version}")
         build_system = self.inspector.build_system(sdist)
         extra = self.options.extra_requires.get(sdist.name, ())
         config = dict(self.options.config_settings.get(sdist.name, {}))
@@ -249,7 +250,7 @@ class BuildLocker:
             prefer_binary=self.options.prefer_binary,
             context=context,
         )
-        first, _ = resolve(self.source, self.target, base, self.on_event)
+        first, _ = resolve(self.source, self.target, base, self.reporter)
         mismatched = {
             name: self.runtime_versions[name]
             for name, version in first.versions().items()
@@ -266,7 +267,7 @@ class BuildLocker:
         )
         joint = replace(base, constraints=(*base.constraints, *pins))
         try:
-            resolution, _ = resolve(self.source, self.target, joint, self.on_event)
+            resolution, _ = resolve(self.source, self.target, joint, self.reporter)
             return resolution, ()
         except ResolutionError:
             pass  # the declared requirements exclude the runtime version
@@ -277,7 +278,7 @@ class BuildLocker:
             raise BuildMismatchError(sdist, name, declared[name], mismatched[name])
         forced = replace(base, overrides=pins)
         try:
-            resolution, _ = resolve(self.source, self.target, forced, self.on_event)
+            resolution, _ = resolve(self.source, self.target, forced, self.reporter)
         except ResolutionError as exc:
             wanted_pins = ", ".join(f"{n}=={v}" for n, v in sorted(mismatched.items()))
             raise ResolutionError(
@@ -291,7 +292,7 @@ class BuildLocker:
             Substitution(package=name, declared=declared[name], used=version)
             for name, version in sorted(mismatched.items())
         )
-        self._emit(
+        self.reporter.status(
             f"{sdist.name} {sdist.version}: building against the runtime "
             + ", ".join(f"{s.package}=={s.used} (declared: {s.declared})" for s in substitutions)
         )
@@ -324,7 +325,7 @@ class BuildLocker:
         if self.runtime is None:
             # Provisional pass (metadata): resolve as if isolated.
             request = ResolveRequest(requirements=tuple(wanted), context=f"{sdist.name} (build)")
-            return resolve(self.source, self.target, request, self.on_event)[0]
+            return resolve(self.source, self.target, request, self.reporter)[0]
         missing = [
             w
             for w in wanted
@@ -357,10 +358,6 @@ class BuildLocker:
         preferred.update(self.options.previous.get(sdist.name, {}))
         preferred.update(self.runtime_versions)
         return tuple(sorted(preferred.items()))
-
-    def _emit(self, text: str) -> None:
-        if callable(self.on_event):
-            self.on_event(text)
 
 
 def _plain(requirement: Requirement) -> str:

@@ -18,10 +18,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
@@ -33,6 +32,7 @@ from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
 from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
@@ -43,20 +43,6 @@ from lock_build.sync.installers import (
     make_installer,
 )
 from lock_build.target import Target, target_for_interpreter
-
-
-class Reporter(Protocol):
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
-
-
-class NullReporter:
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -103,7 +89,7 @@ def check_target(lock: Lock, target: Target) -> None:
         )
 
 
-def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[str]:
+def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[NormalizedName]:
     """What sync never removes: the installer's tooling, and lock-build with what it needs
     when the target is lock-build's own environment."""
     keep = {canonicalize_name(n) for n in installer_spared}
@@ -123,11 +109,11 @@ def sync(
     jobs: int = 1,
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
-    reporter: Reporter | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> SyncResult:
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
-    report = reporter or NullReporter()
+    report = reporter
     # Files the lock names relative to itself (a ./wheels find-links dir), made absolute once.
     lock = lock.with_absolute_files(lock_dir.resolve())
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
@@ -553,4 +539,4 @@ def _changes(before: EnvironmentState) -> str:
     return "so far " + (", ".join(parts) if parts else "nothing changed")
 
 
-__all__ = ["NullReporter", "Reporter", "SyncResult", "check_target", "spared_names", "sync"]
+__all__ = ["SyncResult", "check_target", "spared_names", "sync"]
