@@ -254,3 +254,33 @@ def test_lock_build_chooses_what_pip_chooses(
         assert needle in pip_stderr, pip_stderr
     for needle in row.not_said:
         assert needle not in run.stderr and needle not in pip_stderr
+
+
+@pytest.mark.parametrize(
+    ("build_requires", "expected"),
+    [
+        pytest.param(["tool"], "1.0", id="final-without-opt-in"),
+        pytest.param(["tool>=2.0b1"], "2.0b1", id="named-by-the-build-requirement"),
+        pytest.param(["tool", "helper==1.0"], None, id="not-after-backtracking"),
+    ],
+)
+def test_build_requirements_follow_the_same_pre_release_rules(
+    project: Project, build_requires: list[str], expected: str | None
+) -> None:
+    index = project.index
+    index.add_sdist("pkg", "1.0", build_requires=build_requires)
+    index.add_wheel("tool", "1.0", requires=["helper==2.0"])
+    index.add_wheel("tool", "2.0b1")
+    index.add_wheel("helper", "1.0")
+    index.add_wheel("helper", "2.0")
+    project.write("requirements.in", "pkg\n")
+
+    run = project.compile()
+
+    if expected is None:
+        assert run.exit_code == 2, run.output
+        assert "tool 1.0 requires helper==2.0" in run.stderr, run.stderr
+        return
+    run.ok()
+    (build,) = project.lock()["build"]
+    assert f"tool=={expected}" in build["pins"]
