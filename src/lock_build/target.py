@@ -230,7 +230,12 @@ def _interpreter_path(path: Path) -> Path:
 
 
 def run_interpreter_script(
-    interpreter: Path, script: str, *args: str, purpose: str, timeout: int = 120
+    interpreter: Path,
+    script: str,
+    *args: str,
+    purpose: str,
+    timeout: int = 120,
+    flags: tuple[str, ...] = ("-I",),
 ) -> dict[str, Any]:
     """Run a stdlib-only ``script`` in ``interpreter`` (isolated mode) and parse its JSON.
 
@@ -240,7 +245,7 @@ def run_interpreter_script(
     """
     try:
         completed = subprocess.run(
-            [str(interpreter), "-I", "-c", script, *args],
+            [str(interpreter), *flags, "-c", script, *args],
             capture_output=True,
             text=True,
             check=False,
@@ -260,7 +265,7 @@ def run_interpreter_script(
         ) from None
     if completed.returncode != 0:
         last = next((line for line in reversed(completed.stderr.splitlines()) if line.strip()), "")
-        said = f": {last.strip()}" if last else ""
+        said = f": {last.strip().rstrip('.')}" if last else ""
         raise TargetError(
             f"The interpreter {interpreter} does not run: it exited with status "
             f"{completed.returncode} when asked for {purpose}{said}.",
@@ -281,7 +286,17 @@ def run_interpreter_script(
 
 def probe_interpreter(interpreter: Path) -> dict[str, object]:
     """Ask a local interpreter for the raw facts its markers, tags and paths come from."""
-    return run_interpreter_script(interpreter, _PROBE, purpose="its platform", timeout=60)
+    try:
+        return run_interpreter_script(interpreter, _PROBE, purpose="its platform", timeout=60)
+    except TargetError as exc:
+        if "nknown option" not in (exc.detail or ""):
+            raise
+    # Python 2 has no -I: ask again without it (and without the current directory on
+    # sys.path), so the answer is its version rather than a usage message.
+    script = "import sys\nsys.path = [p for p in sys.path if p]\n" + _PROBE
+    return run_interpreter_script(
+        interpreter, script, purpose="its platform", timeout=60, flags=("-E", "-s")
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -239,3 +239,17 @@ def test_a_python_older_than_the_floor_is_refused_by_version() -> None:
     with pytest.raises(TargetError) as info:
         InterpreterFacts.parse(Path("py"), {"version_info": [2, 7, 18, "final", 0]})
     assert "is Python 2.7.18; lock-build locks for Python 3.9 or newer" in str(info.value)
+
+
+def test_a_python_without_isolated_mode_is_still_asked_for_its_version(tmp_path: Path) -> None:
+    # Python 2 answers -I with a usage error; the second question (-E -s) gets its version.
+    old = tmp_path / "python2"
+    old.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-I" ]; then echo "Unknown option: -I" >&2; exit 2; fi\n'
+        'echo \'{"version_info": [2, 7, 18, "final", 0]}\'\n'
+    )
+    old.chmod(0o755)
+    with pytest.raises(TargetError) as info:
+        resolve_target(str(old))
+    assert "is Python 2.7.18; lock-build locks for Python 3.9 or newer" in str(info.value)
