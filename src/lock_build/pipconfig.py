@@ -410,6 +410,7 @@ def load_index_settings(
         retries=int(_as_number(retries_raw, "retries", int)) if retries_raw else 5,
         proxy=proxy.value if proxy else None,
         cache_dir=cache_dir,
+        offline=bool(flags.get("offline")),
         constraint_files=tuple(constraints),
         build_constraint_files=tuple(build_constraints),
         warnings=tuple(warnings),

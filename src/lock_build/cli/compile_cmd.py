@@ -25,7 +25,17 @@ from lock_build.resolution.model import Wanted
 from lock_build.target import resolve_target
 
 # Options that do not change the lock: left out of the regenerate command in its header.
-_VOLATILE = {"-v", "--verbose", "-q", "--quiet", "--check", "--dry-run", "-U", "--upgrade"}
+_VOLATILE = {
+    "-v",
+    "--verbose",
+    "-q",
+    "--quiet",
+    "--check",
+    "--dry-run",
+    "-U",
+    "--upgrade",
+    "--offline",
+}
 _VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
 
 

@@ -106,22 +106,31 @@ class PackageFinder:
         self._tmp: Path | None = None
         self._cache_dir = settings.cache_dir
         self._tag_strings = frozenset(str(tag) for tag in target.tags)
+        self._triples: dict[tuple[str, str, str], bool] = {}  # wheel tag triple -> usable
         self._tags_key = hashlib.sha256(" ".join(sorted(self._tag_strings)).encode()).hexdigest()
 
     # -- lifecycle ----------------------------------------------------------------
 
     def _worth_parsing(self, filename: str) -> bool:
-        """A cheap look at a wheel's tag triple; the full check happens in select.py."""
+        """A cheap look at a wheel's tag triple; the full check happens in select.py.
+
+        Pages list thousands of wheels over a few dozen distinct triples: each triple
+        is decided once (a dict lookup after that, no packaging objects built).
+        """
         if not filename.endswith(".whl"):
             return True
-        parts = filename[:-4].split("-")
-        if len(parts) < 5:
+        parts = filename[:-4].rsplit("-", 3)
+        if len(parts) < 4 or "-" not in parts[0]:
             return True  # malformed: let the parser decide (and skip it)
-        pythons, abis, platforms = (p.split(".") for p in parts[-3:])
-        tags = self._tag_strings
-        return any(
-            f"{py}-{abi}-{plat}" in tags for py in pythons for abi in abis for plat in platforms
-        )
+        triple = (parts[1], parts[2], parts[3])
+        known = self._triples.get(triple)
+        if known is None:
+            pythons, abis, platforms = (p.split(".") for p in triple)
+            tags = self._tag_strings
+            known = self._triples[triple] = any(
+                f"{py}-{abi}-{plat}" in tags for py in pythons for abi in abis for plat in platforms
+            )
+        return known
 
     def close(self) -> None:
         self._pages_pool.shutdown(wait=True, cancel_futures=True)

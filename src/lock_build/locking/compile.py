@@ -9,6 +9,7 @@ from their backend in the *locked* environment; if anything changed (or a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from packaging.version import Version
 from lock_build.errors import InputError, ResolutionError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient, redact
+from lock_build.index.prefetch import prefetch_enabled
 from lock_build.inputs import InputRequirement, InputSet, UnnamedLink
 from lock_build.lockfile import Lock
 from lock_build.locking.assemble import assemble_lock
@@ -99,7 +101,11 @@ class _Compiler:
         self.build_options = build_options
         self.direct = DirectSources(finder, self._provisional_metadata, request.cache_dir)
         self.source = IndexSource(
-            finder, self._provisional_metadata, self.direct, target=request.target
+            finder,
+            self._provisional_metadata,
+            self.direct,
+            prefetch=prefetch_enabled(os.environ),
+            target=request.target,
         )
         # Provisional build environments (declared requirements only) give metadata
         # while the runtime tree is unknown; the final ones replace them.
@@ -185,6 +191,12 @@ class _Compiler:
             excluded=tuple(excluded),
             pre=self.request.settings.pre or options.pre,
             prefer_binary=self.request.settings.binary.prefer_binary or options.prefer_binary,
+        )
+        target = self.request.target
+        self.source.expect(
+            w.requirement
+            for w in requirements
+            if w.direct is None and target.evaluate(w.requirement.marker)
         )
         resolution, _ = resolve(self.source, self.request.target, runtime_request, self.reporter)
         return resolution
