@@ -436,8 +436,8 @@ def _binary_policy(
     for value in _flag_list(flags, "no_binary"):
         apply_binary_option(value, target=no, other=only)
     prefer = bool(flags.get("prefer_binary")) or opts.prefer_binary
-    if not prefer and (raw := layers.top("prefer-binary")) is not None:
-        prefer = _as_bool(raw, "prefer-binary")
+    if not prefer and (configured := layers.top("prefer-binary")) is not None:
+        prefer = _as_bool(configured, "prefer-binary")
     return BinaryPolicy(only_binary=frozenset(only), no_binary=frozenset(no), prefer_binary=prefer)
 
 

@@ -7,24 +7,25 @@ stderr is a terminal unless --verbose asks for them.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 import click
 
+from lock_build.cli.options import ConsoleFlags, effective_settings
 from lock_build.errors import LockBuildError
+from lock_build.redaction import redact
 
-F = TypeVar("F", bound=Callable[..., Any])
 _STATUS_INTERVAL = 0.05  # seconds between two status-line updates on a terminal
 
 
 class Console:
-    """Progress and messages for one command run."""
+    """Progress and messages for one command run; every line goes through ``redact``."""
 
     _current: ClassVar[Console | None] = None
 
@@ -46,6 +47,7 @@ class Console:
         """A transient progress line: rewritten in place on a terminal, else only with -v."""
         if self.quiet:
             return
+        text = redact(text)
         with self._lock:
             if self.interactive:
                 now = time.monotonic()
@@ -67,23 +69,44 @@ class Console:
         """A line worth keeping (a summary), on stderr unless --quiet."""
         if not self.quiet:
             self.clear_status()
-            click.echo(text, err=True)
+            click.echo(redact(text), err=True)
 
     def warn(self, text: str) -> None:
         """Warnings are shown even with --quiet: they change what the user should do."""
         self.clear_status()
-        click.echo(click.style("warning: ", fg="yellow") + text, err=True)
+        click.echo(click.style("warning: ", fg="yellow") + redact(text), err=True)
 
     def debug(self, text: str) -> None:
         if self.verbose:
             self.clear_status()
-            click.echo(text, err=True)
+            click.echo(redact(text), err=True)
 
     def error(self, exc: LockBuildError) -> None:
         self.clear_status()
-        click.echo(click.style("error: ", fg="red") + exc.render(), err=True)
+        # Every message is redacted here as well, whatever the layer that wrote it did.
+        click.echo(click.style("error: ", fg="red") + redact(exc.render()), err=True)
         if self.verbose and exc.detail:
-            click.echo(exc.detail.rstrip(), err=True)
+            click.echo(redact(exc.detail.rstrip()), err=True)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Core modules warn through ``logging`` (they never print); the CLI shows them here."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        console = Console.current()
+        if record.levelno >= logging.WARNING:
+            console.warn(self.format(record))
+        else:
+            console.debug(self.format(record))
+
+
+def route_core_logging() -> None:
+    """Send the ``lock_build`` loggers' records to the current console (once)."""
+    logger = logging.getLogger("lock_build")
+    if not any(isinstance(h, _ConsoleHandler) for h in logger.handlers):
+        logger.addHandler(_ConsoleHandler())
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
 
 
 def _terminal_width() -> int:
@@ -93,19 +116,15 @@ def _terminal_width() -> int:
         return 80
 
 
-def console_option_group(func: F) -> F:
-    """--quiet / --verbose / --cache-dir, the same on every command."""
-    func = click.option(
-        "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="LOCK_BUILD_CACHE_DIR",
-        help="Cache directory [env: LOCK_BUILD_CACHE_DIR; default: the platform cache dir].",
-    )(func)
-    func = click.option("-v", "--verbose", count=True, help="Show more detail (repeatable).")(func)
-    func = click.option(
-        "-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings."
-    )(func)
-    return func
+def start(flags: ConsoleFlags) -> Console:
+    """The console for this run; under ``-v``, first every setting not at its default and
+    where it came from (command line, variable, configuration file)."""
+    console = Console(quiet=flags.quiet, verbose=flags.verbose)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and flags.verbose:
+        for line in effective_settings(ctx):
+            console.debug(line)
+    return console
 
 
 def default_cache_dir(cache_dir: Path | None) -> Path:

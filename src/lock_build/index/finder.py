@@ -10,25 +10,34 @@ Downloads go into a content-addressed artifact cache and are always hash-verifie
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import pickle
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
+from lock_build.cache import (
+    drop,
+    expect_dict,
+    expect_optional_str,
+    read_entry,
+    write_entry,
+)
 from lock_build.errors import HashMismatchError, IndexPageError, MetadataError, NetworkError
 from lock_build.index.http import HttpClient, Page, file_url_to_path, redact
 from lock_build.index.lazy_wheel import LazyWheelError, read_member_lazily
 from lock_build.index.pages import (
     ACCEPT,
+    artifacts_from_json,
+    artifacts_to_json,
     for_project,
     parse_find_links_dir,
     parse_html_page,
@@ -42,10 +51,14 @@ from lock_build.metadata import (
     read_wheel_metadata,
 )
 from lock_build.models import Artifact, CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings, IndexStrategy
 from lock_build.target import Target
 
 T = TypeVar("T")
+# Cache entry kinds; the version in the name changes when the value's shape does.
+_PAGE_KIND = "page-v2"
+_METADATA_KIND = "metadata-v2"
 _WORKERS = 8
 _HASH_CHUNK = 1 << 20
 
@@ -81,15 +94,18 @@ class PackageFinder:
         settings: IndexSettings,
         target: Target,
         client: HttpClient,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.settings = settings
         self.target = target
         self.client = client
-        self._on_event = on_event
+        self._reporter = reporter
         self._lock = threading.Lock()
-        self._memo: dict[tuple[str, str], Future] = {}
+        self._memo: dict[tuple[str, str], Future[Any]] = {}
         self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
+        # Every project page fetched, by (index, project): the lock records every file of
+        # each locked version, including wheels for other platforms that selection skips.
+        self._pages: dict[tuple[str, NormalizedName], Page] = {}
         self._pages_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-pages")
         self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
         self._tmp: Path | None = None
@@ -150,17 +166,100 @@ class PackageFinder:
             lambda: group_releases(project, self.artifacts(project), self.target, binary),
         )
 
+    def complete(self, release: Release) -> Release:
+        """``release`` with ``files``: every file the indexes list for its version.
+
+        Selection keeps only the files this target can use (and skips parsing the rest);
+        a lock that travels records them all, from the page data already fetched, so
+        nothing is downloaded for it. Files with no sha256 on the index are kept only
+        when they are local (hashed where they lie) or are the release's own files.
+        """
+        key = f"{release.name}=={release.version}"
+        return self._once("complete", key, lambda: self._complete(release))
+
+    def _complete(self, release: Release) -> Release:
+        name, version = release.name, release.version
+        binary = self.settings.binary
+        own = {a.url for a in (release.wheel, release.sdist) if a is not None}
+        if not release.artifact.index:
+            # A direct URL: the lock records that file only, not what indexes list.
+            return replace(release, files=tuple(a for a in (release.wheel, release.sdist) if a))
+        files = []
+        for artifact in self._version_files(name, version):
+            if artifact.is_wheel and not binary.allows_wheel(name):
+                continue
+            if not artifact.is_wheel and not binary.allows_sdist(name):
+                continue
+            if artifact.sha256 is None and not (artifact.is_local or artifact.url in own):
+                continue
+            files.append(artifact)
+        for chosen in (release.wheel, release.sdist):
+            if chosen is not None and chosen.url not in {a.url for a in files}:
+                files.append(chosen)
+        return replace(release, files=tuple(sorted(files, key=lambda a: (a.filename, a.url))))
+
+    def _version_files(self, name: NormalizedName, version: Version) -> tuple[Artifact, ...]:
+        def same_version(filename: str) -> bool:
+            if not filename.endswith(".whl"):
+                return True  # sdists: few per project, and their names parse only whole
+            parts = filename[:-4].split("-")
+            try:
+                return len(parts) in (5, 6) and Version(parts[1]) == version
+            except InvalidVersion:
+                return False
+
+        def reparse(index_url: str) -> tuple[Artifact, ...] | None:
+            page = self._pages.get((index_url, name))
+            if page is None:
+                return None
+            parsed = parse_project_page(
+                page.body, page.content_type, page.url, redact(index_url), keep=same_version
+            )
+            return for_project(parsed, name)
+
+        everything = self._gather(name, reparse)
+        return tuple(a for a in everything if a.version == version)
+
+    def listed_files(self, name: str) -> tuple[Artifact, ...] | None:
+        """Every file the indexes and find-links list for ``name``, wheels for other targets
+        included; None when none of them has such a project. For explaining why nothing
+        fits, so only on a failure path: pages come from the HTTP cache, parsed whole."""
+        project = canonicalize_name(name)
+        found: list[Artifact] = []
+        exists = False
+        for url in self.settings.index_urls:
+            page = self.client.get_page(_project_url(_location_url(url), project), ACCEPT)
+            if page is None:
+                continue
+            exists = True
+            parsed = parse_project_page(page.body, page.content_type, page.url, redact(url))
+            found.extend(for_project(parsed, project))
+        for location in self.settings.find_links:
+            found.extend(for_project(self._find_links_files(_location_url(location)), project))
+        return tuple(found) if exists or found else None
+
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
-        self._event(f"Fetching page {name}")
-        index_futures = [
-            self._pages_pool.submit(self._index_files, _location_url(url), name)
-            for url in self.settings.index_urls
-        ]
+        self._reporter.status(f"Fetching page {name}")
+        return self._gather(name, lambda url: self._index_files(url, name), parallel=True)
+
+    def _gather(
+        self,
+        name: NormalizedName,
+        from_index: Callable[[str], tuple[Artifact, ...] | None],
+        *,
+        parallel: bool = False,
+    ) -> tuple[Artifact, ...]:
+        """The files of ``name`` from each index (per the strategy) and find-links."""
+        urls = [_location_url(url) for url in self.settings.index_urls]
+        if parallel:
+            index_futures = [self._pages_pool.submit(from_index, url) for url in urls]
+            per_index = [f.result() for f in index_futures]
+        else:
+            per_index = [from_index(url) for url in urls]
         link_futures = [
             self._pages_pool.submit(self._find_links_files, _location_url(location))
             for location in self.settings.find_links
         ]
-        per_index = [f.result() for f in index_futures]
         found = [files for files in per_index if files is not None]
         if self.settings.index_strategy is IndexStrategy.FIRST_INDEX:
             # Guards against dependency confusion: a name is owned by the first index with it.
@@ -182,6 +281,8 @@ class PackageFinder:
         page = self.client.get_page(_project_url(index_url, name), ACCEPT)
         if page is None:
             return None
+        with self._lock:
+            self._pages[(index_url, name)] = page
         cached = self._parsed_page(page, index_url, name)
         if cached is not None:
             return cached
@@ -201,7 +302,7 @@ class PackageFinder:
         digest = hashlib.sha256(page.body)
         for part in (page.url, page.content_type, redact(index_url), name, self._tags_key):
             digest.update(b"\0" + part.encode())
-        return self._cache_dir / "pages" / f"v1-{digest.hexdigest()}.pickle"
+        return self._cache_dir / "pages" / f"{_PAGE_KIND}-{digest.hexdigest()}.json"
 
     def _parsed_page(
         self, page: Page, index_url: str, name: NormalizedName
@@ -209,26 +310,14 @@ class PackageFinder:
         path = self._page_key(page, index_url, name)
         if path is None:
             return None
-        try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            return None
+        return read_entry(path, _PAGE_KIND, artifacts_from_json)
 
     def _remember_parsed_page(
         self, page: Page, index_url: str, name: NormalizedName, found: tuple[Artifact, ...]
     ) -> None:
         path = self._page_key(page, index_url, name)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(found, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError:
-            pass  # a cache that cannot be written is only slower
+        if path is not None:
+            write_entry(path, _PAGE_KIND, artifacts_to_json(found))
 
     def _find_links_files(self, location: str) -> tuple[Artifact, ...]:
         return self._once("find-links", location, lambda: self._load_find_links(location))
@@ -268,10 +357,16 @@ class PackageFinder:
 
     def _load_metadata(self, artifact: Artifact) -> CoreMetadata | None:
         source = f"{artifact.name} {artifact.version} ({artifact.filename})"
-        cached = self._cached_metadata(artifact.sha256)
-        if cached is not None:
+        path = self._metadata_path(artifact.sha256)
+        cached = None if path is None else read_entry(path, _METADATA_KIND, _metadata_from_json)
+        if cached is not None and path is not None:
             raw = cached[0]
-            return None if raw is None else self._parse(raw, artifact, source)
+            if raw is None:
+                return None
+            try:
+                return self._parse(raw, artifact, source)
+            except MetadataError as exc:
+                drop(path, _METADATA_KIND, exc.message)
         if artifact.is_wheel:
             raw = self._wheel_metadata(artifact)
         else:
@@ -294,11 +389,11 @@ class PackageFinder:
         if artifact.is_local:
             return read_wheel_metadata(self.fetch(artifact), artifact.name)
         if artifact.has_metadata_file:
-            self._event(f"Reading metadata {label} (metadata file)")
+            self._reporter.status(f"Reading metadata {label} (metadata file)")
             data = self._metadata_file(artifact)
             if data is not None:
                 return data
-        self._event(f"Reading metadata {label} (range request)")
+        self._reporter.status(f"Reading metadata {label} (range request)")
         try:
             data = read_member_lazily(
                 lambda start, end: self.client.get_range(artifact.url, start, end),
@@ -309,7 +404,7 @@ class PackageFinder:
             data = None
         if data is not None:
             return data
-        self._event(f"Reading metadata {label} (download)")
+        self._reporter.status(f"Reading metadata {label} (download)")
         return read_wheel_metadata(self.fetch(artifact), artifact.name)
 
     def _metadata_file(self, artifact: Artifact) -> bytes | None:
@@ -329,33 +424,22 @@ class PackageFinder:
         return data
 
     def _sdist_metadata(self, artifact: Artifact) -> bytes | None:
-        self._event(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
+        self._reporter.status(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
         raw = read_sdist_pkg_info(self.fetch(artifact))
         if raw is None or not metadata_is_static(raw):
             return None
         return raw
 
-    def _metadata_path(self, sha256: str) -> Path | None:
-        if self._cache_dir is None:
+    def _metadata_path(self, sha256: str | None) -> Path | None:
+        if self._cache_dir is None or sha256 is None:
             return None
-        return self._cache_dir / "metadata" / f"{sha256}.json"
-
-    def _cached_metadata(self, sha256: str | None) -> tuple[bytes | None] | None:
-        path = self._metadata_path(sha256) if sha256 else None
-        if path is None or not path.is_file():
-            return None
-        try:
-            text = json.loads(path.read_text("utf-8"))["metadata"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # a damaged cache entry is re-read from the source
-        return (None if text is None else text.encode("utf-8", "surrogateescape"),)
+        return self._cache_dir / "metadata" / f"{_METADATA_KIND}-{sha256}.json"
 
     def _store_metadata(self, sha256: str | None, raw: bytes | None) -> None:
-        path = self._metadata_path(sha256) if sha256 else None
-        if path is None:
-            return
-        text = None if raw is None else raw.decode("utf-8", "surrogateescape")
-        _atomic_write(path, json.dumps({"metadata": text}))
+        path = self._metadata_path(sha256)
+        if path is not None:
+            text = None if raw is None else raw.decode("utf-8", "surrogateescape")
+            write_entry(path, _METADATA_KIND, {"metadata": text})
 
     # -- files ----------------------------------------------------------------------
 
@@ -381,10 +465,10 @@ class PackageFinder:
             dest = root / artifact.sha256[:32] / artifact.filename
             if dest.is_file() and hash_file(dest) == artifact.sha256:
                 return dest
-            self._event(f"Fetching {artifact.filename}")
+            self._reporter.status(f"Fetching {artifact.filename}")
             self.client.download(artifact.url, dest, artifact.sha256)
             return dest
-        self._event(f"Fetching {artifact.filename}")
+        self._reporter.status(f"Fetching {artifact.filename}")
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".unhashed-"))
         try:
             partial = staging / artifact.filename
@@ -426,10 +510,6 @@ class PackageFinder:
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _event(self, message: str) -> None:
-        if self._on_event is not None:
-            self._on_event(message)
-
     def _once(self, table: str, key: str, compute: Callable[[], T]) -> T:
         """Compute ``key`` once across threads; failures are not memoised (a retry may work)."""
         with self._lock:
@@ -446,15 +526,11 @@ class PackageFinder:
                 with self._lock:
                     del self._memo[(table, key)]
                 future.set_exception(exc)
-        return future.result()
+        result: T = future.result()
+        return result
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def _metadata_from_json(value: object) -> tuple[bytes | None]:
+    """A metadata cache value: the core metadata text, or null for "only a hook knows"."""
+    text = expect_optional_str(expect_dict(value, "value")["metadata"], "metadata")
+    return (None if text is None else text.encode("utf-8", "surrogateescape"),)

@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -28,36 +28,24 @@ from urllib3.util.retry import Retry
 
 from lock_build import __version__
 from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, OfflineError
+from lock_build.redaction import redact
 from lock_build.settings import IndexSettings
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes if known)
 
 _CHUNK = 1 << 16
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_TOKEN_PARAMS = re.compile(r"(?i)((?:token|password|secret|key|auth|signature|sig)=)[^&]*")
 
 
-def redact(url: str) -> str:
-    """``url`` safe to show or store: passwords (and lone tokens) replaced by ``****``.
-
-    ``https://user:pw@host`` → ``https://user:****@host``; ``https://tok@host`` →
-    ``https://****@host`` (a lone userinfo is usually a token).
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user, sep, _password = userinfo.partition(":")
-        netloc = f"{user}:****@{host}" if sep else f"****@{host}"
-    query = _TOKEN_PARAMS.sub(r"\1****", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+__all__ = ["HttpClient", "Page", "redact", "strip_credentials"]
 
 
 def strip_credentials(url: str) -> str:
-    """``url`` with its userinfo removed (for cache keys and comparisons)."""
+    """``url`` with its userinfo removed (what is requested; cache keys and comparisons).
+
+    Not for display: query-string tokens stay. Text shown or stored goes through
+    :func:`lock_build.redaction.redact`.
+    """
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
 
@@ -326,8 +314,8 @@ class HttpClient:
         ``None`` if the server refuses ranges or does not say the total size.
         """
         if urlsplit(url).scheme == "file":
-            data = _read_file(url)
-            return data[-length:], len(data)
+            whole = _read_file(url)
+            return whole[-length:], len(whole)
         data, total = self._ranged(url, f"bytes=-{length}")
         if data is None or total is None:
             return None
@@ -388,16 +376,16 @@ class HttpClient:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _chunks(self, url: str):
+    def _chunks(self, url: str) -> Iterator[tuple[bytes, int, int | None]]:
         if urlsplit(url).scheme == "file":
             path = file_url_to_path(url)
             try:
-                total = path.stat().st_size
+                size = path.stat().st_size
                 with path.open("rb") as handle:
                     done = 0
                     while chunk := handle.read(_CHUNK):
                         done += len(chunk)
-                        yield chunk, done, total
+                        yield chunk, done, size
             except OSError as exc:
                 raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
             return
