@@ -1,18 +1,27 @@
-"""Time `lock-build compile` against `pip-compile` and `uv pip compile` (and, with --sync,
-`lock-build sync` against `pip install -r`) on the same inputs, cold and warm caches.
+"""Time `lock-build compile` against `uv pip compile` and `pip-compile`, and `lock-build sync`
+against `uv pip sync` and `pip-sync`, on the same inputs, cold and warm, interleaved.
 
 Usage (from the repository root, with the project venv that has the `test` extra):
 
-    .venv/bin/python benchmarks/bench.py                       # both stacks, 1 cold + 3 warm
-    .venv/bin/python benchmarks/bench.py benchmarks/stacks/popular-40.in --warm 5 --json out.json
-    .venv/bin/python benchmarks/bench.py --sync benchmarks/stacks/popular-40.in
+    .venv/bin/python benchmarks/bench.py                       # every stack, 1 cold + 2 warm
+    .venv/bin/python benchmarks/bench.py benchmarks/stacks/web.in --warm 5 --json out.json
+    .venv/bin/python benchmarks/bench.py --sync-stack benchmarks/stacks/web.in --no-compile
 
 Fairness rules (see README.md): every tool sees the same index (``--index-url``, explicit, and
 ``PIP_CONFIG_FILE=/dev/null`` so no machine-specific pip configuration leaks in), every cold run
 starts from fresh empty cache directories, an existing output file is deleted before every run
 (pip-compile and lock-build would otherwise reuse its pins), and pip-compile runs with
 ``--generate-hashes`` because lock-build always records hashes (without it is reported too).
-The target is the interpreter running this script, for all three tools.
+The target is the interpreter running this script, for every tool. Runs are interleaved:
+cold round (each tool once), then each warm round (each tool once), so a noisy minute of a
+shared machine hits every tool alike; ratios are taken within a stack. Peak memory is the
+largest resident set of a run's process tree (``wait4``'s ``ru_maxrss``).
+
+Sync: the lock of the sync stack is exported with hashes; every tool syncs a fresh venv
+(first) and then the same venv again (nothing to do), starting from the cache its own
+compile of that stack left (lock-build's is copied per installer). pip-sync and
+``lock-build sync`` (pip or builtin) compile bytecode, as pip does; ``uv pip sync`` does not
+by default, so it is timed with and without ``--compile-bytecode``.
 """
 
 from __future__ import annotations
@@ -34,20 +43,29 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DEFAULT_STACKS = (HERE / "stacks" / "popular-40.in", HERE / "stacks" / "popular-45.in")
+STACKS = HERE / "stacks"
+DEFAULT_STACKS = (
+    STACKS / "web.in",
+    STACKS / "popular-40.in",
+    STACKS / "popular-45.in",
+    STACKS / "project-sdists.in",
+)
+DEFAULT_SYNC_STACK = STACKS / "web.in"
 DEFAULT_INDEX = "https://pypi.org/simple"
 BIN = Path(sys.executable).parent
-TOOLS = ("lock-build", "pip-compile", "pip-compile-nohash", "uv")
+TOOLS = ("lock-build", "uv", "pip-compile", "pip-compile-nohash")
+SYNC_TOOLS = ("lock-build", "lock-build-builtin", "uv", "uv-compile-bytecode", "pip-sync")
 
 
 @dataclass(kw_only=True)
 class Timing:
-    """Wall-clock seconds of the runs of one tool on one stack."""
+    """Wall-clock seconds and peak memory (KiB) of the runs of one tool on one stack."""
 
     tool: str
     stack: str
     cold: list[float] = field(default_factory=list)
     warm: list[float] = field(default_factory=list)
+    peak_kib: list[int] = field(default_factory=list)
     packages: int | None = None
     error: str | None = None
 
@@ -59,11 +77,17 @@ class Timing:
     def warm_median(self) -> float | None:
         return statistics.median(self.warm) if self.warm else None
 
+    @property
+    def peak_mib(self) -> float | None:
+        return max(self.peak_kib) / 1024 if self.peak_kib else None
+
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without pip/uv/lock-build settings, plus ``extra``.
 
     PIP_CERT (and the SSL_* variables) stay: a proxy's CA bundle is not an index setting.
+    PYTHONDONTWRITEBYTECODE goes: with it, every Python tool recompiles itself on every
+    run, which no user's machine does.
     """
     env = {
         key: value
@@ -72,7 +96,7 @@ def clean_env(**extra: str) -> dict[str, str]:
             (key.startswith("PIP_") and key != "PIP_CERT")
             or key.startswith("UV_")
             or key.startswith("LOCK_BUILD_")
-            or key == "VIRTUAL_ENV"
+            or key in ("VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
         )
     }
     env.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
@@ -90,7 +114,7 @@ def tool_binary(name: str) -> str:
     return found
 
 
-# Each command builder: (stack, output file, fresh-or-reused cache dir, index) -> argv, env.
+# Each command builder: (stack, output file, cache dir, index) -> argv, env.
 Command = Callable[[Path, Path, Path, str], tuple[list[str], dict[str, str]]]
 
 
@@ -160,13 +184,21 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def run_timed(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float:
+def run_timed(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
+    """Seconds and peak resident KiB of one run; RuntimeError with its stderr if it failed."""
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    return elapsed
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
+    return elapsed, int(usage.ru_maxrss)
 
 
 def count_pins(out: Path) -> int:
@@ -174,38 +206,63 @@ def count_pins(out: Path) -> int:
     if out.suffix == ".lock":
         import tomllib
 
-        return sum(1 for p in tomllib.loads(text).get("package", []) if p.get("runtime", True))
+        data = tomllib.loads(text)
+        return sum(1 for p in data.get("package", []) if p.get("runtime", True))
     return sum(1 for line in text.splitlines() if "==" in line and not line.startswith(("#", " ")))
 
 
-def bench_compile(
-    tool: str, stack: Path, work: Path, *, cold: int, warm: int, index: str, log: Callable
-) -> Timing:
-    timing = Timing(tool=tool, stack=stack.name)
-    build = COMMANDS[tool]
-    out = work / f"{tool}-{stack.stem}{'.lock' if tool == 'lock-build' else '.txt'}"
-    cache = work / f"cache-{tool}-{stack.stem}"
-    try:
-        for i in range(max(cold, 1 if warm else 0)):
+def _out(work: Path, tool: str, stack: Path) -> Path:
+    return work / f"{tool}-{stack.stem}{'.lock' if tool == 'lock-build' else '.txt'}"
+
+
+def _cache(work: Path, tool: str, stack: Path) -> Path:
+    return work / f"cache-{tool}-{stack.stem}"
+
+
+def bench_stack(
+    stack: Path,
+    tools: Sequence[str],
+    work: Path,
+    *,
+    cold: int,
+    warm: int,
+    index: str,
+    log: Callable[[str], None],
+) -> list[Timing]:
+    """Cold rounds, then warm rounds; each round runs every tool once, in turn."""
+    timings = {tool: Timing(tool=tool, stack=stack.name) for tool in tools}
+
+    def one(tool: str, kind: str, number: int) -> None:
+        timing = timings[tool]
+        if timing.error:
+            return
+        out, cache = _out(work, tool, stack), _cache(work, tool, stack)
+        if kind == "cold":
             shutil.rmtree(cache, ignore_errors=True)
             cache.mkdir(parents=True)
-            out.unlink(missing_ok=True)
-            argv, env = build(stack, out, cache, index)
-            seconds = run_timed(argv, env, work)
-            if i < cold:
-                timing.cold.append(seconds)
-            log(f"  {tool:<19} cold #{i + 1}: {seconds:7.2f}s")
-        for i in range(warm):  # the cache of the last cold run, output deleted each time
-            out.unlink(missing_ok=True)
-            argv, env = build(stack, out, cache, index)
-            seconds = run_timed(argv, env, work)
+        out.unlink(missing_ok=True)
+        argv, env = COMMANDS[tool](stack, out, cache, index)
+        try:
+            seconds, peak = run_timed(argv, env, work)
+        except RuntimeError as exc:
+            timing.error = str(exc)
+            log(f"  {tool}: FAILED\n{exc}")
+            return
+        timing.peak_kib.append(peak)
+        if kind == "cold" and number < cold:
+            timing.cold.append(seconds)
+        elif kind == "warm":
             timing.warm.append(seconds)
-            log(f"  {tool:<19} warm #{i + 1}: {seconds:7.2f}s")
         timing.packages = count_pins(out)
-    except RuntimeError as exc:
-        timing.error = str(exc)
-        log(f"  {tool}: FAILED\n{exc}")
-    return timing
+        log(f"  {tool:<19} {kind} #{number + 1}: {seconds:7.2f}s {peak / 1024:6.0f} MiB")
+
+    for number in range(max(cold, 1 if warm else 0)):  # a warm run needs one cold first
+        for tool in tools:
+            one(tool, "cold", number)
+    for number in range(warm):
+        for tool in tools:
+            one(tool, "warm", number)
+    return list(timings.values())
 
 
 # -- sync -------------------------------------------------------------------------------------
@@ -213,48 +270,26 @@ def bench_compile(
 
 @dataclass(kw_only=True)
 class SyncTiming:
+    tool: str
     stack: str
-    lock_build_first: float | None = None
-    lock_build_second: float | None = None
-    pip_install: float | None = None
+    first: float | None = None
+    second: float | None = None
+    peak_kib: int | None = None
     error: str | None = None
 
 
 def make_venv(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, env=clean_env())
     return path / "bin" / "python"
 
 
-def bench_sync(stack: Path, work: Path, *, index: str, log: Callable) -> SyncTiming:
-    """First and second `lock-build sync` into a fresh venv vs `pip install -r` of the export.
-
-    Both start from empty caches; the lock is compiled (untimed) beforehand.
-    """
-    result = SyncTiming(stack=stack.name)
-    lock = work / f"sync-{stack.stem}.lock"
-    reqs = work / f"sync-{stack.stem}.txt"
-    cache = work / f"sync-cache-{stack.stem}"
-    try:
-        if not lock.exists():
-            argv, env = lock_build_cmd(stack, lock, work / "sync-compile-cache", index)
-            run_timed(argv, env, work)
-        subprocess.run(
-            [
-                tool_binary("lock-build"),
-                "export",
-                str(lock),
-                "--format",
-                "requirements",
-                "-o",
-                str(reqs),
-                "-q",
-            ],
-            check=True,
-            env=clean_env(),
-        )
-        shutil.rmtree(cache, ignore_errors=True)
-        python = make_venv(work / f"venv-lb-{stack.stem}")
-        sync = [
+def _sync_command(
+    tool: str, lock: Path, reqs: Path, python: Path, cache: Path, index: str
+) -> tuple[list[str], dict[str, str]]:
+    if tool.startswith("lock-build"):
+        installer = "builtin" if tool == "lock-build-builtin" else "pip"
+        argv = [
             tool_binary("lock-build"),
             "sync",
             str(lock),
@@ -262,32 +297,94 @@ def bench_sync(stack: Path, work: Path, *, index: str, log: Callable) -> SyncTim
             str(python),
             "--cache-dir",
             str(cache),
+            "--installer",
+            installer,
             "-q",
         ]
-        result.lock_build_first = run_timed(sync, clean_env(), work)
-        log(f"  lock-build sync first : {result.lock_build_first:7.2f}s")
-        result.lock_build_second = run_timed(sync, clean_env(), work)
-        log(f"  lock-build sync second: {result.lock_build_second:7.2f}s")
-        python = make_venv(work / f"venv-pip-{stack.stem}")
-        pip = [
-            str(python),
-            "-m",
+        return argv, clean_env()
+    if tool.startswith("uv"):
+        argv = [
+            tool_binary("uv"),
             "pip",
-            "install",
-            "-q",
-            "--require-hashes",
-            "--no-deps",
+            "sync",
+            str(reqs),
+            "--python",
+            str(python),
             "--index-url",
             index,
-            "-r",
-            str(reqs),
+            "--cache-dir",
+            str(cache),
+            "-q",
         ]
-        result.pip_install = run_timed(pip, clean_env(PIP_CACHE_DIR=str(work / "sync-pip")), work)
-        log(f"  pip install -r        : {result.pip_install:7.2f}s")
+        if tool == "uv-compile-bytecode":
+            argv.append("--compile-bytecode")
+        return argv, clean_env(UV_CACHE_DIR=str(cache))
+    argv = [
+        tool_binary("pip-sync"),
+        str(reqs),
+        "--python-executable",
+        str(python),
+        "--index-url",
+        index,
+        "-q",
+    ]
+    return argv, clean_env(PIP_CACHE_DIR=str(cache / "pip"))
+
+
+def bench_sync(
+    stack: Path, tools: Sequence[str], work: Path, *, index: str, log: Callable[[str], None]
+) -> list[SyncTiming]:
+    """First sync into a fresh venv and a second (nothing to do) for each tool, interleaved."""
+    results = [SyncTiming(tool=tool, stack=stack.name) for tool in tools]
+    lock = _out(work, "lock-build", stack)
+    reqs = work / f"sync-{stack.stem}.txt"
+    compile_caches = {
+        "lock-build": _cache(work, "lock-build", stack),
+        "uv": _cache(work, "uv", stack),
+        "pip-sync": _cache(work, "pip-compile", stack),
+    }
+    try:
+        for tool, command in (("lock-build", lock_build_cmd), ("uv", uv_cmd)):
+            if not compile_caches[tool].is_dir():  # --no-compile: compile once, untimed
+                compile_caches[tool].mkdir(parents=True)
+                argv, env = command(stack, _out(work, tool, stack), compile_caches[tool], index)
+                run_timed(argv, env, work)
+        compile_caches["pip-sync"].mkdir(parents=True, exist_ok=True)
+        export = [tool_binary("lock-build"), "export", str(lock), "--format", "requirements"]
+        export += ["-o", str(reqs), "-q"]
+        subprocess.run(export, check=True, env=clean_env(), cwd=work)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
-        result.error = str(exc)
-        log(f"  sync: FAILED\n{exc}")
-    return result
+        for result in results:
+            result.error = str(exc)
+        log(f"  sync setup: FAILED\n{exc}")
+        return results
+    for second in (False, True):
+        for result in results:
+            if result.error:
+                continue
+            family = "lock-build" if result.tool.startswith("lock-build") else result.tool
+            family = "uv" if family.startswith("uv") else family
+            cache = work / f"sync-cache-{result.tool}"
+            if not second:  # start from what this tool's compile left
+                shutil.rmtree(cache, ignore_errors=True)
+                shutil.copytree(compile_caches[family], cache, symlinks=True)
+            venv = work / f"venv-{result.tool}"
+            python = venv / "bin" / "python" if second else make_venv(venv)
+            argv, env = _sync_command(result.tool, lock, reqs, python, cache, index)
+            try:
+                seconds, peak = run_timed(argv, env, work)
+            except RuntimeError as exc:
+                result.error = str(exc)
+                log(f"  sync {result.tool}: FAILED\n{exc}")
+                continue
+            result.peak_kib = max(result.peak_kib or 0, peak)
+            if second:
+                result.second = seconds
+            else:
+                result.first = seconds
+            which = "second" if second else "first"
+            log(f"  sync {result.tool:<20} {which}: {seconds:7.2f}s {peak / 1024:6.0f} MiB")
+    return results
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -301,32 +398,43 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or not b else f"{a / b:.2f}"
 
 
-def render(timings: Sequence[Timing]) -> str:
+def render(timings: Sequence[Timing], syncs: Sequence[SyncTiming]) -> str:
+    """Markdown tables: compile (with ratios to uv and to pip-compile), then sync."""
     lines = [
-        f"{'stack':<16} {'tool':<19} {'pins':>5} {'cold s':>8} {'warm s':>8}",
-        "-" * 60,
+        "| stack | tool | pins | cold s | warm s | peak MiB | ÷ uv (cold / warm) |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    for t in timings:
-        pins = "-" if t.packages is None else str(t.packages)
-        lines.append(
-            f"{t.stack:<16} {t.tool:<19} {pins:>5} "
-            f"{_fmt(t.cold_median):>8} {_fmt(t.warm_median):>8}" + ("  FAILED" if t.error else "")
-        )
-    lines.append("")
-    lines.append(f"{'ratios (lock-build / other)':<38} {'cold':>8} {'warm':>8}")
     for stack in dict.fromkeys(t.stack for t in timings):
         by_tool = {t.tool: t for t in timings if t.stack == stack}
-        ours = by_tool.get("lock-build")
-        if ours is None:
-            continue
-        for other in ("pip-compile", "pip-compile-nohash", "uv"):
-            if other in by_tool:
-                theirs = by_tool[other]
-                lines.append(
-                    f"{stack + ' vs ' + other:<38} "
-                    f"{_ratio(ours.cold_median, theirs.cold_median):>8} "
-                    f"{_ratio(ours.warm_median, theirs.warm_median):>8}"
-                )
+        uv = by_tool.get("uv")
+        for t in by_tool.values():
+            pins = "-" if t.packages is None else str(t.packages)
+            ratio = ""
+            if uv is not None and t is not uv and not t.error:
+                ratio = f"{_ratio(t.cold_median, uv.cold_median)} / "
+                ratio += _ratio(t.warm_median, uv.warm_median)
+            peak = "-" if t.peak_mib is None else f"{t.peak_mib:.0f}"
+            name = f"**{t.tool}**" if t.tool == "lock-build" else t.tool
+            lines.append(
+                f"| {stack} | {name} | {pins} | {_fmt(t.cold_median)} | "
+                f"{_fmt(t.warm_median)} | {peak} | {ratio}{' FAILED' if t.error else ''} |"
+            )
+    if syncs:
+        lines += [
+            "",
+            "| stack | sync tool | first s | second s | peak MiB | ÷ uv pip sync (first / 2nd) |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        uv = next((s for s in syncs if s.tool == "uv"), None)
+        for s in syncs:
+            ratio = ""
+            if uv is not None and s is not uv and not s.error:
+                ratio = f"{_ratio(s.first, uv.first)} / {_ratio(s.second, uv.second)}"
+            peak = "-" if s.peak_kib is None else f"{s.peak_kib / 1024:.0f}"
+            lines.append(
+                f"| {s.stack} | {s.tool} | {_fmt(s.first)} | {_fmt(s.second)} | {peak} | "
+                f"{ratio}{' FAILED' if s.error else ''} |"
+            )
     return "\n".join(lines)
 
 
@@ -337,63 +445,70 @@ def lock_build_revision() -> str:
     return proc.stdout.strip() or "unknown"
 
 
+def _names(value: str, known: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    names = [t.strip() for t in value.split(",") if t.strip()]
+    unknown = set(names) - set(known)
+    if unknown:
+        parser.error(f"unknown tools: {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+    return names
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stacks", nargs="*", type=Path, default=list(DEFAULT_STACKS))
     parser.add_argument("--cold", type=int, default=1, help="cold runs (fresh caches)")
-    parser.add_argument("--warm", type=int, default=3, help="warm runs (median reported)")
-    parser.add_argument(
-        "--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}"
-    )
+    parser.add_argument("--warm", type=int, default=2, help="warm runs (median reported)")
+    parser.add_argument("--tools", default=",".join(TOOLS), help=f"subset of {','.join(TOOLS)}")
     parser.add_argument("--index-url", default=DEFAULT_INDEX)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-compile", action="store_true", help="only the sync benchmark")
     parser.add_argument(
-        "--sync",
-        action="store_true",
-        help="also time lock-build sync (first, second) vs pip install -r",
+        "--sync-stack",
+        type=Path,
+        default=DEFAULT_SYNC_STACK,
+        help="the stack whose lock every sync tool installs ('' for none)",
     )
     parser.add_argument(
-        "--work-dir",
-        type=Path,
-        help="keep outputs and caches here (default: a temporary directory)",
+        "--sync-tools", default=",".join(SYNC_TOOLS), help=f"subset of {','.join(SYNC_TOOLS)}"
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="keep outputs and caches here (default: a temporary one)"
     )
     args = parser.parse_args(argv)
-    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    unknown = set(tools) - set(TOOLS)
-    if unknown:
-        parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
+    tools = _names(args.tools, TOOLS, parser)
+    sync_tools = _names(args.sync_tools, SYNC_TOOLS, parser)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     revision = lock_build_revision()  # before the runs: others may commit meanwhile
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="lock-build-bench-"))
+    started = datetime.now(UTC)
+    work = (args.work_dir or Path(tempfile.mkdtemp(prefix="lock-build-bench-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    stacks = [s.resolve() for s in args.stacks]
+    stacks = [] if args.no_compile else [s.resolve() for s in args.stacks]
     timings: list[Timing] = []
-    syncs: list[SyncTiming] = []
     for stack in stacks:
         log(f"{stack.name}:")
-        for tool in tools:
-            timings.append(
-                bench_compile(
-                    tool, stack, work, cold=args.cold, warm=args.warm, index=args.index_url, log=log
-                )
-            )
-        if args.sync:
-            syncs.append(bench_sync(stack, work, index=args.index_url, log=log))
-
-    print(f"lock-build {revision}, {os.cpu_count()} CPUs, index {args.index_url}")
-    print(render(timings))
-    for s in syncs:
-        print(
-            f"\nsync {s.stack}: lock-build first {_fmt(s.lock_build_first)}s, second "
-            f"{_fmt(s.lock_build_second)}s; pip install -r {_fmt(s.pip_install)}s"
-            + (f"  FAILED: {s.error.splitlines()[0]}" if s.error else "")
+        timings += bench_stack(
+            stack, tools, work, cold=args.cold, warm=args.warm, index=args.index_url, log=log
         )
+    syncs: list[SyncTiming] = []
+    if str(args.sync_stack) and sync_tools:
+        log(f"sync {args.sync_stack.name}:")
+        syncs = bench_sync(
+            args.sync_stack.resolve(), sync_tools, work, index=args.index_url, log=log
+        )
+
+    print(
+        f"lock-build {revision}, {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+        f"{platform.python_implementation()} {platform.python_version()} "
+        f"{platform.machine()}, index {args.index_url}, "
+        f"{args.cold} cold + median of {args.warm} warm"
+    )
+    print(render(timings, syncs))
     if args.json:
         report = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "date": started.isoformat(timespec="seconds"),
             "lock_build_revision": revision,
             "python": platform.python_version(),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
@@ -407,7 +522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.work_dir is None:
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if any(t.error for t in timings) or any(s.error for s in syncs) else 0
+    failed = any(t.error for t in timings) or any(s.error for s in syncs)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
