@@ -205,7 +205,7 @@ def _write(
         if not destination.exists() or destination.read_text(encoding="utf-8") != text:
             raise StaleError(f"{destination} would change.")
         return
-    changed = write_lock(destination, lock)
+    changed = write_lock(destination, lock, text=text)
     console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(destination, cwd)}")
 
 

@@ -199,14 +199,22 @@ class PackageFinder:
         return replace(release, files=tuple(sorted(files, key=lambda a: (a.filename, a.url))))
 
     def _version_files(self, name: NormalizedName, version: Version) -> tuple[Artifact, ...]:
+        decided: dict[str, bool] = {}  # a page repeats each version string per wheel
+
         def same_version(filename: str) -> bool:
             if not filename.endswith(".whl"):
                 return True  # sdists: few per project, and their names parse only whole
             parts = filename[:-4].split("-")
-            try:
-                return len(parts) in (5, 6) and Version(parts[1]) == version
-            except InvalidVersion:
+            if len(parts) not in (5, 6):
                 return False
+            known = decided.get(parts[1])
+            if known is None:
+                try:
+                    known = Version(parts[1]) == version
+                except InvalidVersion:
+                    known = False
+                decided[parts[1]] = known
+            return known
 
         def reparse(index_url: str) -> tuple[Artifact, ...] | None:
             page = self._pages.get((index_url, name))

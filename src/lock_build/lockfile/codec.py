@@ -303,10 +303,14 @@ def check_lock_path(path: Path) -> None:
         )
 
 
-def write_lock(path: Path, lock: Lock) -> bool:
-    """Write ``lock`` to ``path``; returns False (and leaves the file alone) when unchanged."""
+def write_lock(path: Path, lock: Lock, *, text: str | None = None) -> bool:
+    """Write ``lock`` to ``path``; returns False (and leaves the file alone) when unchanged.
+
+    ``text`` is ``dumps(lock)`` when the caller has it already (rendering a big lock
+    with tomlkit costs seconds: do it once).
+    """
     check_lock_path(path)
-    text = dumps(lock)
+    text = dumps(lock) if text is None else text
     try:
         unchanged = path.exists() and path.read_bytes() == text.encode("utf-8")
     except OSError:
