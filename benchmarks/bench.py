@@ -464,8 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-compile", action="store_true", help="only the sync benchmark")
     parser.add_argument(
         "--sync-stack",
-        type=Path,
-        default=DEFAULT_SYNC_STACK,
+        default=str(DEFAULT_SYNC_STACK),
         help="the stack whose lock every sync tool installs ('' for none)",
     )
     parser.add_argument(
@@ -493,11 +492,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack, tools, work, cold=args.cold, warm=args.warm, index=args.index_url, log=log
         )
     syncs: list[SyncTiming] = []
-    if str(args.sync_stack) and sync_tools:
-        log(f"sync {args.sync_stack.name}:")
-        syncs = bench_sync(
-            args.sync_stack.resolve(), sync_tools, work, index=args.index_url, log=log
-        )
+    if args.sync_stack and sync_tools:
+        sync_stack = Path(args.sync_stack).resolve()
+        log(f"sync {sync_stack.name}:")
+        syncs = bench_sync(sync_stack, sync_tools, work, index=args.index_url, log=log)
 
     print(
         f"lock-build {revision}, {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
