@@ -564,7 +564,7 @@ sync_options = _stack(
     option(
         "--installer",
         type=click.Choice(["pip", "uv", "builtin"]),
-        default="pip",
+        default="builtin",
         show_default=True,
         help="The tool that installs into the target: pip, uv, or builtin (PyPA installer, "
         "wheels unpacked in parallel; removals still go through pip).",

@@ -116,7 +116,7 @@ def sync(
     python: Path,
     cache_dir: Path,
     dry_run: bool = False,
-    installer: InstallerName = "pip",
+    installer: InstallerName = "builtin",
     jobs: int = 1,
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
