@@ -13,7 +13,6 @@ matches the lock only when that stamp equals the fingerprint computed here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 from collections.abc import Collection, Mapping
@@ -24,7 +23,8 @@ from typing import Any, Literal
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from lock_build.building.wheel_stamp import BuildFingerprint, BuildPin
+from lock_build.building import fingerprint as fp
+from lock_build.building.fingerprint import BuildPin
 from lock_build.errors import LockfileError
 from lock_build.lockfile import BuildEnvironment, Lock, LockedPackage, write_text_atomic
 
@@ -196,9 +196,11 @@ class Plan:
 
 
 def target_key(target: Mapping[str, Any]) -> str:
-    """The target part of fingerprints and of the wheel-cache key."""
-    return "-".join(
-        str(target.get(k, "")) for k in ("implementation", "python-version", "platform")
+    """The target part of fingerprints and of the wheel-cache key, for a lock's target."""
+    return fp.target_key(
+        implementation=str(target.get("implementation", "")),
+        python_version=str(target.get("python-version", "")),
+        platform=str(target.get("platform", "")),
     )
 
 
@@ -439,10 +441,12 @@ class _Fingerprints:
             ]
         finally:
             self._visiting.pop()
-        settings: dict[str, str] = dict(build.config_settings)
-        if build.key in self.source_digests:
-            settings["lock-build:source-tree"] = self.source_digests[build.key]
-        digest = BuildFingerprint.of(pins, settings, target_tag=self.target_key).digest
+        digest = fp.build_fingerprint(
+            pins,
+            dict(build.config_settings),
+            target_key=self.target_key,
+            source_digest=self.source_digests.get(build.key),
+        )
         self._fingerprints[build.key] = digest
         return digest
 
@@ -451,8 +455,7 @@ class _Fingerprints:
         if pkg.wheel is not None:
             return pkg.wheel.sha256 or ""
         inner = self.of(self.build_of(pkg))
-        base = pkg.sdist.sha256 if pkg.sdist and pkg.sdist.sha256 else ""
-        return hashlib.sha256(f"{base}:{inner}".encode()).hexdigest()
+        return fp.built_identity(pkg.sdist.sha256 if pkg.sdist else None, inner)
 
 
 # --- rendering helpers ------------------------------------------------------------------
