@@ -314,7 +314,7 @@ def test_externally_managed_interpreter_refused(
 ) -> None:  # noqa: ANN001
     from dataclasses import replace
 
-    from lock_build.sync import executor
+    from lock_build.sync import prepare
 
     env = venv_factory()
     stdlib = tmp_path / "stdlib"
@@ -324,7 +324,7 @@ def test_externally_managed_interpreter_refused(
     # What a distribution's system interpreter looks like: not a venv, marker in stdlib.
     system = replace(real, base_prefix=real.prefix, stdlib=stdlib)
     assert system.externally_managed and not real.externally_managed
-    monkeypatch.setattr(executor, "inspect_environment", lambda python: system)
+    monkeypatch.setattr(prepare, "inspect_environment", lambda python: system)
     lock = abi_lock(index, env.python)
     with pytest.raises(SyncError, match="externally managed"):
         do_sync(lock, env, tmp_path / "cache")

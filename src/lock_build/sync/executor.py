@@ -11,17 +11,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-
-from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
@@ -29,10 +25,10 @@ from lock_build.building.build_system import read_build_system
 from lock_build.building.environment import BuildEnvironment as BuildVenv
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
-from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
+from lock_build.errors import BuildError, LockBuildError, SyncError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
-from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.plan import BuildStep, FetchStep, Plan, target_key
 from lock_build.settings import IndexSettings
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
@@ -42,7 +38,7 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
-from lock_build.target import Target, target_for_interpreter
+from lock_build.sync.prepare import prepare
 
 
 class Reporter(Protocol):
@@ -69,49 +65,6 @@ class SyncResult:
     seconds: float = 0.0
 
 
-def check_target(lock: Lock, target: Target) -> None:
-    """Refuse an interpreter the lock was not made for."""
-    want = lock.target
-    problems = []
-    for key, have in (
-        ("implementation", target.implementation),
-        ("python-version", target.python_version),
-    ):
-        if want.get(key) and str(want[key]) != have:
-            problems.append(f"{key} {want[key]} (the interpreter has {have})")
-    tags = set(target.tags)
-    bad = []
-    for pkg in lock.packages:
-        if pkg.wheel is None:
-            continue
-        try:
-            wheel_tags = parse_wheel_filename(pkg.wheel.filename)[3]
-        except ValueError:
-            continue
-        if not any(Tag(t.interpreter, t.abi, t.platform) in tags for t in wheel_tags):
-            bad.append(pkg.wheel.filename)
-    if bad:
-        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        problems.append(f"wheels this interpreter cannot install: {shown}")
-    if problems:
-        raise TargetError(
-            f"The lock is for {want.get('implementation')} {want.get('python-version')} on "
-            f"{want.get('platform')}, but {target.interpreter} does not match: "
-            + "; ".join(problems)
-            + ".",
-            hint="Sync with --python pointing at a matching interpreter, or re-lock for this one.",
-        )
-
-
-def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[str]:
-    """What sync never removes: the installer's tooling, and lock-build with what it needs
-    when the target is lock-build's own environment."""
-    keep = {canonicalize_name(n) for n in installer_spared}
-    if state.prefix.resolve() == Path(sys.prefix).resolve():
-        keep |= state.requirement_closure({canonicalize_name("lock-build")})
-    return keep
-
-
 def sync(
     lock: Lock,
     *,
@@ -128,13 +81,12 @@ def sync(
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
     report = reporter or NullReporter()
-    # Files the lock names relative to itself (a ./wheels find-links dir), made absolute once.
-    lock = lock.with_absolute_files(lock_dir.resolve())
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
-    target = target_for_interpreter(python)
-    check_target(lock, target)
-    state = inspect_environment(python)
+    # Files the lock names relative to itself (a ./wheels find-links dir) made absolute once.
+    prepared = prepare(lock, lock_dir=lock_dir, python=python, installer=installer)
+    lock, state = prepared.lock, prepared.state
+    assert state is not None  # prepared against python's environment
     if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
             f"{python} is an externally managed interpreter (PEP 668: {state.stdlib}/"
@@ -147,10 +99,7 @@ def sync(
         target_has_pip="pip" in state.installed,
         break_system_packages=break_system_packages,
     )
-    digests = local_source_digests(lock, lock_dir)
-    plan = make_plan(
-        lock, state.installed, keep=spared_names(state, tool.spared()), source_digests=digests
-    )
+    plan = prepared.plan()
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
@@ -177,12 +126,7 @@ def sync(
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    after = make_plan(
-        lock,
-        inspect_environment(python).installed,
-        keep=spared_names(state, tool.spared()),
-        source_digests=digests,
-    )
+    after = prepared.replan(inspect_environment(python))
     if after.changes:
         left = ", ".join(
             [f"{s.name} ({s.action})" for s in after.install]
@@ -215,60 +159,6 @@ def _sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-# Build output and tool state that says nothing about the project's source.
-_NOT_SOURCE = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "build",
-        "dist",
-        "__pycache__",
-        ".venv",
-        ".tox",
-        ".nox",
-        ".pytest_cache",
-        ".mypy_cache",
-        ".ruff_cache",
-    }
-)
-
-
-def local_source_digests(lock: Lock, lock_dir: Path) -> dict[str, str]:
-    """``name==version`` → a digest of each non-editable local directory's files.
-
-    Paths, sizes and modification times, like uv's cache keys for local trees: cheap,
-    and any edit changes it. Editable installs follow the tree anyway.
-    """
-    digests: dict[str, str] = {}
-    for pkg in lock.packages:
-        source = pkg.source
-        if source is None or source.kind != "directory" or source.editable:
-            continue
-        root = Path(source.url)
-        root = root if root.is_absolute() else lock_dir / root
-        digest = hashlib.sha256()
-        for path in sorted(_source_files(root)):
-            stat = path.stat()
-            digest.update(
-                f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
-            )
-        digests[pkg.key] = digest.hexdigest()
-    return digests
-
-
-def _source_files(root: Path) -> Iterator[Path]:
-    if not root.is_dir():
-        return
-    for entry in root.iterdir():
-        if entry.name in _NOT_SOURCE or entry.name.endswith(".egg-info"):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            yield from _source_files(entry)
-        elif entry.is_file():
-            yield entry
 
 
 def _fetch_all(
@@ -553,4 +443,4 @@ def _changes(before: EnvironmentState) -> str:
     return "so far " + (", ".join(parts) if parts else "nothing changed")
 
 
-__all__ = ["NullReporter", "Reporter", "SyncResult", "check_target", "spared_names", "sync"]
+__all__ = ["NullReporter", "Reporter", "SyncResult", "sync"]

@@ -29,6 +29,11 @@ _SPARED = {
 }
 
 
+def spared_by(installer: InstallerName) -> tuple[str, ...]:
+    """The names sync with ``installer`` never removes unless the lock lists them."""
+    return _SPARED[installer]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LocalWheel:
     name: str
