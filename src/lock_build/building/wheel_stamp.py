@@ -18,6 +18,7 @@ import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -123,7 +124,7 @@ def _record_bytes(rows: list[tuple[str, str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def read_stamp(dist_info_dir: Path) -> dict | None:
+def read_stamp(dist_info_dir: Path) -> dict[str, Any] | None:
     """The stamp of an installed distribution; ``None`` if it was not built by lock-build."""
     path = dist_info_dir / STAMP_NAME
     try:
@@ -139,7 +140,7 @@ def read_stamp(dist_info_dir: Path) -> dict | None:
     return data
 
 
-def read_wheel_stamp(wheel: Path) -> dict | None:
+def read_wheel_stamp(wheel: Path) -> dict[str, Any] | None:
     """The stamp inside a wheel file (before installation), or ``None``."""
     try:
         with zipfile.ZipFile(wheel) as archive:

@@ -17,19 +17,21 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
 from lock_build.building.build_system import read_build_system
 from lock_build.building.environment import BuildEnvironment as BuildVenv
+from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
 from lock_build.plan import BuildStep, FetchStep, Plan, target_key
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
+from lock_build.sync import abi_check
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -39,20 +41,6 @@ from lock_build.sync.installers import (
     make_installer,
 )
 from lock_build.sync.prepare import prepare
-
-
-class Reporter(Protocol):
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
-
-
-class NullReporter:
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,17 +64,18 @@ def sync(
     jobs: int = 1,
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
-    reporter: Reporter | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> SyncResult:
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
-    report = reporter or NullReporter()
+    report = reporter
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
     # Files the lock names relative to itself (a ./wheels find-links dir) made absolute once.
     prepared = prepare(lock, lock_dir=lock_dir, python=python, installer=installer)
     lock, state = prepared.lock, prepared.state
     assert state is not None  # prepared against python's environment
+    abi_check.check_lock(lock)
     if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
             f"{python} is an externally managed interpreter (PEP 668: {state.stdlib}/"
@@ -300,9 +289,11 @@ def _build_one(
                     editable=step.editable,
                 )
             except BuildError as exc:
+                # A known cause's fix stays last: the option is what the user acts on.
+                known = f" {exc.hint}" if isinstance(exc, KnownBuildFailure) else ""
                 raise BuildError(
                     f"Building {step.key} failed. {exc.message}",
-                    hint="Nothing in the target environment was changed.",
+                    hint="Nothing in the target environment was changed." + known,
                     detail=exc.detail,
                 ) from exc
         stamp_wheel(wheel, {p.name: str(p.version) for p in step.pins}, step.fingerprint)
@@ -381,6 +372,8 @@ def _install_set(
                 hint="Clear the wheel cache and retry.",
             )
         pins = stamp.get("pins") or {}
+        if build is not None:
+            abi_check.check_built_wheel(lock, build, pins)
         for name in build.shared if build else ():
             runtime = lock.package(name)
             if runtime is not None and pins.get(name) != str(runtime.version):
@@ -443,4 +436,4 @@ def _changes(before: EnvironmentState) -> str:
     return "so far " + (", ".join(parts) if parts else "nothing changed")
 
 
-__all__ = ["NullReporter", "Reporter", "SyncResult", "sync"]
+__all__ = ["SyncResult", "sync"]
