@@ -22,6 +22,7 @@ from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+from dependency_groups import DependencyGroupInclude, DependencyGroupResolver
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -1015,6 +1016,11 @@ def _dependency_groups(
     display: str,
     convert: _Converter,
 ) -> list[InputRequirement | UnnamedLink]:
+    """PEP 735 groups, read by the PyPA ``dependency-groups`` package.
+
+    Each requirement keeps the group that lists it as its origin, so includes are walked
+    here group by group (``lookup``), each group once; the package validates the table,
+    normalizes the names and parses the entries."""
     if table is None:
         raise InputError(
             f"{display} has no [dependency-groups] table, so there is no group "
@@ -1022,15 +1028,14 @@ def _dependency_groups(
         )
     if not isinstance(table, dict):
         raise InputError(f"{display}: [dependency-groups] must be a table.")
-    names: dict[NormalizedName, str] = {}
-    for key in table:
-        normalized = canonicalize_name(key)
-        if normalized in names:
-            raise InputError(
-                f"{display}: dependency groups {names[normalized]!r} and {key!r} "
-                "have the same normalized name."
-            )
-        names[normalized] = key
+    try:
+        resolver = DependencyGroupResolver(table)
+    except ValueError as exc:  # two keys, one normalized name
+        raise InputError(
+            f"{display}: [dependency-groups] has groups with the same normalized name "
+            f"({str(exc).rstrip('.')})."
+        ) from None
+    names = {canonicalize_name(key): key for key in table}
     result: list[InputRequirement | UnnamedLink] = []
     done: set[NormalizedName] = set()
 
@@ -1049,20 +1054,24 @@ def _dependency_groups(
             return
         key = names[normalized]
         entries = table[key]
-        if not isinstance(entries, list):
-            raise InputError(f"{display}: dependency-groups.{key} must be an array.")
-        for index, entry in enumerate(entries):
-            if isinstance(entry, dict):
-                if set(entry) != {"include-group"} or not isinstance(entry["include-group"], str):
-                    raise InputError(
-                        f"{display}: dependency-groups.{key}[{index}] must be a "
-                        f'string or {{include-group = "..."}}, not {entry!r}.'
-                    )
-                visit(entry["include-group"], [*chain, normalized])
+        try:
+            elements = resolver.lookup(key)
+        except (TypeError, ValueError, InvalidRequirement) as exc:
+            if isinstance(entries, list):  # an entry that is no requirement: say where
+                for index, entry in enumerate(entries):
+                    if isinstance(entry, str):
+                        convert(entry, f"dependency-groups.{key}[{index}]", display)
+            raise InputError(
+                f"{display}: each entry of dependency-groups.{key} must be a string or "
+                f'{{include-group = "..."}} ({str(exc).rstrip(".")}).'
+            ) from None
+        for index, element in enumerate(elements):
+            if isinstance(element, DependencyGroupInclude):
+                visit(element.include_group, [*chain, normalized])
             else:
                 result.append(
                     convert(
-                        entry,
+                        entries[index],
                         f"dependency-groups.{key}[{index}]",
                         f"{display} (group: {normalized})",
                     )

@@ -495,6 +495,8 @@ def test_unknown_extra_lists_the_extras_that_exist(tmp_path: Path) -> None:
         ('a = [{include-group = "zzz"}]', "a", "no dependency group 'zzz' \\(included by 'a'\\)"),
         ('a = [{include = "b"}]', "a", "must be a string or"),
         ('a = ["x"]\nA = ["y"]', "a", "same normalized name"),
+        ('a = ["x", "bad req ("]', "a", "pyproject.toml:6: 'bad req \\(' is not a valid"),
+        ('a = "x"', "a", "each entry of dependency-groups.a must be a string or"),
     ],
 )
 def test_dependency_group_errors(

@@ -152,3 +152,6 @@ def read_wheel_stamp(wheel: Path) -> dict[str, Any] | None:
     except (zipfile.BadZipFile, OSError, ValueError, ArchiveError):
         return None
     return data if isinstance(data, dict) else None
+
+
+__all__ = ["STAMP_NAME", "read_stamp", "read_wheel_stamp", "stamp_wheel"]

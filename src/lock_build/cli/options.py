@@ -119,10 +119,6 @@ def index_flags(values: dict[str, Any]) -> dict[str, Any]:
     return {k: values.get(k) for k in keys}
 
 
-def path_type(**kwargs: Any) -> click.Path:
-    return click.Path(path_type=Path, **kwargs)
-
-
 # Every command that reads a lock takes it as an optional argument; without it, the one
 # lockfile in the current directory (lockfile.find_lockfile) is used.
 lockfile_argument = click.argument(

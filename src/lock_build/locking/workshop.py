@@ -321,3 +321,6 @@ class _EnvironmentPool:
             while self._envs:
                 _, env = self._envs.popitem()
                 env.cleanup()
+
+
+__all__ = ["EnvPins", "Workshop"]

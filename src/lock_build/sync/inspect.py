@@ -53,8 +53,6 @@ print(json.dumps({
     "prefix": sys.prefix,
     "base_prefix": sys.base_prefix,
     "stdlib": paths["stdlib"],
-    "purelib": paths["purelib"],
-    "platlib": paths["platlib"],
     "dists": dists,
 }))
 """
@@ -68,7 +66,6 @@ class EnvironmentState:
     prefix: Path
     base_prefix: Path
     stdlib: Path
-    site_dirs: tuple[Path, ...]
     installed: dict[NormalizedName, InstalledDist]
 
     @property
@@ -115,7 +112,6 @@ def inspect_environment(python: Path) -> EnvironmentState:
         prefix=Path(facts["prefix"]),
         base_prefix=Path(facts["base_prefix"]),
         stdlib=Path(facts["stdlib"]),
-        site_dirs=tuple(dict.fromkeys(Path(facts[k]) for k in ("purelib", "platlib"))),
         installed=dict(sorted(installed.items())),
     )
 
@@ -132,3 +128,6 @@ def _requirement_names(lines: list[str] | tuple[str, ...]) -> tuple[NormalizedNa
             continue
         names.append(canonicalize_name(req.name))
     return tuple(sorted(set(names)))
+
+
+__all__ = ["EnvironmentState", "inspect_environment"]

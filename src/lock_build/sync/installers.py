@@ -221,3 +221,16 @@ def make_installer(
     return PipInstaller(
         python, target_has_pip=target_has_pip, break_system_packages=break_system_packages
     )
+
+
+__all__ = [
+    "InstallFailed",
+    "Installer",
+    "InstallerName",
+    "LocalWheel",
+    "PipInstaller",
+    "UvInstaller",
+    "find_uv",
+    "make_installer",
+    "spared_by",
+]
