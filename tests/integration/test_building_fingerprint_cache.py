@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_compile_builds_support import compile_lock
 
 from lock_build.lockfile import read_lock
@@ -14,8 +15,9 @@ from lock_build.sync.executor import sync
 
 
 def test_sync_reuses_the_build_requirement_wheel_compile_built(
-    local_index, venv_factory, tmp_path: Path
+    local_index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
+    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")  # sync fetches plain http only then
     local_index.add_sdist("leaf", "1.0")
     local_index.add_sdist("top", "1.0", build_requires=["leaf"])
     cache = tmp_path / "cache"

@@ -12,7 +12,7 @@ from packaging.version import Version
 from test_sync_support import make_lock, wheel_pkg
 
 from lock_build.errors import TargetError
-from lock_build.lockfile import LocalSource, LockedPackage
+from lock_build.lockfile import LocalSource, LockedPackage, LockTarget
 from lock_build.sync.installers import spared_by
 from lock_build.sync.prepare import prepare
 
@@ -64,6 +64,8 @@ def test_an_interpreter_the_lock_was_not_made_for_is_refused(
 ) -> None:  # noqa: ANN001
     env = venv_factory()
     lock = make_lock(env.python, [])
-    other = replace(lock, target={**lock.target, "python-version": "2.7"})
+    other = replace(
+        lock, targets=(LockTarget.from_values({**lock.target, "python-version": "2.7"}),)
+    )
     with pytest.raises(TargetError, match="python-version 2.7"):
         prepare(other, lock_dir=tmp_path, python=env.python)

@@ -7,53 +7,40 @@ from pathlib import Path
 
 import click
 
-from lock_build.cli.options import lockfile_argument
-from lock_build.cli.output import Console, console_option_group
+from lock_build.cli import options
+from lock_build.cli.output import start
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
 
 
 @click.command("plan")
-@lockfile_argument
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "sh"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, sh for plain pip.",
+@options.lockfile_argument
+@options.format_option(
+    ("text", "json", "sh"), "text", "text for people, json for tools, sh for plain pip."
 )
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for --format sh (plan.sh and its requirement files); "
+@options.output_option(
+    "Directory for --format sh (plan.sh and its requirement files); "
     "for text/json, write DIR/plan.txt or DIR/plan.json instead of stdout.",
+    directory=True,
 )
-@click.option(
-    "--python",
-    "python",
-    metavar="PATH",
-    help="Plan against this environment: skip what matches, add the remove stage.",
-)
-@console_option_group
+@options.python_option
+@options.console_options
 def command(
+    *,
     lockfile: Path | None,
     fmt: str,
     output: Path | None,
     python: str | None,
-    quiet: bool,
-    verbose: int,
-    cache_dir: Path | None,
+    console: options.ConsoleFlags,
 ) -> None:
-    """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE."""
+    """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE.
+    With --python, plan against that environment: skip what matches, add the remove stage."""
     from lock_build.plan_output import plan_json, plan_text
     from lock_build.plan_script import SCRIPT_NAME, plan_script
     from lock_build.sync.prepare import prepare
     from lock_build.target import select_interpreter
 
-    console = Console(quiet=quiet, verbose=verbose)
+    out = start(console)
     path = lockfile or find_lockfile(Path.cwd())
     interpreter = select_interpreter(python) if python else None
     plan = prepare(read_lock(path), lock_dir=path.parent, python=interpreter).plan()
@@ -65,13 +52,13 @@ def command(
             )
         script = _write_files(output, plan_script(plan))[SCRIPT_NAME]
         script.chmod(0o755)
-        console.info(f"Wrote {script} (run it with PYTHON=/path/to/python sh {script}).")
+        out.info(f"Wrote {script} (run it with PYTHON=/path/to/python sh {script}).")
         return
     text = plan_json(plan) if fmt == "json" else plan_text(plan)
     if output is not None:
         name = "plan.json" if fmt == "json" else "plan.txt"
         target = _write_files(output, {name: text})[name]
-        console.info(f"Wrote {target}.")
+        out.info(f"Wrote {target}.")
         return
     click.echo(text, nl=False)
 

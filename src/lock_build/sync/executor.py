@@ -28,6 +28,8 @@ from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
+from lock_build.lockfile.sources import SourcePolicy
+from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, Plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
@@ -41,6 +43,7 @@ from lock_build.sync.installers import (
     make_installer,
 )
 from lock_build.sync.prepare import prepare
+from lock_build.sync.safety import check_own_needs
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,6 +54,15 @@ class SyncResult:
     built: tuple[str, ...] = ()  # builds run this time
     reused: tuple[str, ...] = ()  # builds taken from the wheel cache
     seconds: float = 0.0
+
+
+def sources_policy(lock_dir: Path, settings: IndexSettings) -> SourcePolicy:
+    """What this run lets a lock fetch from: its indexes, find-links and trusted hosts."""
+    return SourcePolicy.for_run(
+        lock_dir,
+        locations=(*settings.index_urls, *settings.find_links),
+        trusted_hosts=settings.trusted_hosts,
+    )
 
 
 def sync(
@@ -69,6 +81,11 @@ def sync(
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
     report = reporter
+    if settings is None:
+        settings = load_index_settings(flags={}, input_options=None, cache_dir=None)
+    # Where the lock's files may come from is this run's decision: refuse the rest now,
+    # before anything is fetched or written.
+    sources_policy(lock_dir, settings).check(lock)
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
     # Files the lock names relative to itself (a ./wheels find-links dir) made absolute once.
@@ -89,6 +106,7 @@ def sync(
         break_system_packages=break_system_packages,
     )
     plan = prepared.plan()
+    check_own_needs(plan, state)  # before anything changes, and in a dry run too
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
@@ -106,7 +124,7 @@ def sync(
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
     try:
-        files = _fetch_all(plan.fetch, cache_dir, settings or IndexSettings(), report, jobs)
+        files = _fetch_all(plan.fetch, cache_dir, settings, report, jobs)
         built, reused = _build_all(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
@@ -157,15 +175,23 @@ def _fetch_all(
     report: Reporter,
     jobs: int,
 ) -> dict[str, Path]:
-    """filename -> verified local file. Artifacts are cached by sha256."""
+    """filename -> verified local file. Artifacts are cached by sha256.
+
+    Each download streams into a temporary file beside its destination while it is
+    hashed; only a file whose sha256 is the lock's is moved into the cache
+    (:meth:`HttpClient.download`). The lock reader has checked every sha256 and filename
+    (64 hex digits; a plain file name), so the destination is always inside the cache.
+    """
     store = cache_dir / "artifacts"
     found: dict[str, Path] = {}
     missing: list[tuple[FetchStep, Path]] = []
     for step in steps:
-        if step.sha256 is None:
-            dest = cache_dir / "unhashed" / step.filename
-            missing.append((step, dest))
-            continue
+        if step.sha256 is None or Path(step.filename).name != step.filename:
+            raise SyncError(
+                f"{step.name} {step.version}: {step.filename!r} has no sha256 in the lock or "
+                "is not a plain file name; nothing was fetched.",
+                hint="Regenerate the lock with lock-build compile.",
+            )
         dest = store / step.sha256[:2] / step.sha256 / step.filename
         if dest.is_file() and _sha256_of(dest) == step.sha256:
             found[step.filename] = dest

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.tags import Tag
-from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
+from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.errors import TargetError
 from lock_build.lockfile import Lock
-from lock_build.plan import Plan, make_plan
+from lock_build.lockfile.model import glibc_of, usable_on
+from lock_build.plan import InstalledDist, Plan, make_plan
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import InstallerName, spared_by
 from lock_build.target import Target, target_for_interpreter
@@ -34,15 +35,23 @@ class Prepared:
     state: EnvironmentState | None
     keep: frozenset[NormalizedName]  # never removed
     source_digests: Mapping[str, str]  # "name==version" -> digest of a local directory
+    tags: tuple[Tag, ...] | None  # the interpreter's, best first; None: the lock target's
 
     def plan(self) -> Plan:
         installed = self.state.installed if self.state is not None else None
-        return make_plan(self.lock, installed, keep=self.keep, source_digests=self.source_digests)
+        return self._plan(installed)
 
     def replan(self, state: EnvironmentState) -> Plan:
         """The plan against ``state`` (the environment read again), same lock and digests."""
+        return self._plan(state.installed)
+
+    def _plan(self, installed: Mapping[NormalizedName, InstalledDist] | None) -> Plan:
         return make_plan(
-            self.lock, state.installed, keep=self.keep, source_digests=self.source_digests
+            self.lock,
+            installed,
+            keep=self.keep,
+            source_digests=self.source_digests,
+            tags=self.tags,
         )
 
 
@@ -54,14 +63,16 @@ def prepare(
     lock = lock.with_absolute_files(lock_dir)
     digests = local_source_digests(lock, lock_dir)
     if python is None:
-        return Prepared(lock=lock, state=None, keep=frozenset(), source_digests=digests)
-    check_target(lock, target_for_interpreter(python))
+        return Prepared(lock=lock, state=None, keep=frozenset(), source_digests=digests, tags=None)
+    target = target_for_interpreter(python)
+    check_target(lock, target)
     state = inspect_environment(python)
     return Prepared(
         lock=lock,
         state=state,
         keep=frozenset(spared_names(state, spared_by(installer))),
         source_digests=digests,
+        tags=tuple(target.tags),
     )
 
 
@@ -75,20 +86,17 @@ def check_target(lock: Lock, target: Target) -> None:
     ):
         if want.get(key) and str(want[key]) != have:
             problems.append(f"{key} {want[key]} (the interpreter has {have})")
-    tags = set(target.tags)
-    bad = []
-    for pkg in lock.packages:
-        if pkg.wheel is None:
-            continue
-        try:
-            wheel_tags = parse_wheel_filename(pkg.wheel.filename)[3]
-        except ValueError:
-            continue
-        if not any(Tag(t.interpreter, t.abi, t.platform) in tags for t in wheel_tags):
-            bad.append(pkg.wheel.filename)
-    if bad:
+    bad = [pkg.key for pkg in lock.packages if not usable_on(lock, pkg, target.tags)]
+    floor = lock.targets[0].glibc_floor if lock.targets else None
+    glibc = glibc_of(target.tags)
+    if bad and floor and glibc and glibc < tuple(int(p) for p in floor.split(".")):
+        problems.append(
+            f"its glibc {glibc[0]}.{glibc[1]} is below the lock's floor {floor}; "
+            f"no file installs here for {', '.join(bad)}"
+        )
+    elif bad:
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        problems.append(f"wheels this interpreter cannot install: {shown}")
+        problems.append(f"packages with no wheel this interpreter can install: {shown}")
     if problems:
         raise TargetError(
             f"The lock is for {want.get('implementation')} {want.get('python-version')} on "
