@@ -108,6 +108,9 @@ def route_core_logging() -> None:
         logger.addHandler(_ConsoleHandler())
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
+        # urllib3 logs each retry at WARNING; lock-build reports faults itself.
+        logging.getLogger("urllib3").addHandler(logging.NullHandler())
+        logging.getLogger("urllib3").propagate = False
 
 
 def _terminal_width() -> int:

@@ -294,7 +294,7 @@ def _fetch_all(
             missing.append((step, dest))
     if not missing:
         return found
-    client = HttpClient(settings, cache_dir)
+    client = HttpClient(settings, cache_dir, on_event=report.status)
     done = 0
 
     def one(item: tuple[FetchStep, Path]) -> tuple[str, Path]:
