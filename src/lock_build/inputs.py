@@ -168,6 +168,21 @@ class InputSet:
     warnings: tuple[str, ...] = ()
     cwd: Path | None = None
 
+    def required_hashes(self) -> dict[NormalizedName, frozenset[str]]:
+        """Project -> the sha256 digests its ``--hash`` options allow (every line must hold).
+
+        As in pip's hash-checking mode, a file of that project whose sha256 is not
+        among them is never used.
+        """
+        found: dict[NormalizedName, frozenset[str]] = {}
+        # Unnamed links are named only once their archive is read: not checked here.
+        for item in (*self.requirements, *self.constraints):
+            if not item.hashes:
+                continue
+            digests = frozenset(h.partition(":")[2] for h in item.hashes)
+            found[item.name] = found[item.name] & digests if item.name in found else digests
+        return found
+
     def digest(self) -> str:
         """``sha256:`` of the normalized inputs, stored in the lock for ``--check``.
 
@@ -522,6 +537,12 @@ def _requirement_options(
                 raise InputError(
                     f"{where}: {line!r}: --hash={value} is not of the form sha256:<hex digest>."
                 )
+            if algorithm.lower() != "sha256" or len(digest) != 64:
+                raise InputError(
+                    f"{where}: {line!r}: --hash={value}: lock-build checks sha256 hashes "
+                    "(64 hex digits), the hash indexes publish.",
+                    hint="Give the file's sha256 (pip hash FILE prints it).",
+                )
             hashes.append(f"{algorithm.lower()}:{digest.lower()}")
         else:
             c.warnings.append(f"{where}: {name} is not supported yet and is ignored.")
@@ -653,6 +674,8 @@ def _add_requirement(
     item = parse_requirement(
         text, base=base, source=source, where=where, line=line, editable=editable, hashes=hashes
     )
+    if hashes:
+        _check_hashable(item, where, line)
     if constraint:
         if isinstance(item, UnnamedLink):
             raise InputError(
@@ -670,6 +693,28 @@ def _add_requirement(
         c.unnamed.append(item)
     else:
         c.requirements.append(item)
+
+
+def _check_hashable(item: InputRequirement | UnnamedLink, where: str, line: str) -> None:
+    """pip's hash-checking mode: a --hash only makes sense for exactly one file."""
+    link = item.link
+    if link is not None and link.kind != "archive":
+        raise InputError(
+            f"{where}: {line!r}: --hash cannot check a {link.kind} (only an archive has a hash)."
+        )
+    if isinstance(item, UnnamedLink) or link is not None:
+        return
+    specifiers = list(item.requirement.specifier)
+    if not (
+        len(specifiers) == 1
+        and specifiers[0].operator in ("==", "===")
+        and not specifiers[0].version.endswith(".*")
+    ):
+        raise InputError(
+            f"{where}: {line!r}: a requirement with --hash must be pinned with == "
+            "(pip's hash-checking mode requires it).",
+            hint=f"Pin it, e.g. {item.requirement.name}==<version>, or drop the --hash.",
+        )
 
 
 def parse_requirement(

@@ -70,7 +70,13 @@ def compile_lock(
     request: CompileRequest, on_event: Callable[[str], None] | None = None
 ) -> CompileResult:
     client = HttpClient(request.settings, request.cache_dir, on_event=on_event)
-    finder = PackageFinder(request.settings, request.target, client, on_event)
+    finder = PackageFinder(
+        request.settings,
+        request.target,
+        client,
+        on_event,
+        required_hashes=request.inputs.required_hashes(),
+    )
     workshop = Workshop(
         finder=finder, target=request.target, cache_dir=request.cache_dir, on_event=on_event
     )
