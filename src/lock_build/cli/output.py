@@ -138,7 +138,8 @@ def console_option_group(func: F) -> F:
 def default_cache_dir(cache_dir: Path | None) -> Path:
     """--cache-dir, then LOCK_BUILD_CACHE_DIR (click reads it), then the platform cache dir."""
     if cache_dir is not None:
-        return cache_dir
+        # Absolute once, here: build environments and hooks run in other directories.
+        return cache_dir.absolute()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("lock-build"))
