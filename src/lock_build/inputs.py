@@ -352,9 +352,18 @@ def parse_requirements_file(
     return collector.freeze()
 
 
-def _read_requirements_file(c: _Collector, path: Path, *, constraint: bool) -> None:
+def _read_requirements_file(
+    c: _Collector, path: Path, *, constraint: bool, where: str | None = None
+) -> None:
+    """``where``: the ``file:line`` that includes this file (None for a named input)."""
     display = _display(path, c.cwd)
-    key = path.resolve()
+    at = f"{where}: " if where else ""
+    try:
+        key = path.resolve()
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{at}Cannot read requirements file {display!r}: {_os_reason(exc)}."
+        ) from None
     if key in c.stack:
         chain = " -> ".join(_display(p, c.cwd) for p in [*c.stack, key])
         raise InputError(
@@ -364,17 +373,28 @@ def _read_requirements_file(c: _Collector, path: Path, *, constraint: bool) -> N
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"Requirements file {display} does not exist.") from None
+        raise InputError(f"{at}Requirements file {display} does not exist.") from None
     except IsADirectoryError:
-        raise InputError(f"{display} is a directory, not a requirements file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read requirements file {display}: {exc}.") from None
+        raise InputError(f"{at}{display} is a directory, not a requirements file.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{at}Requirements file {display} is not UTF-8 (byte {exc.start})."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{at}Cannot read requirements file {display}: {_os_reason(exc)}."
+        ) from None
     c.files.append(path)
     c.stack.append(key)
     try:
         source = ("-c " if constraint else "-r ") + display
         for number, line in _logical_lines(text, c.environ):
-            _handle_line(c, path, display, source, number, line, constraint=constraint)
+            try:
+                _handle_line(c, path, display, source, number, line, constraint=constraint)
+            except (OSError, ValueError) as exc:
+                # A path the file system refuses (too long, a NUL byte, ...): still
+                # one message naming the line, never a traceback.
+                raise InputError(f"{display}:{number}: {line!r}: {_os_reason(exc)}.") from None
     finally:
         c.stack.pop()
 
@@ -572,7 +592,7 @@ def _apply_option(
             )
         target = base / os.path.expanduser(value)
         # pip: -r inside a constraints file reads requirements; -c always constraints.
-        _read_requirements_file(c, target, constraint=(kind == "constraint"))
+        _read_requirements_file(c, target, constraint=(kind == "constraint"), where=where)
         return
     if kind == "index_url":
         assert value is not None
@@ -761,6 +781,12 @@ def parse_requirement(
                     f"{where}: {line!r} has an invalid marker ({_first_line(exc)})."
                 ) from None
         location = location.strip()
+        if re.search(r"\s" if _is_url(location) else r"[\x00-\x1f]", location):
+            raise InputError(
+                f"{where}: {line!r}: {'a URL' if _is_url(location) else 'a path'} cannot "
+                "contain whitespace or control characters.",
+                hint="Put each requirement on its own line; percent-encode spaces in URLs.",
+            )
         extras: frozenset[str] = frozenset()
         match = _EXTRAS_SUFFIX_RE.match(location)
         if match and not _is_url(location):
@@ -1272,6 +1298,15 @@ def default_output_path(first_input: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _os_reason(exc: BaseException) -> str:
+    """Why the file system (or a parser under it) refused a path, in a few words."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if "null" in str(exc).lower():
+        return "it contains a NUL byte"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _absolute(path: Path, cwd: Path) -> Path:
