@@ -24,7 +24,6 @@ from packaging.pylock import (
     Pylock,
     PylockValidationError,
 )
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -69,27 +68,50 @@ class BuildConstraintsError(LockfileError):
 # --- requirements.txt ---------------------------------------------------------------------
 
 
-def export_requirements(lock: Lock, *, command: str | None = None) -> ExportResult:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RequirementsStyle:
+    """pip-compile's output flags: ``--no-header``, ``--no-annotate``,
+    ``--annotation-style``, ``--no-emit-index-url``, ``--no-emit-find-links``,
+    ``--no-emit-package`` (``--unsafe-package``). Pins never carry extras, so
+    ``--strip-extras`` has nothing to change."""
+
+    header: bool = True
+    annotate: bool = True
+    annotation_style: str = "split"  # "split" (own lines) | "line" (after the pin)
+    emit_index_url: bool = True
+    emit_find_links: bool = True
+    exclude: frozenset[NormalizedName] = frozenset()
+
+
+def export_requirements(
+    lock: Lock, *, command: str | None = None, style: RequirementsStyle = RequirementsStyle()
+) -> ExportResult:
     """A pip-compile style requirements.txt of the runtime packages.
 
     Accepted by ``pip install --require-hashes --no-deps -r`` as long as every entry has a
     hash; local directories and VCS checkouts cannot, so they are written (pip needs them)
     and named in a warning.
     """
-    lines = _header(lock, command, "requirements")
-    lines.extend(_index_lines(lock))
+    lines = _header(lock, command, "requirements") if style.header else []
+    lines.extend(_index_lines(lock, style))
     unhashed: list[str] = []
     for pkg in sorted(lock.runtime_packages(), key=lambda p: (p.name, p.version)):
+        if pkg.name in style.exclude:
+            continue
         spec, hashes = _requirement_line(pkg)
+        inline = ""
+        if style.annotate and style.annotation_style == "line" and pkg.via:
+            inline = "    # via " + ", ".join(sorted(set(pkg.via)))
         if not hashes:
             unhashed.append(_describe_unhashed(pkg))
-            lines.append(spec)
+            lines.append(spec + inline)
         else:
             lines.append(spec + " \\")
             rows = [f"    --hash=sha256:{h}" for h in hashes]
             lines.extend(row + " \\" for row in rows[:-1])
-            lines.append(rows[-1])
-        lines.extend(_via_lines(pkg.via))
+            lines.append(rows[-1] + inline)
+        if style.annotate and style.annotation_style == "split":
+            lines.extend(_via_lines(pkg.via))
     warnings = []
     if unhashed:
         warnings.append(
@@ -100,15 +122,15 @@ def export_requirements(lock: Lock, *, command: str | None = None) -> ExportResu
     return ExportResult(text="\n".join(lines) + "\n", warnings=tuple(warnings))
 
 
-def _index_lines(lock: Lock) -> list[str]:
+def _index_lines(lock: Lock, style: RequirementsStyle = RequirementsStyle()) -> list[str]:
     """Where the locked files came from, as pip-compile writes it (credentials were never
     recorded; pip finds them in its own configuration or netrc). PyPI needs no line."""
-    indexes = list(lock.options.get("index-urls", ()))
-    find_links = list(lock.options.get("find-links", ()))
+    indexes = list(lock.options.get("index-urls", ())) if style.emit_index_url else []
+    find_links = list(lock.options.get("find-links", ())) if style.emit_find_links else []
     lines = []
     if indexes and indexes[0].rstrip("/") != PYPI_SIMPLE:
         lines.append(f"--index-url {indexes[0]}")
-    elif not indexes and lock.options:
+    elif not indexes and lock.options and style.emit_index_url:
         lines.append("--no-index")
     lines.extend(f"--extra-index-url {url}" for url in indexes[1:])
     lines.extend(f"--find-links {link}" for link in find_links)
@@ -117,14 +139,16 @@ def _index_lines(lock: Lock) -> list[str]:
 
 def _requirement_line(pkg: LockedPackage) -> tuple[str, list[str]]:
     """The requirement for one package and the hashes that go with it."""
-    if pkg.source is not None and pkg.wheel is None and pkg.sdist is None:
+    if pkg.source is not None and not pkg.wheels and pkg.sdist is None:
         return _source_requirement(pkg.name, pkg.source), []
-    files = [f for f in (pkg.wheel, pkg.sdist) if f is not None]
+    # Every file of the version, as pip-compile --generate-hashes writes them: the export
+    # installs wherever the same versions apply, whichever file pip picks there.
+    files = [*pkg.wheels, *([pkg.sdist] if pkg.sdist else [])]
     hashes = sorted({f.sha256 for f in files if f.sha256})
-    # A file that came from no index was a direct URL in the inputs: point pip at it,
-    # since `name==version` would make pip look it up on an index that lacks it.
-    direct = next((f for f in files if f.index is None and _is_url(f.url)), None)
-    if direct is not None:
+    # A lone file that came from no index was a direct URL in the inputs: point pip at
+    # it, since `name==version` would make pip look it up on an index that lacks it.
+    direct = files[0] if len(files) == 1 and files[0].index is None else None
+    if direct is not None and _is_url(direct.url):
         return f"{pkg.name} @ {direct.url}", hashes
     return f"{pkg.name}=={pkg.version}", hashes
 
@@ -253,7 +277,7 @@ def export_build_constraints(lock: Lock, *, command: str | None = None) -> Expor
         (version,) = versions[name]
         lines.append(f"{name}=={version}")
         lines.extend(_via_lines(used_by[name]))
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if not lock.builds:
         warnings = (
             "The lock has no build environments (every package has a wheel), "
@@ -318,34 +342,21 @@ def _environments(target: Mapping[str, Any]) -> list[Marker] | None:
 
 
 def _pylock_package(pkg: LockedPackage) -> Package:
-    requires_python = None
-    if pkg.requires_python:
-        try:
-            requires_python = SpecifierSet(pkg.requires_python)
-        except InvalidSpecifier:
-            requires_python = None
+    requires_python = pkg.requires_python
     common: dict[str, Any] = {
         "name": pkg.name,
         "version": pkg.version,
         "requires_python": requires_python,
         "dependencies": [{"name": d} for d in sorted(pkg.dependencies)] or None,
     }
-    if pkg.wheel is None and pkg.sdist is None and pkg.source is not None:
+    if not pkg.wheels and pkg.sdist is None and pkg.source is not None:
         return _pylock_direct(pkg, pkg.source, common)
-    for file in (pkg.wheel, pkg.sdist):
-        if file is not None and not file.sha256:
-            raise LockfileError(
-                f"{pkg.key} has no sha256 for {file.filename}; PEP 751 requires one.",
-                hint="Regenerate the lock with lock-build compile.",
-            )
-    index = next(
-        (f.index for f in (pkg.wheel, pkg.sdist) if f is not None and f.index and _is_url(f.index)),
-        None,
-    )
+    files = [*pkg.wheels, *([pkg.sdist] if pkg.sdist else [])]
+    index = next((f.index for f in files if f.index and _is_url(f.index)), None)
     return Package(
         **common,
         index=index,
-        wheels=[_pylock_file(PackageWheel, pkg.wheel)] if pkg.wheel else None,
+        wheels=[_pylock_file(PackageWheel, w) for w in pkg.wheels] or None,
         sdist=_pylock_file(PackageSdist, pkg.sdist) if pkg.sdist else None,
     )
 
@@ -355,7 +366,8 @@ def _pylock_file(cls: type[PackageWheel] | type[PackageSdist], file: LockedFile)
         name=file.filename,
         url=file.url,
         size=file.size,
-        hashes={"sha256": file.sha256 or ""},
+        upload_time=file.upload_time,
+        hashes={"sha256": file.sha256},
     )
 
 
@@ -427,10 +439,16 @@ def _inline(value: Mapping[str, Any]) -> Any:
     return table
 
 
-def export(lock: Lock, fmt: str, *, command: str | None = None) -> ExportResult:
-    """Dispatch on a format name from ``FORMATS``."""
+def export(
+    lock: Lock,
+    fmt: str,
+    *,
+    command: str | None = None,
+    style: RequirementsStyle = RequirementsStyle(),
+) -> ExportResult:
+    """Dispatch on a format name from ``FORMATS``; ``style`` applies to requirements."""
     if fmt == "requirements":
-        return export_requirements(lock, command=command)
+        return export_requirements(lock, command=command, style=style)
     if fmt == "build-constraints":
         return export_build_constraints(lock, command=command)
     if fmt == "pylock":

@@ -15,7 +15,7 @@ import os
 import re
 import shlex
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -134,6 +134,27 @@ class UnnamedLink:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class DynamicProject:
+    """A pyproject.toml whose dependencies only its build backend can tell
+    (``dynamic = ["dependencies"]``): compile reads them through
+    ``prepare_metadata_for_build_wheel`` in a locked build environment, as for an sdist.
+
+    ``extras`` are the optional dependencies asked for (``--extra``/``--all-extras``, with
+    ``all_extras`` meaning every one the metadata lists)."""
+
+    directory: Path
+    name: NormalizedName
+    source: str  # "pyproject.toml", for ``# via`` lines
+    dependencies: bool  # whether [project].dependencies is dynamic
+    extras: tuple[NormalizedName, ...] = ()
+    all_extras: bool = False
+
+    def key(self, cwd: Path | None) -> str:
+        extras = "*" if self.all_extras else ",".join(sorted(self.extras))
+        return f"{_portable(self.directory.as_uri(), cwd)}[{extras}]deps={self.dependencies}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class IndexOptions:
     """Index option lines found in requirements files (``--index-url`` and friends).
 
@@ -167,6 +188,7 @@ class InputSet:
     files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()
     cwd: Path | None = None
+    dynamic: tuple[DynamicProject, ...] = ()
 
     def required_hashes(self) -> dict[NormalizedName, frozenset[str]]:
         """Project -> the sha256 digests its ``--hash`` options allow (every line must hold).
@@ -209,6 +231,8 @@ class InputSet:
                 "trusted_hosts": sorted(set(opts.trusted_hosts)),
             },
         }
+        if self.dynamic:  # only then, so that every other lock keeps its digest
+            payload["dynamic"] = sorted(d.key(cwd) for d in self.dynamic)
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -313,6 +337,7 @@ class _Collector:
     only_binary: set[str] = field(default_factory=set)
     no_binary: set[str] = field(default_factory=set)
     trusted_hosts: list[str] = field(default_factory=list)
+    stdin: str | None = None  # the text of a "-" input
 
     def index_options(self) -> IndexOptions:
         return IndexOptions(
@@ -340,14 +365,14 @@ class _Collector:
 
 
 def parse_requirements_file(
-    path: Path, *, cwd: Path, environ: Mapping[str, str] | None = None
+    path: Path, *, cwd: Path, environ: Mapping[str, str] | None = None, stdin: str | None = None
 ) -> InputSet:
     """Read a file in pip's requirements syntax, following ``-r`` and ``-c`` includes.
 
     Relative includes, local paths and find-links directories are taken relative to
     the file that names them. ``environ`` (default: ``os.environ``) feeds ``${VAR}``.
     """
-    collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ)
+    collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ, stdin=stdin)
     _read_requirements_file(collector, _absolute(path, cwd), constraint=False)
     return collector.freeze()
 
@@ -371,7 +396,8 @@ def _read_requirements_file(
             hint="Remove one of the -r/-c lines.",
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        # "-" is standard input (pip-compile's habit), read once by the CLI.
+        text = c.stdin if path.name == "-" and c.stdin is not None else path.read_text("utf-8")
     except FileNotFoundError:
         raise InputError(f"{at}Requirements file {display} does not exist.") from None
     except IsADirectoryError:
@@ -904,9 +930,9 @@ def _parse_link(text: str, *, base: Path, where: str, line: str) -> DirectLink:
         scheme = parts.scheme.lower()
         vcs = scheme.split("+", 1)[0]
         if vcs in _VCS:
-            path, revision = parts.path, None
-            if "@" in path:
-                path, revision = path.rsplit("@", 1)
+            repo_path, revision = parts.path, None
+            if "@" in repo_path:
+                repo_path, revision = repo_path.rsplit("@", 1)
             return DirectLink(
                 url=_without_egg(text),
                 kind="vcs",
@@ -1019,13 +1045,14 @@ def parse_pyproject(
         _pep508(raw, where, raw)  # pyproject.toml allows PEP 508 only, not pip's bare paths
         return parse_requirement(raw, base=base, source=source, where=where)
 
-    if project:
-        if "dependencies" in dynamic:
-            raise InputError(
-                f"{display} declares its dependencies as dynamic; lock-build cannot read "
-                "them statically yet.",
-                hint="List them in a requirements.in and lock that instead.",
-            )
+    dynamic_deps = bool(project) and "dependencies" in dynamic
+    dynamic_extras = bool(extras or all_extras) and "optional-dependencies" in dynamic
+    if (dynamic_deps or dynamic_extras) and project_name is None:
+        raise InputError(
+            f"{display} declares dynamic dependencies but no [project].name.",
+            hint="Name the project: the name is needed to read its metadata.",
+        )
+    if project and not dynamic_deps:
         dependencies = project.get("dependencies", [])
         if not isinstance(dependencies, list):
             raise InputError(f"{display}: [project].dependencies must be an array of strings.")
@@ -1037,19 +1064,13 @@ def parse_pyproject(
         raise InputError(f"{display}: [project.optional-dependencies] must be a table.")
     available = {canonicalize_name(k): k for k in optional}
     wanted_extras = list(available) if all_extras else [canonicalize_name(e) for e in extras]
-    if (extras or all_extras) and "optional-dependencies" in dynamic:
-        raise InputError(
-            f"{display} declares its optional dependencies as dynamic; lock-build cannot "
-            "read them statically yet.",
-            hint="List them in a requirements file and lock that instead.",
-        )
     missing = [e for e, n in zip(extras, wanted_extras, strict=False) if n not in available]
-    if missing and not all_extras:
+    if missing and not all_extras and not dynamic_extras:
         raise InputError(
             f"{display} has no extra {', '.join(repr(m) for m in missing)}; "
             f"it defines {_names_list(available.values())}."
         )
-    for extra in _unique(wanted_extras):
+    for extra in [] if dynamic_extras else _unique(wanted_extras):
         key = available[extra]
         values = optional[key]
         if not isinstance(values, list):
@@ -1068,19 +1089,38 @@ def parse_pyproject(
 
     if project_name is not None:
         items = _expand_self_references(items, project_name, optional, display, convert)
+    dynamic_projects: tuple[DynamicProject, ...] = ()
+    if (dynamic_deps or dynamic_extras) and project_name is not None:
+        dynamic_projects = (
+            DynamicProject(
+                directory=base,
+                name=project_name,
+                source=display,
+                dependencies=dynamic_deps,
+                extras=tuple(_unique(canonicalize_name(e) for e in extras))
+                if dynamic_extras
+                else (),
+                all_extras=all_extras and dynamic_extras,
+            ),
+        )
     return InputSet(
         requirements=tuple(i for i in items if isinstance(i, InputRequirement)),
         unnamed=tuple(i for i in items if isinstance(i, UnnamedLink)),
         files=(absolute,),
         cwd=cwd,
+        dynamic=dynamic_projects,
     )
+
+
+# Turns one raw TOML entry into a requirement: (entry, its key path, where it came from).
+_Converter = Callable[[object, str, str], "InputRequirement | UnnamedLink"]
 
 
 def _dependency_groups(
     table: object,
     wanted: Sequence[str],
     display: str,
-    convert: object,
+    convert: _Converter,
 ) -> list[InputRequirement | UnnamedLink]:
     if table is None:
         raise InputError(
@@ -1130,7 +1170,7 @@ def _dependency_groups(
                 result.append(
                     convert(
                         entry,
-                        f"dependency-groups.{key}[{index}]",  # type: ignore[operator]
+                        f"dependency-groups.{key}[{index}]",
                         f"{display} (group: {normalized})",
                     )
                 )
@@ -1146,7 +1186,7 @@ def _expand_self_references(
     project: NormalizedName,
     optional: Mapping[str, object],
     display: str,
-    convert: object,
+    convert: _Converter,
 ) -> list[InputRequirement | UnnamedLink]:
     """``mypkg[a,b]`` inside mypkg's own extras/groups means "also extras a and b"."""
     available = {canonicalize_name(k): k for k in optional}
@@ -1173,11 +1213,10 @@ def _expand_self_references(
                     f"{item.location}: {project}[{extra}] names an extra that "
                     f"{display} does not define."
                 )
-            for index, raw in enumerate(optional[available[extra]]):  # type: ignore[attr-defined]
+            entries = optional[available[extra]]
+            for index, raw in enumerate(entries if isinstance(entries, list) else ()):
                 new = convert(
-                    raw,
-                    f"project.optional-dependencies.{available[extra]}[{index}]",  # type: ignore[operator]
-                    item.source,
+                    raw, f"project.optional-dependencies.{available[extra]}[{index}]", item.source
                 )
                 if marker is not None and isinstance(new, InputRequirement):
                     new = _and_marker(new, marker)
@@ -1210,8 +1249,10 @@ def load_inputs(
     groups: Sequence[str] = (),
     cwd: Path,
     environ: Mapping[str, str] | None = None,
+    stdin: str | None = None,
 ) -> InputSet:
-    """Read every input the command line names (or the default one) into one InputSet."""
+    """Read every input the command line names (or the default one) into one InputSet;
+    ``stdin`` is the text of a ``-`` input."""
     if not paths:
         for candidate in ("requirements.in", "pyproject.toml"):
             if (cwd / candidate).is_file():
@@ -1238,7 +1279,7 @@ def load_inputs(
                 parse_pyproject(path, extras=extras, all_extras=all_extras, groups=groups, cwd=cwd)
             )
         else:
-            parts.append(parse_requirements_file(path, cwd=cwd, environ=environ))
+            parts.append(parse_requirements_file(path, cwd=cwd, environ=environ, stdin=stdin))
     for path in constraints:
         collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ)
         _read_requirements_file(collector, _absolute(path, cwd), constraint=True)
@@ -1282,6 +1323,7 @@ def merge_input_sets(parts: Sequence[InputSet], *, cwd: Path) -> InputSet:
         files=tuple(_unique(f for p in parts for f in p.files)),
         warnings=tuple(w for p in parts for w in p.warnings),
         cwd=cwd,
+        dynamic=tuple(d for p in parts for d in p.dynamic),
     )
 
 

@@ -161,6 +161,8 @@ class LocalIndex:
     - `faults`: per-path faults (`inject`), e.g. a 429 on one project page.
     - `metadata_overrides`: wheel filename -> the METADATA text its `.metadata` file
       serves, with the page advertising that text's hash: consistent but wrong.
+    - `requires_python`: state each file's Requires-Python on the page (off: the
+      attribute is omitted, as some indexes and mirrors do; the files still say it).
     """
 
     def __init__(self, server: LocalIndexServer, name: str, directory: Path) -> None:
@@ -181,6 +183,7 @@ class LocalIndex:
         self.faults: dict[str, Fault] = {}
         self.metadata_overrides: dict[str, str] = {}
         self.yanked: dict[str, str] = {}
+        self.requires_python = True
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
 
@@ -306,7 +309,7 @@ class LocalIndex:
             "size": len(data),
         }
         requires_python = _requires_python(path)
-        if requires_python:  # PEP 691: optional, but a string when present
+        if requires_python and self.requires_python:  # PEP 691: optional; a string if there
             entry["requires-python"] = requires_python
         if self.upload_times:
             moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)

@@ -16,11 +16,13 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from lock_build.cache import (
     drop,
@@ -49,6 +51,7 @@ from lock_build.metadata import (
     read_wheel_metadata,
 )
 from lock_build.models import Artifact, CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings, IndexStrategy
 from lock_build.target import Target
 
@@ -91,7 +94,7 @@ class PackageFinder:
         settings: IndexSettings,
         target: Target,
         client: HttpClient,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
         *,
         required_hashes: Mapping[NormalizedName, frozenset[str]] | None = None,
     ) -> None:
@@ -100,31 +103,43 @@ class PackageFinder:
         self.required_hashes = dict(required_hashes or {})
         self.target = target
         self.client = client
-        self._on_event = on_event
+        self._reporter = reporter
         self._lock = threading.Lock()
-        self._memo: dict[tuple[str, str], Future] = {}
+        self._memo: dict[tuple[str, str], Future[Any]] = {}
         self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
+        # Every project page fetched, by (index, project): the lock records every file of
+        # each locked version, including wheels for other platforms that selection skips.
+        self._pages: dict[tuple[str, NormalizedName], Page] = {}
         self._pages_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-pages")
         self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
         self._tmp: Path | None = None
         self._cache_dir = settings.cache_dir
         self._tag_strings = frozenset(str(tag) for tag in target.tags)
+        self._triples: dict[tuple[str, str, str], bool] = {}  # wheel tag triple -> usable
         self._tags_key = hashlib.sha256(" ".join(sorted(self._tag_strings)).encode()).hexdigest()
 
     # -- lifecycle ----------------------------------------------------------------
 
     def _worth_parsing(self, filename: str) -> bool:
-        """A cheap look at a wheel's tag triple; the full check happens in select.py."""
+        """A cheap look at a wheel's tag triple; the full check happens in select.py.
+
+        Pages list thousands of wheels over a few dozen distinct triples: each triple
+        is decided once (a dict lookup after that, no packaging objects built).
+        """
         if not filename.endswith(".whl"):
             return True
-        parts = filename[:-4].split("-")
-        if len(parts) < 5:
+        parts = filename[:-4].rsplit("-", 3)
+        if len(parts) < 4 or "-" not in parts[0]:
             return True  # malformed: let the parser decide (and skip it)
-        pythons, abis, platforms = (p.split(".") for p in parts[-3:])
-        tags = self._tag_strings
-        return any(
-            f"{py}-{abi}-{plat}" in tags for py in pythons for abi in abis for plat in platforms
-        )
+        triple = (parts[1], parts[2], parts[3])
+        known = self._triples.get(triple)
+        if known is None:
+            pythons, abis, platforms = (p.split(".") for p in triple)
+            tags = self._tag_strings
+            known = self._triples[triple] = any(
+                f"{py}-{abi}-{plat}" in tags for py in pythons for abi in abis for plat in platforms
+            )
+        return known
 
     def close(self) -> None:
         self._pages_pool.shutdown(wait=True, cancel_futures=True)
@@ -174,17 +189,103 @@ class PackageFinder:
             lambda: group_releases(project, self.artifacts(project), self.target, binary),
         )
 
+    def complete(self, release: Release) -> Release:
+        """``release`` with ``files``: every file the indexes list for its version.
+
+        Selection keeps only the files this target can use (and skips parsing the rest);
+        a lock that travels records them all, from the page data already fetched, so
+        nothing is downloaded for it. Files with no sha256 on the index are kept only
+        when they are local (hashed where they lie) or are the release's own files.
+        """
+        key = f"{release.name}=={release.version}"
+        return self._once("complete", key, lambda: self._complete(release))
+
+    def _complete(self, release: Release) -> Release:
+        name, version = release.name, release.version
+        binary = self.settings.binary
+        own = {a.url for a in (release.wheel, release.sdist) if a is not None}
+        if not release.artifact.index:
+            # A direct URL: the lock records that file only, not what indexes list.
+            return replace(release, files=tuple(a for a in (release.wheel, release.sdist) if a))
+        files = []
+        for artifact in self._version_files(name, version):
+            if artifact.is_wheel and not binary.allows_wheel(name):
+                continue
+            if not artifact.is_wheel and not binary.allows_sdist(name):
+                continue
+            if artifact.sha256 is None and not (artifact.is_local or artifact.url in own):
+                continue
+            allowed = self.required_hashes.get(name)
+            if allowed is not None and artifact.url not in own and artifact.sha256 not in allowed:
+                continue  # --hash: a file the user did not allow is not recorded either
+            files.append(artifact)
+        for chosen in (release.wheel, release.sdist):
+            if chosen is not None and chosen.url not in {a.url for a in files}:
+                files.append(chosen)
+        return replace(release, files=tuple(sorted(files, key=lambda a: (a.filename, a.url))))
+
+    def _version_files(self, name: NormalizedName, version: Version) -> tuple[Artifact, ...]:
+        def same_version(filename: str) -> bool:
+            if not filename.endswith(".whl"):
+                return True  # sdists: few per project, and their names parse only whole
+            parts = filename[:-4].split("-")
+            try:
+                return len(parts) in (5, 6) and Version(parts[1]) == version
+            except InvalidVersion:
+                return False
+
+        def reparse(index_url: str) -> tuple[Artifact, ...] | None:
+            page = self._pages.get((index_url, name))
+            if page is None:
+                return None
+            parsed = parse_project_page(
+                page.body, page.content_type, page.url, redact(index_url), keep=same_version
+            )
+            return for_project(parsed, name)
+
+        everything = self._gather(name, reparse)
+        return tuple(a for a in everything if a.version == version)
+
+    def listed_files(self, name: str) -> tuple[Artifact, ...] | None:
+        """Every file the indexes and find-links list for ``name``, wheels for other targets
+        included; None when none of them has such a project. For explaining why nothing
+        fits, so only on a failure path: pages come from the HTTP cache, parsed whole."""
+        project = canonicalize_name(name)
+        found: list[Artifact] = []
+        exists = False
+        for url in self.settings.index_urls:
+            page = self.client.get_page(_project_url(_location_url(url), project), ACCEPT)
+            if page is None:
+                continue
+            exists = True
+            parsed = parse_project_page(page.body, page.content_type, page.url, redact(url))
+            found.extend(for_project(parsed, project))
+        for location in self.settings.find_links:
+            found.extend(for_project(self._find_links_files(_location_url(location)), project))
+        return tuple(found) if exists or found else None
+
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
-        self._event(f"Fetching page {name}")
-        index_futures = [
-            self._pages_pool.submit(self._index_files, _location_url(url), name)
-            for url in self.settings.index_urls
-        ]
+        self._reporter.status(f"Fetching page {name}")
+        return self._gather(name, lambda url: self._index_files(url, name), parallel=True)
+
+    def _gather(
+        self,
+        name: NormalizedName,
+        from_index: Callable[[str], tuple[Artifact, ...] | None],
+        *,
+        parallel: bool = False,
+    ) -> tuple[Artifact, ...]:
+        """The files of ``name`` from each index (per the strategy) and find-links."""
+        urls = [_location_url(url) for url in self.settings.index_urls]
+        if parallel:
+            index_futures = [self._pages_pool.submit(from_index, url) for url in urls]
+            per_index = [f.result() for f in index_futures]
+        else:
+            per_index = [from_index(url) for url in urls]
         link_futures = [
             self._pages_pool.submit(self._find_links_files, _location_url(location))
             for location in self.settings.find_links
         ]
-        per_index = [f.result() for f in index_futures]
         found = [files for files in per_index if files is not None]
         if self.settings.index_strategy is IndexStrategy.FIRST_INDEX:
             # Guards against dependency confusion: a name is owned by the first index with it.
@@ -206,6 +307,8 @@ class PackageFinder:
         page = self.client.get_page(_project_url(index_url, name), ACCEPT)
         if page is None:
             return None
+        with self._lock:
+            self._pages[(index_url, name)] = page
         cached = self._parsed_page(page, index_url, name)
         if cached is not None:
             return cached
@@ -312,11 +415,11 @@ class PackageFinder:
         if artifact.is_local:
             return read_wheel_metadata(self.fetch(artifact), artifact.name)
         if artifact.has_metadata_file:
-            self._event(f"Reading metadata {label} (metadata file)")
+            self._reporter.status(f"Reading metadata {label} (metadata file)")
             data = self._metadata_file(artifact)
             if data is not None:
                 return data
-        self._event(f"Reading metadata {label} (range request)")
+        self._reporter.status(f"Reading metadata {label} (range request)")
         try:
             data = read_member_lazily(
                 lambda start, end: self.client.get_range(artifact.url, start, end),
@@ -327,7 +430,7 @@ class PackageFinder:
             data = None
         if data is not None:
             return data
-        self._event(f"Reading metadata {label} (download)")
+        self._reporter.status(f"Reading metadata {label} (download)")
         return read_wheel_metadata(self.fetch(artifact), artifact.name)
 
     def _metadata_file(self, artifact: Artifact) -> bytes | None:
@@ -347,7 +450,7 @@ class PackageFinder:
         return data
 
     def _sdist_metadata(self, artifact: Artifact) -> bytes | None:
-        self._event(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
+        self._reporter.status(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
         raw = read_sdist_pkg_info(self.fetch(artifact))
         if raw is None or not metadata_is_static(raw):
             return None
@@ -398,10 +501,10 @@ class PackageFinder:
             dest = root / artifact.sha256[:32] / artifact.filename
             if dest.is_file() and hash_file(dest) == artifact.sha256:
                 return dest
-            self._event(f"Fetching {artifact.filename}")
+            self._reporter.status(f"Fetching {artifact.filename}")
             self.client.download(artifact.url, dest, artifact.sha256)
             return dest
-        self._event(f"Fetching {artifact.filename}")
+        self._reporter.status(f"Fetching {artifact.filename}")
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".unhashed-"))
         try:
             partial = staging / artifact.filename
@@ -443,10 +546,6 @@ class PackageFinder:
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _event(self, message: str) -> None:
-        if self._on_event is not None:
-            self._on_event(message)
-
     def _once(self, table: str, key: str, compute: Callable[[], T]) -> T:
         """Compute ``key`` once across threads; failures are not memoised (a retry may work)."""
         with self._lock:
@@ -463,7 +562,8 @@ class PackageFinder:
                 with self._lock:
                     del self._memo[(table, key)]
                 future.set_exception(exc)
-        return future.result()
+        result: T = future.result()
+        return result
 
 
 def _metadata_from_json(value: object) -> tuple[bytes | None]:

@@ -40,8 +40,9 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from lock_build import __version__
-from lock_build.errors import HashMismatchError, IndexPageError, NetworkError
+from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, OfflineError
 from lock_build.redaction import redact
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes if known)
@@ -83,7 +84,7 @@ class HttpClient:
     """HTTP(S) and file:// access for the index layer.
 
     ``backoff`` (seconds, doubled per retry) and ``sleep`` are only replaced by tests;
-    ``on_event`` hears about every wait before a retry (the CLI shows it).
+    ``reporter`` hears about every wait before a retry (the CLI shows it).
     """
 
     def __init__(
@@ -93,14 +94,14 @@ class HttpClient:
         *,
         backoff: float = 0.25,
         pool_size: int = 16,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
         self.timeout = settings.timeout
         self._backoff = backoff
-        self._on_event = on_event
+        self._reporter = reporter
         # urllib3 retries connection faults; statuses (429, 5xx) are retried in _request,
         # which bounds Retry-After and says on the terminal what it waits for.
         retry = Retry(
@@ -116,13 +117,15 @@ class HttpClient:
             respect_retry_after_header=False,
         )
         self._files = self._session(HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+        self._cache_dir = cache_dir
+        self._page_cache: CacheControlAdapter | None = None
+        page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
         if cache_dir is not None:
             cache = FileCache(str(cache_dir / "http"))
-            page_adapter: HTTPAdapter = CacheControlAdapter(
+            self._page_cache = CacheControlAdapter(
                 cache=cache, max_retries=retry, pool_maxsize=pool_size
             )
-        else:
-            page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
+            page_adapter = self._page_cache
         self._pages = self._session(page_adapter)
         # pip applies an index URL's credentials to every URL on the same host (files
         # are often served from the index host without userinfo in their links).
@@ -185,6 +188,12 @@ class HttpClient:
         backoff), so a ``Retry-After: 3600`` costs a minute per retry, not an hour.
         The last answer is returned; :meth:`_check` turns it into the error.
         """
+        if self.settings.offline:
+            raise OfflineError(
+                f"--offline: {redact(url)} is not in the cache.",
+                url=redact(url),
+                hint="Run once without --offline to fill the cache.",
+            )
         attempt = 0
         while True:
             response = self._send(session, method, url, headers, stream)
@@ -195,7 +204,7 @@ class HttpClient:
             asked = response.headers.get("Retry-After")
             wait = _retry_wait(asked, self._backoff * (2 ** (attempt - 1)))
             response.close()
-            self._event(
+            self._reporter.status(
                 f"{redact(url)} answered HTTP {status}"
                 + (f" (Retry-After: {asked})" if asked else "")
                 + f"; retry {attempt} of {self.settings.retries} in {wait:.0f} s"
@@ -299,10 +308,6 @@ class HttpClient:
             detail=_scrub(str(exc), url),
         )
 
-    def _event(self, text: str) -> None:
-        if self._on_event is not None:
-            self._on_event(text)
-
     def _check(self, response: requests.Response, url: str) -> None:
         status = response.status_code
         if status < 400:
@@ -336,10 +341,12 @@ class HttpClient:
         """
         if urlsplit(url).scheme == "file":
             return _file_page(url)
-        # max-age=0 as pip sends: use the cached copy only after the server confirms it.
-        response = self._request(
-            self._pages, "GET", url, {"Accept": accept, "Cache-Control": "max-age=0"}
-        )
+        if self.settings.offline:
+            return self._cached_page(url, accept)
+        # The server's freshness is honoured (PyPI sends max-age=600, as uv honours it):
+        # a fresh cached page costs no request; a stale one is revalidated with its
+        # ETag / Last-Modified, and a page without either is fetched again.
+        response = self._request(self._pages, "GET", url, {"Accept": accept})
         if response.status_code in (404, 410):
             response.close()
             return None
@@ -357,6 +364,34 @@ class HttpClient:
             content_type=response.headers.get("Content-Type", ""),
             body=body,
             from_cache=bool(getattr(response, "from_cache", False)),
+        )
+
+    def _cached_page(self, url: str, accept: str) -> Page:
+        """The cached copy of a page, fresh or stale, without asking the server."""
+        shown = redact(url)
+        stored = None
+        if self._page_cache is not None:
+            request = self._pages.prepare_request(
+                requests.Request("GET", strip_credentials(url), headers={"Accept": accept})
+            )
+            controller = self._page_cache.controller
+            assert request.url is not None
+            data = controller.cache.get(controller.cache_url(request.url))
+            stored = None if data is None else controller.serializer.loads(request, data)
+        if stored is None:
+            raise OfflineError(
+                f"--offline: the index page {shown} is not in the cache"
+                + ("" if self._cache_dir is None else f" ({self._cache_dir / 'http'})")
+                + ".",
+                url=shown,
+                hint="Run once without --offline to fill it; a page is cached only when the "
+                "index sends an ETag, Last-Modified or Cache-Control max-age for it.",
+            )
+        return Page(
+            url=url,
+            content_type=stored.headers.get("Content-Type", ""),
+            body=stored.read(),
+            from_cache=True,
         )
 
     def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
@@ -460,12 +495,12 @@ class HttpClient:
         if urlsplit(url).scheme == "file":
             path = file_url_to_path(url)
             try:
-                total = path.stat().st_size
+                size = path.stat().st_size
                 with path.open("rb") as handle:
                     done = 0
                     while chunk := handle.read(_CHUNK):
                         done += len(chunk)
-                        yield chunk, done, total
+                        yield chunk, done, size
             except OSError as exc:
                 raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
             return

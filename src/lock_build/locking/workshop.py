@@ -17,6 +17,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from lock_build.archives import extract_archive
 from lock_build.building.build_system import BuildSystem, read_build_system
@@ -37,6 +38,7 @@ from lock_build.index.finder import PackageFinder
 from lock_build.index.http import file_url_to_path
 from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.target import Target
 
 # The cache entry kind of hook results; its version changes when their shape does.
@@ -55,16 +57,16 @@ class Workshop:
         finder: PackageFinder,
         target: Target,
         cache_dir: Path,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.finder = finder
         self.target = target
         self.cache_dir = cache_dir.absolute()  # hooks run with another working directory
-        self.on_event = on_event
+        self.reporter = reporter
         self.env_pins: EnvPins | None = None
         self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
         # (name, version) of local projects locked as editable (-e): set by the compile loop.
-        self.editable: set[tuple[NormalizedName, object]] = set()
+        self.editable: set[tuple[NormalizedName, Version]] = set()
         self.wheels = WheelCache(self.cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
@@ -92,7 +94,9 @@ class Workshop:
         cached = self._read_requires(key)
         if cached is not None:
             return cached
-        self._emit(f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}")
+        self.reporter.status(
+            f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}"
+        )
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
         with self._environment(pins) as env:
@@ -131,7 +135,7 @@ class Workshop:
                 return parse_core_metadata(cached.encode("utf-8", "surrogateescape"), source)
             except MetadataError as exc:
                 drop(self._cache_path(key), _HOOK_KIND, exc.message)
-        self._emit(f"Preparing metadata of {source}")
+        self.reporter.status(f"Preparing metadata of {source}")
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
         with self._environment(pins) as env:
@@ -159,7 +163,9 @@ class Workshop:
             cached = self.wheels.get(sdist_hash, fingerprint.digest, self._target_key())
             if cached is not None:
                 return cached
-            self._emit(f"Building {release.name} {release.version} (needed to build another sdist)")
+            self.reporter.status(
+                f"Building {release.name} {release.version} (needed to build another sdist)"
+            )
             tree = self.source_tree(release)
             build_system = read_build_system(tree)
             substituted = self.env_substitutions(release) if self.env_substitutions else frozenset()
@@ -179,7 +185,7 @@ class Workshop:
         with self._lock:
             tree = self._trees.get(artifact.url)
             if tree is None:
-                self._emit(f"Fetching {artifact.filename}")
+                self.reporter.status(f"Fetching {artifact.filename}")
                 archive = self.finder.fetch(artifact)
                 dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
                 tree = extract_archive(archive, dest)
@@ -249,10 +255,6 @@ class Workshop:
     def _write_cache(self, key: str | None, value: object) -> None:
         if key is not None:
             write_entry(self._cache_path(key), _HOOK_KIND, value)
-
-    def _emit(self, text: str) -> None:
-        if self.on_event is not None:
-            self.on_event(text)
 
 
 def _requires(value: object) -> tuple[Requirement, ...]:

@@ -18,22 +18,26 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
 from lock_build.building.build_system import read_build_system
 from lock_build.building.environment import BuildEnvironment as BuildVenv
+from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
+from lock_build.lockfile.model import glibc_of, usable_on
+from lock_build.lockfile.sources import SourcePolicy
+from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
+from lock_build.sync import abi_check
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -42,21 +46,8 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
+from lock_build.sync.safety import check_own_needs
 from lock_build.target import Target, target_for_interpreter
-
-
-class Reporter(Protocol):
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
-
-
-class NullReporter:
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,20 +70,17 @@ def check_target(lock: Lock, target: Target) -> None:
     ):
         if want.get(key) and str(want[key]) != have:
             problems.append(f"{key} {want[key]} (the interpreter has {have})")
-    tags = set(target.tags)
-    bad = []
-    for pkg in lock.packages:
-        if pkg.wheel is None:
-            continue
-        try:
-            wheel_tags = parse_wheel_filename(pkg.wheel.filename)[3]
-        except ValueError:
-            continue
-        if not any(Tag(t.interpreter, t.abi, t.platform) in tags for t in wheel_tags):
-            bad.append(pkg.wheel.filename)
-    if bad:
+    bad = [pkg.key for pkg in lock.packages if not usable_on(lock, pkg, target.tags)]
+    floor = lock.targets[0].glibc_floor if lock.targets else None
+    glibc = glibc_of(target.tags)
+    if bad and floor and glibc and glibc < tuple(int(p) for p in floor.split(".")):
+        problems.append(
+            f"its glibc {glibc[0]}.{glibc[1]} is below the lock's floor {floor}; "
+            f"no file installs here for {', '.join(bad)}"
+        )
+    elif bad:
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        problems.append(f"wheels this interpreter cannot install: {shown}")
+        problems.append(f"packages with no wheel this interpreter can install: {shown}")
     if problems:
         raise TargetError(
             f"The lock is for {want.get('implementation')} {want.get('python-version')} on "
@@ -103,7 +91,16 @@ def check_target(lock: Lock, target: Target) -> None:
         )
 
 
-def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[str]:
+def sources_policy(lock_dir: Path, settings: IndexSettings) -> SourcePolicy:
+    """What this run lets a lock fetch from: its indexes, find-links and trusted hosts."""
+    return SourcePolicy.for_run(
+        lock_dir,
+        locations=(*settings.index_urls, *settings.find_links),
+        trusted_hosts=settings.trusted_hosts,
+    )
+
+
+def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[NormalizedName]:
     """What sync never removes: the installer's tooling, and lock-build with what it needs
     when the target is lock-build's own environment."""
     keep = {canonicalize_name(n) for n in installer_spared}
@@ -123,17 +120,23 @@ def sync(
     jobs: int = 1,
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
-    reporter: Reporter | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> SyncResult:
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
-    report = reporter or NullReporter()
+    report = reporter
+    if settings is None:
+        settings = load_index_settings(flags={}, input_options=None, cache_dir=None)
+    # Where the lock's files may come from is this run's decision: refuse the rest now,
+    # before anything is fetched or written.
+    sources_policy(lock_dir, settings).check(lock)
     # Files the lock names relative to itself (a ./wheels find-links dir), made absolute once.
     lock = lock.with_absolute_files(lock_dir.resolve())
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
     check_target(lock, target)
+    abi_check.check_lock(lock)
     state = inspect_environment(python)
     if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
@@ -149,8 +152,13 @@ def sync(
     )
     digests = local_source_digests(lock, lock_dir)
     plan = make_plan(
-        lock, state.installed, keep=spared_names(state, tool.spared()), source_digests=digests
+        lock,
+        state.installed,
+        keep=spared_names(state, tool.spared()),
+        source_digests=digests,
+        tags=target.tags,
     )
+    check_own_needs(plan, state)  # before anything changes, and in a dry run too
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
@@ -168,7 +176,7 @@ def sync(
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
     try:
-        files = _fetch_all(plan.fetch, cache_dir, settings or IndexSettings(), report, jobs)
+        files = _fetch_all(plan.fetch, cache_dir, settings, report, jobs)
         built, reused = _build_all(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
@@ -182,6 +190,7 @@ def sync(
         inspect_environment(python).installed,
         keep=spared_names(state, tool.spared()),
         source_digests=digests,
+        tags=target.tags,
     )
     if after.changes:
         left = ", ".join(
@@ -278,15 +287,23 @@ def _fetch_all(
     report: Reporter,
     jobs: int,
 ) -> dict[str, Path]:
-    """filename -> verified local file. Artifacts are cached by sha256."""
+    """filename -> verified local file. Artifacts are cached by sha256.
+
+    Each download streams into a temporary file beside its destination while it is
+    hashed; only a file whose sha256 is the lock's is moved into the cache
+    (:meth:`HttpClient.download`). The lock reader has checked every sha256 and filename
+    (64 hex digits; a plain file name), so the destination is always inside the cache.
+    """
     store = cache_dir / "artifacts"
     found: dict[str, Path] = {}
     missing: list[tuple[FetchStep, Path]] = []
     for step in steps:
-        if step.sha256 is None:
-            dest = cache_dir / "unhashed" / step.filename
-            missing.append((step, dest))
-            continue
+        if step.sha256 is None or Path(step.filename).name != step.filename:
+            raise SyncError(
+                f"{step.name} {step.version}: {step.filename!r} has no sha256 in the lock or "
+                "is not a plain file name; nothing was fetched.",
+                hint="Regenerate the lock with lock-build compile.",
+            )
         dest = store / step.sha256[:2] / step.sha256 / step.filename
         if dest.is_file() and _sha256_of(dest) == step.sha256:
             found[step.filename] = dest
@@ -294,7 +311,7 @@ def _fetch_all(
             missing.append((step, dest))
     if not missing:
         return found
-    client = HttpClient(settings, cache_dir, on_event=report.status)
+    client = HttpClient(settings, cache_dir, reporter=report)
     done = 0
 
     def one(item: tuple[FetchStep, Path]) -> tuple[str, Path]:
@@ -410,9 +427,11 @@ def _build_one(
                     editable=step.editable,
                 )
             except BuildError as exc:
+                # A known cause's fix stays last: the option is what the user acts on.
+                known = f" {exc.hint}" if isinstance(exc, KnownBuildFailure) else ""
                 raise BuildError(
                     f"Building {step.key} failed. {exc.message}",
-                    hint="Nothing in the target environment was changed.",
+                    hint="Nothing in the target environment was changed." + known,
                     detail=exc.detail,
                 ) from exc
         stamp_wheel(wheel, {p.name: str(p.version) for p in step.pins}, step.fingerprint)
@@ -491,6 +510,8 @@ def _install_set(
                 hint="Clear the wheel cache and retry.",
             )
         pins = stamp.get("pins") or {}
+        if build is not None:
+            abi_check.check_built_wheel(lock, build, pins)
         for name in build.shared if build else ():
             runtime = lock.package(name)
             if runtime is not None and pins.get(name) != str(runtime.version):
@@ -553,4 +574,4 @@ def _changes(before: EnvironmentState) -> str:
     return "so far " + (", ".join(parts) if parts else "nothing changed")
 
 
-__all__ = ["NullReporter", "Reporter", "SyncResult", "check_target", "spared_names", "sync"]
+__all__ = ["SyncResult", "check_target", "spared_names", "sync"]
