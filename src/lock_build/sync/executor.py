@@ -46,6 +46,7 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
+from lock_build.sync.metadata_check import check_wheels
 from lock_build.sync.safety import check_own_needs
 from lock_build.target import Target, target_for_interpreter
 
@@ -184,6 +185,7 @@ def sync(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
         wheels = _install_set(plan, lock, files, built)
+        check_wheels(lock, wheels, frozenset(built))
         # Remembered in the environment until the installer is done (see sync.journal).
         batch = journal.Journal(
             installing=tuple((canonicalize_name(w.name), w.version) for w in wheels),
