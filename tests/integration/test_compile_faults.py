@@ -67,3 +67,33 @@ def test_index_fault_ends_in_one_message(project: Project, case: str) -> None:
         assert "127.0.0.1" in error  # names the URL ...
     assert "s3cr3t" not in run.output  # ... redacted
     assert not (project.root / "requirements.lock").exists()
+
+
+def test_consistent_but_wrong_metadata_is_caught_at_sync(
+    project: Project,
+    venv_factory,  # noqa: ANN001
+) -> None:
+    """The index's .metadata (hash on the page matching it) says alpha needs nothing; the
+    wheel needs beta. compile cannot tell; sync reads the wheel and refuses."""
+    index = project.index
+    wheel = index.add_wheel("alpha", "1.0", requires=["beta"])
+    index.add_wheel("beta", "1.0")
+    index.metadata_overrides[wheel.name] = "Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n\n"
+    project.write("requirements.in", "alpha\n")
+    project.compile().ok()
+    assert project.pins() == {"alpha": "1.0"}  # what the wrong metadata said
+
+    env = venv_factory()
+    run = project.run(
+        "sync",
+        "requirements.lock",
+        "--python",
+        str(env.python),
+        index=False,
+        env={"PIP_INDEX_URL": index.url},
+    )
+
+    assert run.exit_code == 2, run.output
+    assert "alpha-1.0-py3-none-any.whl differs from what compile used" in run.stderr
+    assert "requires beta that compile did not see" in run.stderr
+    assert env.freeze() == {}
