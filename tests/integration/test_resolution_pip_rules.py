@@ -21,6 +21,7 @@ from test_compile_harness import Project, make_project
 
 from support import dists
 from support.index import LocalIndex
+from support.venvs import VirtualEnv
 
 Layout = Callable[[LocalIndex, Path], None]
 
@@ -284,3 +285,25 @@ def test_build_requirements_follow_the_same_pre_release_rules(
     run.ok()
     (build,) = project.lock()["build"]
     assert f"tool=={expected}" in build["pins"]
+
+
+def test_a_yanked_pin_is_recorded_and_repeated_by_sync_plan_and_export(
+    project: Project, venv_factory: Callable[..., VirtualEnv]
+) -> None:
+    _yanked_newest(project.index, project.root / "links")
+    project.write("requirements.in", "alpha==2.0\n")
+    compiled = project.compile().ok()
+    (wheel,) = project.lock()["package"][0]["wheels"]
+    assert wheel["yanked"] == "broken build"
+    said = "alpha 2.0 is yanked (reason: broken build)"
+    assert said in compiled.stderr
+
+    env = {"PIP_INDEX_URL": project.index.url}
+    exported = project.run("export", "--format", "requirements", index=False).ok()
+    planned = project.run("plan", index=False).ok()
+    synced = project.run(
+        "sync", "--dry-run", "--python", venv_factory().python, index=False, env=env
+    )
+    assert synced.exit_code == 1, synced.output  # the dry run would install alpha
+    for run in (exported, planned, synced):
+        assert said in run.stderr, run.stderr
