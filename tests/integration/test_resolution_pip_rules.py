@@ -53,6 +53,12 @@ def _requires_python_newest(kind: str) -> Layout:
     return layout
 
 
+def _index_disagrees(index: LocalIndex, links: Path) -> None:
+    """The page says a 2.0 runs anywhere; the file itself says Requires-Python >=3.30."""
+    _requires_python_newest("wheel")(index, links)
+    index.requires_python_overrides["alpha-2.0-py3-none-any.whl"] = ">=3"
+
+
 def _dependency_backtracks(index: LocalIndex, links: Path) -> None:
     del links
     index.add_wheel("app", "2.0", requires=["alpha==2.0"])
@@ -129,6 +135,9 @@ ROWS = {
         requirements="alpha\n",
         expected={"alpha": "1.0"},
         page_requires_python=False,
+    ),
+    "requires-python-index-says-yes-the-file-says-no": Row(
+        layout=_index_disagrees, requirements="alpha\n", expected={"alpha": "1.0"}
     ),
     "requires-python-backtracks-the-dependent": Row(
         layout=_dependency_backtracks,
