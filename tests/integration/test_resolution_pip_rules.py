@@ -68,9 +68,12 @@ def _dependency_backtracks(index: LocalIndex, links: Path) -> None:
 
 
 def _pre_after_backtracking(index: LocalIndex, links: Path) -> None:
+    """alpha 1.0 is pinned first, then found (through gamma) to need beta 2.0, which the
+    input excludes: backtracking removes alpha 1.0, and only alpha 2.0b1 would be left."""
     del links
-    index.add_wheel("alpha", "1.0", requires=["beta==2.0"])
+    index.add_wheel("alpha", "1.0", requires=["gamma"])
     index.add_wheel("alpha", "2.0b1")
+    index.add_wheel("gamma", "1.0", requires=["beta==2.0"])
     index.add_wheel("beta", "1.0")
     index.add_wheel("beta", "2.0")
 
@@ -154,9 +157,9 @@ ROWS = {
     ),
     "pre-release-after-backtracking": Row(
         layout=_pre_after_backtracking,
-        requirements="alpha\nbeta==1.0\n",
+        requirements="alpha\nbeta<2\n",
         expected=None,
-        lock_build_says=("alpha 1.0 requires beta==2.0",),
+        lock_build_says=("gamma 1.0 requires beta==2.0",),
     ),
     "pre-release-the-only-release": Row(
         layout=_pre_only, requirements="alpha\n", expected={"alpha": "2.0b1"}
@@ -271,7 +274,8 @@ def test_lock_build_chooses_what_pip_chooses(
     [
         pytest.param(["tool"], "1.0", id="final-without-opt-in"),
         pytest.param(["tool>=2.0b1"], "2.0b1", id="named-by-the-build-requirement"),
-        pytest.param(["tool", "helper==1.0"], None, id="not-after-backtracking"),
+        # tool 1.0 is pinned first; mid then needs zhelper 2.0, which is excluded.
+        pytest.param(["tool", "zhelper<2"], None, id="not-after-backtracking"),
     ],
 )
 def test_build_requirements_follow_the_same_pre_release_rules(
@@ -279,17 +283,18 @@ def test_build_requirements_follow_the_same_pre_release_rules(
 ) -> None:
     index = project.index
     index.add_sdist("pkg", "1.0", build_requires=build_requires)
-    index.add_wheel("tool", "1.0", requires=["helper==2.0"])
+    index.add_wheel("tool", "1.0", requires=["mid"])
     index.add_wheel("tool", "2.0b1")
-    index.add_wheel("helper", "1.0")
-    index.add_wheel("helper", "2.0")
+    index.add_wheel("mid", "1.0", requires=["zhelper==2.0"])
+    index.add_wheel("zhelper", "1.0")
+    index.add_wheel("zhelper", "2.0")
     project.write("requirements.in", "pkg\n")
 
     run = project.compile()
 
     if expected is None:
         assert run.exit_code == 2, run.output
-        assert "tool 1.0 requires helper==2.0" in run.stderr, run.stderr
+        assert "mid 1.0 requires zhelper==2.0" in run.stderr, run.stderr
         return
     run.ok()
     (build,) = project.lock()["build"]
