@@ -163,6 +163,8 @@ class LocalIndex:
       serves, with the page advertising that text's hash: consistent but wrong.
     - `requires_python`: state each file's Requires-Python on the page (off: the
       attribute is omitted, as some indexes and mirrors do; the files still say it).
+    - `requires_python_overrides`: filename -> the Requires-Python to state on the page
+      instead of the file's own (an index that disagrees with the file).
     """
 
     def __init__(self, server: LocalIndexServer, name: str, directory: Path) -> None:
@@ -184,6 +186,7 @@ class LocalIndex:
         self.metadata_overrides: dict[str, str] = {}
         self.yanked: dict[str, str] = {}
         self.requires_python = True
+        self.requires_python_overrides: dict[str, str] = {}
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
 
@@ -308,7 +311,7 @@ class LocalIndex:
             "yanked": (self.yanked[path.name] or True) if path.name in self.yanked else False,
             "size": len(data),
         }
-        requires_python = _requires_python(path)
+        requires_python = self.requires_python_overrides.get(path.name) or _requires_python(path)
         if requires_python and self.requires_python:  # PEP 691: optional; a string if there
             entry["requires-python"] = requires_python
         if self.upload_times:

@@ -11,6 +11,7 @@ from lock_build.cli import options
 from lock_build.cli.output import start
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock
+from lock_build.yanks import yanked_notes
 
 
 @click.command("plan")
@@ -56,6 +57,8 @@ def command(
 
     digests = local_source_digests(lock, path.parent.resolve())
     plan = make_plan(lock, installed, keep=keep, source_digests=digests)
+    for note in yanked_notes(lock.packages):
+        out.warn(note)
     if fmt == "sh":
         if output is None:
             raise InputError(

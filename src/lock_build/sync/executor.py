@@ -49,6 +49,7 @@ from lock_build.sync.installers import (
 from lock_build.sync.metadata_check import check_wheels
 from lock_build.sync.safety import check_own_needs
 from lock_build.target import Target, target_for_interpreter
+from lock_build.yanks import yanked_notes
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -163,6 +164,8 @@ def sync(
     if interrupted is not None:
         plan = _repair_plan(plan, state, interrupted, report)
     check_own_needs(plan, state)  # before anything changes, and in a dry run too
+    for note in yanked_notes(lock.packages):
+        report.warn(note)
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
