@@ -43,6 +43,14 @@ class NetworkError(LockBuildError):
     """An index or file could not be fetched after retries."""
 
 
+class OfflineError(NetworkError):
+    """--offline, and something the run needs is not in the cache. ``url`` (redacted) names it."""
+
+    def __init__(self, message: str, *, url: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+
+
 class IndexPageError(LockBuildError):
     """An index answered, but with something that is not a usable simple-API page."""
 
@@ -83,3 +91,36 @@ class StaleError(LockBuildError):
     """--check / --dry-run found that something would change (exit 1)."""
 
     exit_code = 1
+
+
+class TargetSpecError(TargetError):
+    """A ``--target`` value that is neither ``X.Y``, ``X.Y-PLATFORM`` nor an interpreter."""
+
+    def __init__(self, spec: str, reason: str) -> None:
+        super().__init__(
+            f"--target {spec!r} {reason}.",
+            hint="Use a Python version (3.12), a version and a wheel platform tag "
+            "(3.11-manylinux_2_28_x86_64, 3.12-macosx_14_0_arm64, 3.13-win_amd64) "
+            "or the path of an interpreter.",
+        )
+        self.spec = spec
+        self.reason = reason
+
+
+class NoMatchingTargetError(TargetError):
+    """No target of a lock fits the interpreter a command acts on (or ``--target ID``)."""
+
+    def __init__(self, machine: str, targets: tuple[str, ...], wanted: str | None = None) -> None:
+        listed = ", ".join(targets) or "none"
+        if wanted is not None:
+            message = f"The lock has no target {wanted!r}; its targets are: {listed}."
+        else:
+            message = f"No target of the lock fits {machine}; the lock's targets are: {listed}."
+        super().__init__(
+            message,
+            hint="Pass --target ID to name one, use a matching interpreter (--python PATH), "
+            "or add this target with lock-build compile --target.",
+        )
+        self.machine = machine
+        self.targets = targets
+        self.wanted = wanted

@@ -29,6 +29,7 @@ from packaging.version import Version
 
 from lock_build.errors import LockfileError
 from lock_build.lockfile import LocalSource, Lock, LockedFile, LockedPackage
+from lock_build.redaction import redact
 from lock_build.settings import PYPI_SIMPLE
 
 FORMATS = ("requirements", "build-constraints", "pylock")
@@ -194,7 +195,8 @@ def _header(lock: Lock, command: str | None, what: str) -> list[str]:
         "#",
     ]
     if lock.command:
-        lines += [f"# from a lockfile made by: {lock.command}", "#"]
+        # A lock is untrusted input: never repeat a credential an older writer kept.
+        lines += [f"# from a lockfile made by: {redact(lock.command, keep_user=False)}", "#"]
     return lines
 
 
@@ -252,7 +254,7 @@ def export_build_constraints(lock: Lock, *, command: str | None = None) -> Expor
         (version,) = versions[name]
         lines.append(f"{name}=={version}")
         lines.extend(_via_lines(used_by[name]))
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if not lock.builds:
         warnings = (
             "The lock has no build environments (every package has a wheel), "

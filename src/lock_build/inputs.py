@@ -15,11 +15,11 @@ import os
 import re
 import shlex
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from packaging.markers import InvalidMarker, Marker
@@ -35,6 +35,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from lock_build.errors import InputError
+from lock_build.redaction import redact
 
 __all__ = [
     "DirectLink",
@@ -227,21 +228,13 @@ def _unnamed_key(item: UnnamedLink, cwd: Path | None) -> str:
 
 
 def _portable(text: str, cwd: Path | None) -> str:
-    text = _redact(text)
+    text = redact(text, keep_user=False)
     if cwd is None:
         return text
     for prefix in (cwd.resolve().as_uri(), str(cwd.resolve())):
         if text == prefix or text.startswith(prefix + "/"):
             return "<cwd>" + text[len(prefix) :]
     return text
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.netloc and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc="***@" + host))
-    return url
 
 
 # --------------------------------------------------------------------------- requirements files
@@ -840,9 +833,9 @@ def _parse_link(text: str, *, base: Path, where: str, line: str) -> DirectLink:
         scheme = parts.scheme.lower()
         vcs = scheme.split("+", 1)[0]
         if vcs in _VCS:
-            path, revision = parts.path, None
-            if "@" in path:
-                path, revision = path.rsplit("@", 1)
+            repo_path, revision = parts.path, None
+            if "@" in repo_path:
+                repo_path, revision = repo_path.rsplit("@", 1)
             return DirectLink(
                 url=_without_egg(text),
                 kind="vcs",
@@ -1012,11 +1005,15 @@ def parse_pyproject(
     )
 
 
+# Turns one raw TOML entry into a requirement: (entry, its key path, where it came from).
+_Converter = Callable[[object, str, str], "InputRequirement | UnnamedLink"]
+
+
 def _dependency_groups(
     table: object,
     wanted: Sequence[str],
     display: str,
-    convert: object,
+    convert: _Converter,
 ) -> list[InputRequirement | UnnamedLink]:
     if table is None:
         raise InputError(
@@ -1066,7 +1063,7 @@ def _dependency_groups(
                 result.append(
                     convert(
                         entry,
-                        f"dependency-groups.{key}[{index}]",  # type: ignore[operator]
+                        f"dependency-groups.{key}[{index}]",
                         f"{display} (group: {normalized})",
                     )
                 )
@@ -1082,7 +1079,7 @@ def _expand_self_references(
     project: NormalizedName,
     optional: Mapping[str, object],
     display: str,
-    convert: object,
+    convert: _Converter,
 ) -> list[InputRequirement | UnnamedLink]:
     """``mypkg[a,b]`` inside mypkg's own extras/groups means "also extras a and b"."""
     available = {canonicalize_name(k): k for k in optional}
@@ -1109,11 +1106,10 @@ def _expand_self_references(
                     f"{item.location}: {project}[{extra}] names an extra that "
                     f"{display} does not define."
                 )
-            for index, raw in enumerate(optional[available[extra]]):  # type: ignore[attr-defined]
+            entries = optional[available[extra]]
+            for index, raw in enumerate(entries if isinstance(entries, list) else ()):
                 new = convert(
-                    raw,
-                    f"project.optional-dependencies.{available[extra]}[{index}]",  # type: ignore[operator]
-                    item.source,
+                    raw, f"project.optional-dependencies.{available[extra]}[{index}]", item.source
                 )
                 if marker is not None and isinstance(new, InputRequirement):
                     new = _and_marker(new, marker)

@@ -11,6 +11,7 @@ import tarfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -25,7 +26,7 @@ from lock_build.models import CoreMetadata
 _RESOLUTION_FIELDS = frozenset({"requires-dist", "requires-python"})
 
 
-def _headers(data: bytes, source: str) -> dict:
+def _headers(data: bytes, source: str) -> dict[str, Any]:
     try:
         raw, _unparsed = parse_email(data)
     except (ValueError, UnicodeDecodeError) as exc:

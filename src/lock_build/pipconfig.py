@@ -410,6 +410,7 @@ def load_index_settings(
         retries=int(_as_number(retries_raw, "retries", int)) if retries_raw else 5,
         proxy=proxy.value if proxy else None,
         cache_dir=cache_dir,
+        offline=bool(flags.get("offline")),
         constraint_files=tuple(constraints),
         build_constraint_files=tuple(build_constraints),
         warnings=tuple(warnings),
@@ -435,8 +436,8 @@ def _binary_policy(
     for value in _flag_list(flags, "no_binary"):
         apply_binary_option(value, target=no, other=only)
     prefer = bool(flags.get("prefer_binary")) or opts.prefer_binary
-    if not prefer and (raw := layers.top("prefer-binary")) is not None:
-        prefer = _as_bool(raw, "prefer-binary")
+    if not prefer and (configured := layers.top("prefer-binary")) is not None:
+        prefer = _as_bool(configured, "prefer-binary")
     return BinaryPolicy(only_binary=frozenset(only), no_binary=frozenset(no), prefer_binary=prefer)
 
 

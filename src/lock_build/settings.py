@@ -64,6 +64,7 @@ class IndexSettings:
     retries: int = 5
     proxy: str | None = None
     cache_dir: Path | None = None
+    offline: bool = False  # nothing but the cache (and local files) is read
     # Constraint files named by pip's configuration (`constraint`, `build-constraint`).
     constraint_files: tuple[str, ...] = ()
     build_constraint_files: tuple[str, ...] = ()

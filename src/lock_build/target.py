@@ -18,6 +18,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import packaging
 from packaging.markers import Marker
@@ -124,7 +125,7 @@ def _interpreter_path(path: Path) -> Path:
 
 def run_interpreter_script(
     interpreter: Path, script: str, *args: str, purpose: str, timeout: int = 120
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Run a stdlib-only ``script`` in ``interpreter`` (isolated mode) and parse its JSON.
 
     ``purpose`` completes "Could not ask the interpreter X for ..." in the error.

@@ -360,3 +360,35 @@ def test_find_links_html_page(project: Project, new_index: Callable[[], LocalInd
 
     assert project.pins() == {"alpha": "2.0"}
     assert project.index.requests == []
+
+
+# --------------------------------------------------------------------------- --offline
+
+
+def test_offline_resolves_from_the_cache_alone(project: Project, tmp_path: Path) -> None:
+    project.index.add_wheel("alpha", "1.0", requires=["beta"])
+    project.index.add_wheel("beta", "1.0")
+    project.write("requirements.in", "alpha\n")
+    project.compile("-o", "online.lock").ok()
+    project.index.clear_requests()
+
+    project.compile("-o", "offline.lock", "--offline").ok()
+
+    assert project.index.requests == []  # not one request
+    assert project.read("offline.lock") == project.read("online.lock").replace(
+        "online.lock", "offline.lock"
+    )
+
+
+def test_offline_names_the_page_missing_from_the_cache(project: Project) -> None:
+    project.index.add_wheel("alpha", "1.0", requires=["beta"])
+    project.index.add_wheel("beta", "1.0")
+    project.write("requirements.in", "alpha\n")
+    project.compile().ok()
+    project.write("requirements.in", "alpha\ngamma\n")
+    project.index.add_wheel("gamma", "1.0")
+
+    run = project.compile("--offline")
+
+    assert_clean_error(run, "--offline", "/gamma/", "not in the cache")
+    assert project.index.requests_for("gamma/") == []

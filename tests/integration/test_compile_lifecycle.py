@@ -43,6 +43,36 @@ def test_compiling_twice_gives_identical_bytes(project: Project, tmp_path: Path)
     assert names == sorted(names) == ["alpha", "beta", "mid", "zeta"]
 
 
+def test_prefetch_on_and_off_give_identical_bytes(project: Project, tmp_path: Path) -> None:
+    _small_world(project.index)
+    # The prefetcher warms top's newest release and its dependencies first; the resolver
+    # has to backtrack off it (newest pin needs a mid that does not exist).
+    project.index.add_wheel("top", "2.0", requires=["mid>=9", "beta"])
+    project.index.add_wheel("top", "1.0", requires=["mid<2", "alpha"])
+    project.index.add_wheel("mid", "2.0")
+    project.index.add_wheel("pinned", "3.0b1")
+    project.index.add_wheel("pinned", "2.0")
+    project.write("requirements.in", "top\nzeta[more]\npinned<3\n")
+
+    locks = []
+    for switch in ("1", "0"):
+        project.cache = tmp_path / f"cache-prefetch-off-{switch}"
+        project.compile("-o", "out.lock", env={"LOCK_BUILD_NO_PREFETCH": switch}).ok()
+        locks.append((project.root / "out.lock").read_bytes())
+        if switch == "1":
+            (project.root / "out.lock").unlink()
+
+    assert locks[0] == locks[1]
+    assert project.pins("out.lock") == {
+        "top": "1.0",
+        "mid": "1.0",
+        "alpha": "1.0",
+        "beta": "1.0",
+        "zeta": "1.0",
+        "pinned": "2.0",
+    }
+
+
 def test_the_lock_does_not_depend_on_where_the_project_lives(
     project: Project, tmp_path: Path
 ) -> None:

@@ -8,7 +8,8 @@ standard library) configured by a JSON file, so they build under `pyproject_hook
 The "ABI" simulation: an sdist made with `abi_provider="abiprov"` imports `abiprov` at build
 time and records its `__version__` in the wheel (`<pkg>/_built_against.py`); the package's
 `__init__` then refuses to import (ImportError mentioning "binary incompatibility") when the
-installed `abiprov` differs — the numpy failure mode this project exists to prevent.
+installed `abiprov` differs — the numpy failure mode this project exists to prevent. With
+`abi_rule="numpy"` it follows numpy's rule instead (a 2.x build also runs on 1.x).
 """
 
 from __future__ import annotations
@@ -28,13 +29,29 @@ _BACKEND_SOURCE = Path(lbbackend.__file__).read_text(encoding="utf-8")
 _ABI_CHECK = """
 from importlib import import_module as _import_module
 
+
+def _release(text):
+    return tuple(int(part) for part in text.split("+")[0].split(".")[:3])
+
+
+def _runs(built, installed):
+    if installed == built:
+        return True
+    if _ABI_RULE != "numpy" or installed is None:
+        return False  # "same": only the very version it was built against
+    b, i = _release(built), _release(installed)
+    if b[0] == 1:
+        return i[0] == 1 and i >= b  # a 1.x build runs on later 1.x, never on 2.x
+    return i[0] in (1, b[0]) and i >= (1, 19)  # a 2.x build runs back to 1.19
+
+
 try:
     from . import _built_against as _built
 except ImportError:  # not built by lbbackend with an ABI provider
     _built = None
 if _built is not None:
     _installed = getattr(_import_module(_built.PROVIDER), "__version__", None)
-    if _installed != _built.BUILT_AGAINST:
+    if not _runs(_built.BUILT_AGAINST, _installed):
         raise ImportError(
             f"{__name__} was built against {_built.PROVIDER} {_built.BUILT_AGAINST} but "
             f"{_built.PROVIDER} {_installed} is installed (binary incompatibility)"
@@ -47,9 +64,9 @@ def package_name(name: str) -> str:
     return filename_name(name)
 
 
-def _init_source(version: str, abi_check: bool = False) -> str:
+def _init_source(version: str, abi_check: bool = False, abi_rule: str = "same") -> str:
     source = f"__version__ = {version!r}\n"
-    return source + _ABI_CHECK if abi_check else source
+    return source + f"_ABI_RULE = {abi_rule!r}\n" + _ABI_CHECK if abi_check else source
 
 
 def make_wheel(
@@ -160,6 +177,7 @@ def make_sdist(
     metadata_version: str = "2.2",
     dynamic_requires_dist: bool = False,
     abi_provider: str | None = None,
+    abi_rule: Literal["same", "numpy"] = "same",
     requires_from_build: bool = False,
     hook_error: str | None = None,
     build_error: str | None = None,
@@ -181,6 +199,9 @@ def make_sdist(
       environment — declare it in `build_requires` for isolated builds); its `__version__`
       is baked into the wheel and checked at import (see module docstring). The runtime
       requirement on it is yours to put in `requires`.
+    - `abi_rule`: which installed provider versions the built wheel imports next to:
+      `"same"` (only the one it was built against, torch-like) or `"numpy"` (numpy's
+      rule: a 1.x build runs on later 1.x; a 2.x build runs on 2.x and on 1.x >= 1.19).
     - `requires_from_build`: with `abi_provider`, the prepared/built metadata also requires
       `<provider>>=<version found at build time>` (like old numpy-based setup.py files).
     - `hook_error`: get_requires_for_build_wheel raises RuntimeError(hook_error).
@@ -206,7 +227,9 @@ def make_sdist(
             extras=None if dynamic_requires_dist else extras,
             dynamic=dynamic,
         ),
-        f"{pkg}/__init__.py": _init_source(version, abi_check=abi_provider is not None),
+        f"{pkg}/__init__.py": _init_source(
+            version, abi_check=abi_provider is not None, abi_rule=abi_rule
+        ),
     }
     if build_system is False:
         members["setup.py"] = _setup_py(name, version, requires, requires_python)

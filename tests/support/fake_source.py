@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -12,19 +13,30 @@ from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release
 from lock_build.resolution.model import DirectReference, Wanted
 
 
+def _version(text: str) -> tuple[Version, str | None]:
+    """ "2.0" -> (2.0, None); "2.0!y" -> (2.0, ""); "2.0!y=broken" -> (2.0, "broken")."""
+    version, yanked, reason = text.partition("!y")
+    return Version(version), reason.removeprefix("=") if yanked else None
+
+
 class DictSource:
-    """{"name": {"1.0": ["dep>=1", ...]}}; versions ending in "!y" are yanked."""
+    """{"name": {"1.0": ["dep>=1", ...]}}; versions ending in "!y" (or "!y=reason") are
+    yanked; ``requires_python`` maps "name==version" to its metadata's Requires-Python."""
 
     def __init__(
-        self, index: Mapping[str, Mapping[str, Sequence[str]]], sdists: Sequence[str] = ()
+        self,
+        index: Mapping[str, Mapping[str, Sequence[str]]],
+        sdists: Sequence[str] = (),
+        requires_python: Mapping[str, str] | None = None,
     ):
         self.index = index
         self.sdists = set(sdists)
+        self.requires_python = dict(requires_python or {})
 
     def releases(self, name: NormalizedName) -> list[Release]:
         found = []
         for text in self.index.get(name, {}):
-            version = Version(text.removesuffix("!y"))
+            version, yanked = _version(text)
             artifact = Artifact(
                 filename=f"{name}-{version}.tar.gz",
                 url=f"https://x/{name}-{version}.tar.gz",
@@ -32,6 +44,7 @@ class DictSource:
                 version=version,
                 kind=ArtifactKind.SDIST,
                 sha256="0" * 64,
+                yanked=yanked,
             )
             wheel = None if name in self.sdists else artifact
             found.append(
@@ -40,18 +53,20 @@ class DictSource:
                     version=version,
                     wheel=wheel,
                     sdist=artifact,
-                    yanked=text.endswith("!y"),
+                    yanked=yanked is not None,
                 )
             )
         return sorted(found, key=lambda r: r.version, reverse=True)
 
     def metadata(self, release: Release) -> CoreMetadata:
         for text, deps in self.index[release.name].items():
-            if Version(text.removesuffix("!y")) == release.version:
+            if _version(text)[0] == release.version:
+                python = self.requires_python.get(f"{release.name}=={release.version}")
                 return CoreMetadata(
                     name=release.name,
                     version=release.version,
                     requires_dist=tuple(Requirement(d) for d in deps),
+                    requires_python=SpecifierSet(python) if python is not None else None,
                 )
         raise KeyError(release)
 

@@ -9,16 +9,22 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from lock_build.abi import AbiRules, equal_rule
 from lock_build.building.build_system import BuildSystem
 from lock_build.errors import BuildError, ResolutionError
-from lock_build.locking.builds import BuildLocker, BuildMismatchError, BuildOptions
+from lock_build.locking.builds import (
+    BuildLocker,
+    BuildMismatchError,
+    BuildOptions,
+    default_abi_rules,
+)
 from lock_build.resolution.model import ResolveRequest
 from lock_build.resolution.resolver import resolve
 from lock_build.target import resolve_target
 from support.fake_source import DictSource, want
 
 TARGET = resolve_target()
-ABI = frozenset({canonicalize_name("abi")})
+ABI = AbiRules(rules={canonicalize_name("abi"): equal_rule(canonicalize_name("abi"))})
 
 
 class FakeInspector:
@@ -46,7 +52,7 @@ def lock(index, runtime_reqs, static, *, sdists=(), dynamic=None, **options):
     source = DictSource(index, sdists=sdists)
     runtime, _ = resolve(source, TARGET, ResolveRequest(requirements=want(*runtime_reqs)))
     inspector = FakeInspector(static, dynamic)
-    options.setdefault("abi_packages", ABI)
+    options.setdefault("abi", ABI)
     locker = BuildLocker(
         source=source,
         target=TARGET,
@@ -169,3 +175,80 @@ def test_cycle_is_reported_with_its_chain():
     with pytest.raises(BuildError) as info:
         lock(index, ["a"], {"a": ["b"], "b": ["a"]}, sdists=["a", "b"])
     assert "a 1.0 → b 1.0 → a 1.0" in str(info.value)
+
+
+# -- ABI rules: the shipped numpy (ranges) and torch (same artifact) rules ---------------
+
+RULED = {
+    "numpy": {v: [] for v in ("1.23.2", "1.26.4", "2.0.2", "2.2.6", "2.3.0", "2.9.0")},
+    "torch": {"2.3.0": [], "2.4.0": []},
+    "oldest": {"2023.1": ["numpy==1.23.2"]},
+    **{name: {"1.0": []} for name in ("pw", "pw2", "cf", "tx", "tany")},
+}
+SHIPPED = default_abi_rules()
+
+
+def ruled(runtime_reqs, static, sdists, **options):
+    options.setdefault("abi", SHIPPED)
+    _, builds, _ = lock(RULED, runtime_reqs, static, sdists=sdists, **options)
+    return builds
+
+
+def records(build):
+    return [(r.package, str(r.built), str(r.runtime), str(r.runs_with), r.rule) for r in build.abi]
+
+
+def test_a_numpy_2_build_runs_on_the_runtime_numpy_1_without_substitution():
+    build = ruled(["numpy==1.26.4", "pw"], {"pw": ["numpy>=2"]}, ["pw"])["pw"]
+    # The newest version whose builds run with 1.26.4: 2.9.0 has no clause, so 2.3.0.
+    assert pins(build) == {"numpy": "2.3.0"}
+    assert build.substitutions == () and build.shared == frozenset()
+    assert records(build) == [("numpy", "2.3.0", "1.26.4", "<3,>=1.23", "numpy")]
+
+
+def test_declared_mode_accepts_a_compatible_build():
+    build = ruled(["numpy==1.26.4", "pw"], {"pw": ["numpy>=2"]}, ["pw"], match="declared")["pw"]
+    assert pins(build) == {"numpy": "2.3.0"} and build.substitutions == ()
+
+
+def test_an_older_numpy_1_build_runs_on_a_later_runtime_1x():
+    # oldest-supported-numpy's pin (1.23.2) next to a runtime 1.26.4 is compatible.
+    build = ruled(["numpy==1.26.4", "pw"], {"pw": ["oldest"]}, ["pw"])["pw"]
+    assert pins(build) == {"numpy": "1.23.2", "oldest": "2023.1"}
+    assert build.substitutions == ()
+    assert records(build) == [("numpy", "1.23.2", "1.26.4", "<2,>=1.23.2", "numpy")]
+
+
+def test_the_seed_failure_stays_impossible():
+    # Runtime numpy 2: a build that declares numpy<2 would not run; built against 2.2.6.
+    build = ruled(["numpy==2.2.6", "cf"], {"cf": ["numpy<2"]}, ["cf"])["cf"]
+    assert pins(build) == {"numpy": "2.2.6"}
+    (sub,) = build.substitutions
+    assert sub.used == Version("2.2.6") and sub.declared == "numpy<2"
+    with pytest.raises(BuildMismatchError) as info:
+        ruled(["numpy==2.2.6", "cf"], {"cf": ["numpy<2"]}, ["cf"], match="declared")
+    assert "rule 'numpy'" in info.value.render()
+
+
+def test_same_artifact_rule_shares_the_runtime_pin_or_substitutes():
+    builds = ruled(
+        ["torch==2.3.0", "tx", "tany"], {"tx": ["torch>=2.4"], "tany": ["torch"]}, ["tx", "tany"]
+    )
+    assert pins(builds["tany"]) == {"torch": "2.3.0"} and builds["tany"].shared == {"torch"}
+    assert records(builds["tany"]) == [("torch", "2.3.0", "2.3.0", "===2.3.0", "torch")]
+    assert pins(builds["tx"]) == {"torch": "2.3.0"}
+    assert [s.package for s in builds["tx"].substitutions] == ["torch"]
+
+
+def test_per_sdist_equality_override():
+    rules = SHIPPED.overridden(equal_for=[("pw", "numpy")])
+    builds = ruled(
+        ["numpy==1.26.4", "pw", "pw2"],
+        {"pw": ["numpy>=2"], "pw2": ["numpy>=2"]},
+        ["pw", "pw2"],
+        abi=rules,
+    )
+    assert pins(builds["pw"]) == {"numpy": "1.26.4"}
+    assert [str(s.used) for s in builds["pw"].substitutions] == ["1.26.4"]
+    assert records(builds["pw"]) == [("numpy", "1.26.4", "1.26.4", "==1.26.4", "equal")]
+    assert pins(builds["pw2"]) == {"numpy": "2.3.0"} and builds["pw2"].substitutions == ()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,7 +73,7 @@ def test_put_is_idempotent_and_leaves_no_temporaries(tmp_path: Path, wheel: Path
 def test_half_written_entry_is_a_miss_and_gets_replaced(tmp_path: Path, wheel: Path) -> None:
     cache = WheelCache(tmp_path / "cache")
     stored = cache.put(wheel, SDIST, FP, TARGET)
-    (stored.parent / "key.json").unlink()  # as if a foreign tool half-deleted it
+    (stored.parent / "entry.json").unlink()  # as if a foreign tool half-deleted it
     assert cache.get(SDIST, FP, TARGET) is None
     again = cache.put(wheel, SDIST, FP, TARGET)
     assert cache.get(SDIST, FP, TARGET) == again
@@ -78,3 +82,41 @@ def test_half_written_entry_is_a_miss_and_gets_replaced(tmp_path: Path, wheel: P
 def test_rejects_a_bad_sdist_digest(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="not a sha256"):
         WheelCache(tmp_path).get("abc", FP, TARGET)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda w: w.write_bytes(w.read_bytes() + b"edited"), "has sha256"),
+        (lambda w: w.unlink(), "cannot be read"),
+        (lambda w: (w.parent / "entry.json").write_text("[]"), "no valid entry.json"),
+        (lambda w: (w.parent / "entry.json").unlink(), "no valid entry.json"),
+    ],
+    ids=["wheel-edited", "wheel-gone", "sidecar-damaged", "sidecar-gone"],
+)
+def test_a_damaged_entry_is_dropped_and_rebuilt(
+    tmp_path: Path,
+    wheel: Path,
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[Path], object],
+    reason: str,
+) -> None:
+    """A wheel edited after its build is never handed out: pip's hash check would only
+    compare the cached file with itself."""
+    cache = WheelCache(tmp_path / "cache")
+    stored = cache.put(wheel, SDIST, FP, TARGET)
+    damage(stored)
+    with caplog.at_level(logging.WARNING, logger="lock_build.cache"):
+        assert cache.get(SDIST, FP, TARGET) is None
+    assert any(reason in r.getMessage() for r in caplog.records), caplog.text
+    assert not stored.parent.exists()
+    again = cache.put(wheel, SDIST, FP, TARGET)
+    assert cache.get(SDIST, FP, TARGET) == again
+    assert again.read_bytes() == wheel.read_bytes()
+
+
+def test_sidecar_records_the_sha256_at_build_time(tmp_path: Path, wheel: Path) -> None:
+    stored = WheelCache(tmp_path / "cache").put(wheel, SDIST, FP, TARGET)
+    sidecar = json.loads((stored.parent / "entry.json").read_text())
+    assert sidecar["value"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert sidecar["value"]["filename"] == wheel.name

@@ -23,6 +23,7 @@ from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient, redact
 from lock_build.settings import ALL, BinaryPolicy, IndexSettings, IndexStrategy
 from lock_build.target import Target
+from support.reporting import RecordingReporter
 
 PLAT = "manylinux_2_17_x86_64"
 TARGET = Target(
@@ -240,7 +241,10 @@ def server(tmp_path: Path) -> Iterator[IndexServer]:
 
 
 def finder(
-    index_url: str, tmp_path: Path, events: list[str] | None = None, **settings: object
+    index_url: str,
+    tmp_path: Path,
+    reporter: RecordingReporter | None = None,
+    **settings: object,
 ) -> PackageFinder:
     options = IndexSettings(
         index_url=index_url,
@@ -249,8 +253,7 @@ def finder(
         **settings,  # type: ignore[arg-type]
     )
     client = HttpClient(options, options.cache_dir, backoff=0.001)
-    on_event = events.append if events is not None else None
-    return PackageFinder(options, TARGET, client, on_event=on_event)
+    return PackageFinder(options, TARGET, client, reporter or RecordingReporter())
 
 
 # -- releases -----------------------------------------------------------------------------------
@@ -423,13 +426,13 @@ def test_metadata_from_pep658_file(server: IndexServer, tmp_path: Path) -> None:
     idx = server.index("main")
     idx.metadata_files = True
     wheel = make_wheel(idx.dir, "demo", "1.0", requires=("numpy>=2",))
-    events: list[str] = []
-    find = finder(idx.url, tmp_path, events)
+    reporter = RecordingReporter()
+    find = finder(idx.url, tmp_path, reporter)
     (release,) = find.releases("demo")
     meta = find.metadata(release)
     assert meta is not None and [str(r) for r in meta.requires_dist] == ["numpy>=2"]
     assert idx.gets(wheel.name) == []  # the wheel itself was never requested
-    assert "Reading metadata demo 1.0 (metadata file)" in events
+    assert "Reading metadata demo 1.0 (metadata file)" in reporter.statuses
 
 
 def test_pep658_hash_mismatch(server: IndexServer, tmp_path: Path) -> None:
@@ -454,15 +457,15 @@ def test_pep658_hash_mismatch(server: IndexServer, tmp_path: Path) -> None:
 def test_metadata_by_range_requests(server: IndexServer, tmp_path: Path) -> None:
     idx = server.index("main")
     wheel = make_wheel(idx.dir, "demo", "1.0", requires=("rich",), pad=300_000)
-    events: list[str] = []
-    find = finder(idx.url, tmp_path, events)
+    reporter = RecordingReporter()
+    find = finder(idx.url, tmp_path, reporter)
     (release,) = find.releases("demo")
     meta = find.metadata(release)
     assert meta is not None and [str(r) for r in meta.requires_dist] == ["rich"]
     ranges = idx.gets(wheel.name)
     assert ranges and None not in ranges  # no full-wheel GET
     assert len(ranges) == 2  # the tail (with the directory), then the METADATA member
-    assert "Reading metadata demo 1.0 (range request)" in events
+    assert "Reading metadata demo 1.0 (range request)" in reporter.statuses
 
 
 def test_metadata_download_when_ranges_refused(server: IndexServer, tmp_path: Path) -> None:
@@ -516,7 +519,7 @@ def test_metadata_disk_cache_avoids_requests(server: IndexServer, tmp_path: Path
     second = finder(idx.url, tmp_path).metadata(release)
     assert second == first and len(idx.gets(wheel.name)) == before
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    assert (tmp_path / "cache" / "metadata" / f"{sha}.json").is_file()
+    assert (tmp_path / "cache" / "metadata" / f"metadata-v2-{sha}.json").is_file()
 
 
 def test_metadata_name_mismatch(server: IndexServer, tmp_path: Path) -> None:
@@ -591,12 +594,12 @@ def test_local_file_index(tmp_path: Path) -> None:
 
 @pytest.mark.network
 def test_pypi_metadata_by_range_requests(tmp_path: Path) -> None:
-    events: list[str] = []
+    reporter = RecordingReporter()
     settings = IndexSettings(cache_dir=tmp_path / "cache", exclude_newer=datetime(2024, 1, 1))
     client = HttpClient(settings, settings.cache_dir)
-    with PackageFinder(settings, TARGET, client, events.append) as f:
+    with PackageFinder(settings, TARGET, client, reporter) as f:
         release = next(r for r in f.releases("idna") if str(r.version) == "3.6")
         meta = f.metadata(release)
     assert meta is not None and meta.name == "idna" and str(meta.version) == "3.6"
-    assert "Reading metadata idna 3.6 (range request)" in events
+    assert "Reading metadata idna 3.6 (range request)" in reporter.statuses
     assert not (tmp_path / "cache" / "artifacts").exists()

@@ -15,10 +15,16 @@ from support.fake_source import DictSource, want
 TARGET = resolve_target()
 
 
-def run(index, *reqs, **request_fields):
+def run(index, *reqs, requires_python=None, **request_fields):
     request = ResolveRequest(requirements=want(*reqs), **request_fields)
-    resolution, _ = resolve(DictSource(index), TARGET, request)
+    resolution, _ = resolve(DictSource(index, requires_python=requires_python), TARGET, request)
     return {str(k): str(v) for k, v in resolution.versions().items()}
+
+
+def failure(index, *reqs, **fields) -> str:
+    with pytest.raises(ResolutionError) as info:
+        run(index, *reqs, **fields)
+    return str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -53,6 +59,27 @@ def run(index, *reqs, **request_fields):
         pytest.param({"a": {"1.0": [], "2.0b1": []}}, ["a"], {"a": "1.0"}, id="no-pre"),
         pytest.param({"a": {"1.0": [], "2.0b1": []}}, ["a>=2.0b1"], {"a": "2.0b1"}, id="pre-named"),
         pytest.param({"a": {"2.0b1": []}}, ["a"], {"a": "2.0b1"}, id="pre-only-choice"),
+        pytest.param(
+            {"x": {"1.0": ["a>=2.0b1"]}, "a": {"1.0": [], "2.0b1": []}},
+            ["x", "a"],
+            {"x": "1.0", "a": "2.0b1"},
+            id="pre-named-by-a-dependency",
+        ),
+        pytest.param(
+            {"a": {"1.0": [], "2.0b1": []}},
+            ["a!=1.0"],
+            {"a": "2.0b1"},
+            id="pre-when-no-final-fits-the-specifier",
+        ),
+        pytest.param(
+            {"a": {"2.1": [], "2.0!y": []}}, ["a==2.*"], {"a": "2.1"}, id="wildcard-skips-yanked"
+        ),
+        pytest.param(
+            {"a": {"2.0!y": [], "1.0": []}},
+            ["a==2.0", "a>=1"],
+            {"a": "2.0"},
+            id="yanked-pinned-among-other-specifiers",
+        ),
     ],
 )
 def test_resolution_scenarios(index, reqs, expected):
@@ -109,3 +136,73 @@ def test_missing_package_lists_what_exists():
         run({"a": {"1.0": [], "1.1": []}}, "a>=5")
     assert "you asked for a>=5" in str(info.value)
     assert "1.1, 1.0" in str(info.value)
+
+
+def test_pre_release_is_not_taken_because_backtracking_removed_the_finals():
+    # a 1.0 conflicts with b==1.0; a 2.0b1 would fit, but nothing opted into it (pip fails).
+    index = {"a": {"1.0": ["b==2.0"], "2.0b1": []}, "b": {"1.0": [], "2.0": []}}
+    message = failure(index, "a", "b==1.0")
+    assert "a 1.0 requires b==2.0" in message
+
+
+def test_pre_release_is_not_taken_because_a_build_mismatch_excluded_the_final():
+    excluded = ((canonicalize_name("a"), Version("1.0")),)
+    assert "you asked for a" in failure({"a": {"1.0": [], "2.0b1": []}}, "a", excluded=excluded)
+
+
+def test_pre_flag_takes_the_pre_release_after_backtracking():
+    index = {"a": {"1.0": ["b==2.0"], "2.0b1": []}, "b": {"1.0": [], "2.0": []}}
+    assert run(index, "a", "b==1.0", pre=True) == {"a": "2.0b1", "b": "1.0"}
+
+
+@pytest.mark.parametrize(
+    ("index", "reqs", "expected"),
+    [
+        pytest.param({"a": {"2.0": [], "1.0": []}}, ["a"], {"a": "1.0"}, id="root"),
+        pytest.param(
+            {"x": {"1.0": ["a"]}, "a": {"2.0": [], "1.0": []}},
+            ["x"],
+            {"x": "1.0", "a": "1.0"},
+            id="dependency",
+        ),
+        pytest.param(
+            {"x": {"2.0": ["a==2.0"], "1.0": ["a==1.0"]}, "a": {"2.0": [], "1.0": []}},
+            ["x"],
+            {"x": "1.0", "a": "1.0"},
+            id="backtracks-the-parent",
+        ),
+    ],
+)
+def test_metadata_requires_python_skips_a_release(index, reqs, expected):
+    assert run(index, *reqs, requires_python={"a==2.0": ">=3.30"}) == expected
+
+
+def test_metadata_requires_python_rejections_are_explained_per_version():
+    message = failure(
+        {"a": {"2.0": [], "1.0": []}}, "a", requires_python={"a==2.0": ">=3.30", "a==1.0": "<3"}
+    )
+    python = TARGET.python_full_version
+    assert "the versions that exist for this target are 2.0, 1.0" in message
+    assert (
+        f"why each was rejected: 2.0 (its metadata requires Python >=3.30, not {python}), "
+        f"1.0 (its metadata requires Python <3, not {python})" in message
+    )
+
+
+def test_all_yanked_lists_the_yanked_versions_with_reasons():
+    message = failure({"a": {"2.0!y=broken build": [], "1.0!y": []}}, "a")
+    assert (
+        "every version of a is yanked: 2.0 (reason: broken build), 1.0 (no reason given)" in message
+    )
+
+
+def test_yanked_versions_are_named_beside_the_live_ones():
+    message = failure({"a": {"3.0!y=bad": [], "1.0": []}}, "a>=2")
+    assert "the versions that exist for this target are 1.0" in message
+    assert "yanked, so not considered without an exact pin: 3.0 (reason: bad)" in message
+
+
+def test_the_overflow_counts_only_versions_not_shown():
+    index = {"a": {f"{n}.0": [] for n in range(1, 11)} | {"11.0!y": []}}
+    message = failure(index, "a>=50")
+    assert "10.0, 9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0 and 2 more" in message

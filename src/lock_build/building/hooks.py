@@ -32,6 +32,7 @@ from lock_build.building.environment import (
     InstalledDistribution,
     LoggedHookCaller,
 )
+from lock_build.building.failure_hints import build_failure
 from lock_build.errors import BuildError
 
 ConfigSettings = Mapping[str, str | list[str]]
@@ -246,18 +247,20 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
         try:
             yield
         except HookProcessFailed as exc:
-            raise BuildError(
+            raise build_failure(
                 f"{label}: {hook} failed in backend {backend!r} (exit {exc.returncode}); "
                 f"log: {log}.",
                 hint="The backend's output is in the log; -v shows its end.",
-                detail=_tail(log),
+                log_tail=_tail(log),
+                label=label,
             ) from exc
         except BackendUnavailable as exc:
-            raise BuildError(
+            raise build_failure(
                 f"{label}: the build backend {backend!r} cannot be imported in the build "
                 f"environment; log: {log}.",
                 hint="The sdist's [build-system].requires may not provide it.",
-                detail=(exc.traceback or str(exc)) + "\n" + _tail(log),
+                log_tail=(exc.traceback or str(exc)) + "\n" + _tail(log),
+                label=label,
             ) from exc
         except HookMissing as exc:
             editable = exc.hook_name.endswith("_editable")

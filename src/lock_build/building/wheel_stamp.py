@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name, canonicalize_version
 
@@ -189,7 +190,7 @@ def _record_bytes(rows: list[tuple[str, str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def read_stamp(dist_info_dir: Path) -> dict | None:
+def read_stamp(dist_info_dir: Path) -> dict[str, Any] | None:
     """The stamp of an installed distribution; ``None`` if it was not built by lock-build."""
     path = dist_info_dir / STAMP_NAME
     try:
@@ -205,7 +206,7 @@ def read_stamp(dist_info_dir: Path) -> dict | None:
     return data
 
 
-def read_wheel_stamp(wheel: Path) -> dict | None:
+def read_wheel_stamp(wheel: Path) -> dict[str, Any] | None:
     """The stamp inside a wheel file (before installation), or ``None``."""
     try:
         with zipfile.ZipFile(wheel) as archive:

@@ -12,7 +12,7 @@ import sys
 import click
 
 from lock_build import __version__
-from lock_build.cli.output import Console, console_option_group
+from lock_build.cli.output import Console, console_option_group, route_core_logging
 from lock_build.errors import LockBuildError
 
 
@@ -33,6 +33,7 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and translate every failure into one paragraph."""
     _register()
+    route_core_logging()
     try:
         cli.main(args=argv, prog_name="lock-build", standalone_mode=False)
     except click.exceptions.Abort:

@@ -11,21 +11,31 @@ import click
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lock_build.cli.options import index_flags, index_options, target_options
+from lock_build.cli.options import abi_equal_option, index_flags, index_options, target_options
 from lock_build.cli.output import Console, console_option_group, default_cache_dir
 from lock_build.errors import InputError, StaleError
-from lock_build.index.http import strip_credentials
 from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
-from lock_build.locking.builds import DEFAULT_ABI_PACKAGES, BuildOptions
+from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest, compile_lock
 from lock_build.pipconfig import load_index_settings
+from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
 from lock_build.target import resolve_target
 
 # Options that do not change the lock: left out of the regenerate command in its header.
-_VOLATILE = {"-v", "--verbose", "-q", "--quiet", "--check", "--dry-run", "-U", "--upgrade"}
+_VOLATILE = {
+    "-v",
+    "--verbose",
+    "-q",
+    "--quiet",
+    "--check",
+    "--dry-run",
+    "-U",
+    "--upgrade",
+    "--offline",
+}
 _VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
 
 
@@ -90,11 +100,13 @@ _VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
     "--match-runtime",
     multiple=True,
     metavar="PKG",
-    help="Treat PKG as an ABI package (built against its runtime version).",
+    help="Treat PKG as an ABI package built against exactly its runtime version (equality, "
+    "replacing any ABI rule PKG has).",
 )
 @click.option(
     "--no-match-runtime", multiple=True, metavar="PKG", help="Do not treat PKG as an ABI package."
 )
+@abi_equal_option
 @click.option(
     "--extra-build-requires",
     multiple=True,
@@ -167,7 +179,7 @@ def command(**values: Any) -> None:
     )
     started = time.monotonic()
     console.status(f"Locking for {target.describe()}")
-    result = compile_lock(request, on_event=console.status)
+    result = compile_lock(request, reporter=console)
     console.clear_status()
     for line in result.substitutions:
         console.warn(line)
@@ -231,8 +243,17 @@ def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
 def _build_options(
     values: dict[str, Any], config_files: tuple[str, ...], pre: bool
 ) -> BuildOptions:
-    abi = set(DEFAULT_ABI_PACKAGES) | {canonicalize_name(p) for p in values["match_runtime"]}
-    abi -= {canonicalize_name(p) for p in values["no_match_runtime"]}
+    equal_for = []
+    for item in values["abi_equal"]:
+        sdist, sep, package = item.partition(":")
+        if not sep or not sdist.strip() or not package.strip():
+            raise InputError(f"--abi-equal {item!r} is not SDIST:PKG (e.g. pyworld:numpy).")
+        equal_for.append((sdist.strip(), package.strip()))
+    abi = default_abi_rules().overridden(
+        match_runtime=values["match_runtime"],
+        no_match_runtime=values["no_match_runtime"],
+        equal_for=equal_for,
+    )
     extra: dict[NormalizedName, list[Requirement]] = {}
     for item in values["extra_build_requires"]:
         package, sep, text = item.partition(":")
@@ -253,7 +274,7 @@ def _build_options(
     files = (*config_files, *(str(p) for p in values["build_constraint"]))
     return BuildOptions(
         match=values["build_match"],
-        abi_packages=frozenset(abi),
+        abi=abi,
         constraints=_constraint_files(files, "-b"),
         extra_requires={k: tuple(v) for k, v in extra.items()},
         config_settings=config,
@@ -287,6 +308,7 @@ def _requirement(text: str, option: str) -> Requirement:
 _LIST_OPTIONS = (
     "match-runtime",
     "no-match-runtime",
+    "abi-equal",
     "extra-build-requires",
     "config-settings-package",
     "no-build-isolation-package",
@@ -326,7 +348,7 @@ def _regenerate_command(argv: list[str]) -> str:
     import shlex
 
     # Index URLs on the command line may carry credentials: never write them down.
-    return "lock-build " + " ".join(shlex.quote(strip_credentials(a)) for a in kept)
+    return "lock-build " + " ".join(shlex.quote(redact(a, keep_user=False)) for a in kept)
 
 
 def _display(path: Path, cwd: Path) -> str:

@@ -81,6 +81,20 @@ index_options = _stack(
     click.option("--cert", type=click.Path(dir_okay=False), help="CA bundle for HTTPS."),
     click.option("--timeout", type=float, help="Socket timeout in seconds."),
     click.option("--retries", type=int, help="Retries for each connection."),
+    click.option(
+        "--offline",
+        is_flag=True,
+        help="Use only the cache: no request is sent; a page or file missing from it is an error.",
+    ),
+)
+
+
+abi_equal_option = click.option(
+    "--abi-equal",
+    multiple=True,
+    metavar="SDIST:PKG",
+    help="Build SDIST against exactly the runtime version of the ABI package PKG, whatever "
+    "PKG's rule allows (e.g. an sdist that raises numpy's target version); repeatable.",
 )
 
 
@@ -100,6 +114,7 @@ def index_flags(values: dict[str, Any]) -> dict[str, Any]:
         "cert",
         "timeout",
         "retries",
+        "offline",
     )
     return {k: values.get(k) for k in keys}
 

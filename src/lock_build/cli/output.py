@@ -7,6 +7,7 @@ stderr is a terminal unless --verbose asks for them.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -18,13 +19,14 @@ from typing import Any, ClassVar, TypeVar
 import click
 
 from lock_build.errors import LockBuildError
+from lock_build.redaction import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 _STATUS_INTERVAL = 0.05  # seconds between two status-line updates on a terminal
 
 
 class Console:
-    """Progress and messages for one command run."""
+    """Progress and messages for one command run; every line goes through ``redact``."""
 
     _current: ClassVar[Console | None] = None
 
@@ -46,6 +48,7 @@ class Console:
         """A transient progress line: rewritten in place on a terminal, else only with -v."""
         if self.quiet:
             return
+        text = redact(text)
         with self._lock:
             if self.interactive:
                 now = time.monotonic()
@@ -67,23 +70,44 @@ class Console:
         """A line worth keeping (a summary), on stderr unless --quiet."""
         if not self.quiet:
             self.clear_status()
-            click.echo(text, err=True)
+            click.echo(redact(text), err=True)
 
     def warn(self, text: str) -> None:
         """Warnings are shown even with --quiet: they change what the user should do."""
         self.clear_status()
-        click.echo(click.style("warning: ", fg="yellow") + text, err=True)
+        click.echo(click.style("warning: ", fg="yellow") + redact(text), err=True)
 
     def debug(self, text: str) -> None:
         if self.verbose:
             self.clear_status()
-            click.echo(text, err=True)
+            click.echo(redact(text), err=True)
 
     def error(self, exc: LockBuildError) -> None:
         self.clear_status()
-        click.echo(click.style("error: ", fg="red") + exc.render(), err=True)
+        # Every message is redacted here as well, whatever the layer that wrote it did.
+        click.echo(click.style("error: ", fg="red") + redact(exc.render()), err=True)
         if self.verbose and exc.detail:
-            click.echo(exc.detail.rstrip(), err=True)
+            click.echo(redact(exc.detail.rstrip()), err=True)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Core modules warn through ``logging`` (they never print); the CLI shows them here."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        console = Console.current()
+        if record.levelno >= logging.WARNING:
+            console.warn(self.format(record))
+        else:
+            console.debug(self.format(record))
+
+
+def route_core_logging() -> None:
+    """Send the ``lock_build`` loggers' records to the current console (once)."""
+    logger = logging.getLogger("lock_build")
+    if not any(isinstance(h, _ConsoleHandler) for h in logger.handlers):
+        logger.addHandler(_ConsoleHandler())
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
 
 
 def _terminal_width() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from packaging.utils import NormalizedName
 
 from lock_build.cli.options import lockfile_argument
 from lock_build.cli.output import Console, console_option_group
@@ -53,7 +54,7 @@ def command(
     path = lockfile or find_lockfile(Path.cwd())
     lock = read_lock(path).with_absolute_files(path.parent.resolve())
     installed = None
-    keep: set[str] = set()
+    keep: set[NormalizedName] = set()
     if python:
         from lock_build.sync.executor import check_target, spared_names
         from lock_build.sync.inspect import inspect_environment

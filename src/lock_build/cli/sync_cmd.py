@@ -101,6 +101,6 @@ def render_changes(plan: Plan) -> str:
         was = f" (was {step.installed_version})" if step.installed_version else ""
         why = f": {step.reason}" if step.reason else ""
         lines.append(f"{step.action:<9} {step.name}=={step.version}{was}{why}")
-    for step in plan.remove:
-        lines.append(f"remove    {step.name}=={step.version}")
+    for removal in plan.remove:
+        lines.append(f"remove    {removal.name}=={removal.version}")
     return "\n".join(lines) + "\n"

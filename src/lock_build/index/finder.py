@@ -10,9 +10,7 @@ Downloads go into a content-addressed artifact cache and are always hash-verifie
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import pickle
 import shutil
 import tempfile
 import threading
@@ -20,17 +18,26 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from lock_build.cache import (
+    drop,
+    expect_dict,
+    expect_optional_str,
+    read_entry,
+    write_entry,
+)
 from lock_build.errors import HashMismatchError, IndexPageError, MetadataError, NetworkError
 from lock_build.index.http import HttpClient, Page, file_url_to_path, redact
 from lock_build.index.lazy_wheel import LazyWheelError, read_member_lazily
 from lock_build.index.pages import (
     ACCEPT,
+    artifacts_from_json,
+    artifacts_to_json,
     for_project,
     parse_find_links_dir,
     parse_html_page,
@@ -44,10 +51,14 @@ from lock_build.metadata import (
     read_wheel_metadata,
 )
 from lock_build.models import Artifact, CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings, IndexStrategy
 from lock_build.target import Target
 
 T = TypeVar("T")
+# Cache entry kinds; the version in the name changes when the value's shape does.
+_PAGE_KIND = "page-v2"
+_METADATA_KIND = "metadata-v2"
 _WORKERS = 8
 _HASH_CHUNK = 1 << 20
 
@@ -83,14 +94,14 @@ class PackageFinder:
         settings: IndexSettings,
         target: Target,
         client: HttpClient,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.settings = settings
         self.target = target
         self.client = client
-        self._on_event = on_event
+        self._reporter = reporter
         self._lock = threading.Lock()
-        self._memo: dict[tuple[str, str], Future] = {}
+        self._memo: dict[tuple[str, str], Future[Any]] = {}
         self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
         # Every project page fetched, by (index, project): the lock records every file of
         # each locked version, including wheels for other platforms that selection skips.
@@ -100,22 +111,31 @@ class PackageFinder:
         self._tmp: Path | None = None
         self._cache_dir = settings.cache_dir
         self._tag_strings = frozenset(str(tag) for tag in target.tags)
+        self._triples: dict[tuple[str, str, str], bool] = {}  # wheel tag triple -> usable
         self._tags_key = hashlib.sha256(" ".join(sorted(self._tag_strings)).encode()).hexdigest()
 
     # -- lifecycle ----------------------------------------------------------------
 
     def _worth_parsing(self, filename: str) -> bool:
-        """A cheap look at a wheel's tag triple; the full check happens in select.py."""
+        """A cheap look at a wheel's tag triple; the full check happens in select.py.
+
+        Pages list thousands of wheels over a few dozen distinct triples: each triple
+        is decided once (a dict lookup after that, no packaging objects built).
+        """
         if not filename.endswith(".whl"):
             return True
-        parts = filename[:-4].split("-")
-        if len(parts) < 5:
+        parts = filename[:-4].rsplit("-", 3)
+        if len(parts) < 4 or "-" not in parts[0]:
             return True  # malformed: let the parser decide (and skip it)
-        pythons, abis, platforms = (p.split(".") for p in parts[-3:])
-        tags = self._tag_strings
-        return any(
-            f"{py}-{abi}-{plat}" in tags for py in pythons for abi in abis for plat in platforms
-        )
+        triple = (parts[1], parts[2], parts[3])
+        known = self._triples.get(triple)
+        if known is None:
+            pythons, abis, platforms = (p.split(".") for p in triple)
+            tags = self._tag_strings
+            known = self._triples[triple] = any(
+                f"{py}-{abi}-{plat}" in tags for py in pythons for abi in abis for plat in platforms
+            )
+        return known
 
     def close(self) -> None:
         self._pages_pool.shutdown(wait=True, cancel_futures=True)
@@ -201,7 +221,7 @@ class PackageFinder:
         return tuple(a for a in everything if a.version == version)
 
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
-        self._event(f"Fetching page {name}")
+        self._reporter.status(f"Fetching page {name}")
         return self._gather(name, lambda url: self._index_files(url, name), parallel=True)
 
     def _gather(
@@ -264,7 +284,7 @@ class PackageFinder:
         digest = hashlib.sha256(page.body)
         for part in (page.url, page.content_type, redact(index_url), name, self._tags_key):
             digest.update(b"\0" + part.encode())
-        return self._cache_dir / "pages" / f"v1-{digest.hexdigest()}.pickle"
+        return self._cache_dir / "pages" / f"{_PAGE_KIND}-{digest.hexdigest()}.json"
 
     def _parsed_page(
         self, page: Page, index_url: str, name: NormalizedName
@@ -272,26 +292,14 @@ class PackageFinder:
         path = self._page_key(page, index_url, name)
         if path is None:
             return None
-        try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            return None
+        return read_entry(path, _PAGE_KIND, artifacts_from_json)
 
     def _remember_parsed_page(
         self, page: Page, index_url: str, name: NormalizedName, found: tuple[Artifact, ...]
     ) -> None:
         path = self._page_key(page, index_url, name)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(found, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError:
-            pass  # a cache that cannot be written is only slower
+        if path is not None:
+            write_entry(path, _PAGE_KIND, artifacts_to_json(found))
 
     def _find_links_files(self, location: str) -> tuple[Artifact, ...]:
         return self._once("find-links", location, lambda: self._load_find_links(location))
@@ -331,10 +339,16 @@ class PackageFinder:
 
     def _load_metadata(self, artifact: Artifact) -> CoreMetadata | None:
         source = f"{artifact.name} {artifact.version} ({artifact.filename})"
-        cached = self._cached_metadata(artifact.sha256)
-        if cached is not None:
+        path = self._metadata_path(artifact.sha256)
+        cached = None if path is None else read_entry(path, _METADATA_KIND, _metadata_from_json)
+        if cached is not None and path is not None:
             raw = cached[0]
-            return None if raw is None else self._parse(raw, artifact, source)
+            if raw is None:
+                return None
+            try:
+                return self._parse(raw, artifact, source)
+            except MetadataError as exc:
+                drop(path, _METADATA_KIND, exc.message)
         if artifact.is_wheel:
             raw = self._wheel_metadata(artifact)
         else:
@@ -357,11 +371,11 @@ class PackageFinder:
         if artifact.is_local:
             return read_wheel_metadata(self.fetch(artifact), artifact.name)
         if artifact.has_metadata_file:
-            self._event(f"Reading metadata {label} (metadata file)")
+            self._reporter.status(f"Reading metadata {label} (metadata file)")
             data = self._metadata_file(artifact)
             if data is not None:
                 return data
-        self._event(f"Reading metadata {label} (range request)")
+        self._reporter.status(f"Reading metadata {label} (range request)")
         try:
             data = read_member_lazily(
                 lambda start, end: self.client.get_range(artifact.url, start, end),
@@ -372,7 +386,7 @@ class PackageFinder:
             data = None
         if data is not None:
             return data
-        self._event(f"Reading metadata {label} (download)")
+        self._reporter.status(f"Reading metadata {label} (download)")
         return read_wheel_metadata(self.fetch(artifact), artifact.name)
 
     def _metadata_file(self, artifact: Artifact) -> bytes | None:
@@ -392,33 +406,22 @@ class PackageFinder:
         return data
 
     def _sdist_metadata(self, artifact: Artifact) -> bytes | None:
-        self._event(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
+        self._reporter.status(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
         raw = read_sdist_pkg_info(self.fetch(artifact))
         if raw is None or not metadata_is_static(raw):
             return None
         return raw
 
-    def _metadata_path(self, sha256: str) -> Path | None:
-        if self._cache_dir is None:
+    def _metadata_path(self, sha256: str | None) -> Path | None:
+        if self._cache_dir is None or sha256 is None:
             return None
-        return self._cache_dir / "metadata" / f"{sha256}.json"
-
-    def _cached_metadata(self, sha256: str | None) -> tuple[bytes | None] | None:
-        path = self._metadata_path(sha256) if sha256 else None
-        if path is None or not path.is_file():
-            return None
-        try:
-            text = json.loads(path.read_text("utf-8"))["metadata"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # a damaged cache entry is re-read from the source
-        return (None if text is None else text.encode("utf-8", "surrogateescape"),)
+        return self._cache_dir / "metadata" / f"{_METADATA_KIND}-{sha256}.json"
 
     def _store_metadata(self, sha256: str | None, raw: bytes | None) -> None:
-        path = self._metadata_path(sha256) if sha256 else None
-        if path is None:
-            return
-        text = None if raw is None else raw.decode("utf-8", "surrogateescape")
-        _atomic_write(path, json.dumps({"metadata": text}))
+        path = self._metadata_path(sha256)
+        if path is not None:
+            text = None if raw is None else raw.decode("utf-8", "surrogateescape")
+            write_entry(path, _METADATA_KIND, {"metadata": text})
 
     # -- files ----------------------------------------------------------------------
 
@@ -444,10 +447,10 @@ class PackageFinder:
             dest = root / artifact.sha256[:32] / artifact.filename
             if dest.is_file() and hash_file(dest) == artifact.sha256:
                 return dest
-            self._event(f"Fetching {artifact.filename}")
+            self._reporter.status(f"Fetching {artifact.filename}")
             self.client.download(artifact.url, dest, artifact.sha256)
             return dest
-        self._event(f"Fetching {artifact.filename}")
+        self._reporter.status(f"Fetching {artifact.filename}")
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".unhashed-"))
         try:
             partial = staging / artifact.filename
@@ -489,10 +492,6 @@ class PackageFinder:
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _event(self, message: str) -> None:
-        if self._on_event is not None:
-            self._on_event(message)
-
     def _once(self, table: str, key: str, compute: Callable[[], T]) -> T:
         """Compute ``key`` once across threads; failures are not memoised (a retry may work)."""
         with self._lock:
@@ -509,15 +508,11 @@ class PackageFinder:
                 with self._lock:
                     del self._memo[(table, key)]
                 future.set_exception(exc)
-        return future.result()
+        result: T = future.result()
+        return result
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def _metadata_from_json(value: object) -> tuple[bytes | None]:
+    """A metadata cache value: the core metadata text, or null for "only a hook knows"."""
+    text = expect_optional_str(expect_dict(value, "value")["metadata"], "metadata")
+    return (None if text is None else text.encode("utf-8", "surrogateescape"),)

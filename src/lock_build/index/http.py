@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -27,37 +27,25 @@ from requests.utils import get_netrc_auth
 from urllib3.util.retry import Retry
 
 from lock_build import __version__
-from lock_build.errors import HashMismatchError, IndexPageError, NetworkError
+from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, OfflineError
+from lock_build.redaction import redact
 from lock_build.settings import IndexSettings
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes if known)
 
 _CHUNK = 1 << 16
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_TOKEN_PARAMS = re.compile(r"(?i)((?:token|password|secret|key|auth|signature|sig)=)[^&]*")
 
 
-def redact(url: str) -> str:
-    """``url`` safe to show or store: passwords (and lone tokens) replaced by ``****``.
-
-    ``https://user:pw@host`` → ``https://user:****@host``; ``https://tok@host`` →
-    ``https://****@host`` (a lone userinfo is usually a token).
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user, sep, _password = userinfo.partition(":")
-        netloc = f"{user}:****@{host}" if sep else f"****@{host}"
-    query = _TOKEN_PARAMS.sub(r"\1****", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+__all__ = ["HttpClient", "Page", "redact", "strip_credentials"]
 
 
 def strip_credentials(url: str) -> str:
-    """``url`` with its userinfo removed (for cache keys and comparisons)."""
+    """``url`` with its userinfo removed (what is requested; cache keys and comparisons).
+
+    Not for display: query-string tokens stay. Text shown or stored goes through
+    :func:`lock_build.redaction.redact`.
+    """
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
 
@@ -105,13 +93,15 @@ class HttpClient:
             respect_retry_after_header=True,
         )
         self._files = self._session(HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+        self._cache_dir = cache_dir
+        self._page_cache: CacheControlAdapter | None = None
+        page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
         if cache_dir is not None:
             cache = FileCache(str(cache_dir / "http"))
-            page_adapter: HTTPAdapter = CacheControlAdapter(
+            self._page_cache = CacheControlAdapter(
                 cache=cache, max_retries=retry, pool_maxsize=pool_size
             )
-        else:
-            page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
+            page_adapter = self._page_cache
         self._pages = self._session(page_adapter)
         # pip applies an index URL's credentials to every URL on the same host (files
         # are often served from the index host without userinfo in their links).
@@ -168,6 +158,12 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
     ) -> requests.Response:
+        if self.settings.offline:
+            raise OfflineError(
+                f"--offline: {redact(url)} is not in the cache.",
+                url=redact(url),
+                hint="Run once without --offline to fill the cache.",
+            )
         try:
             return session.request(
                 method,
@@ -225,10 +221,12 @@ class HttpClient:
         """
         if urlsplit(url).scheme == "file":
             return _file_page(url)
-        # max-age=0 as pip sends: use the cached copy only after the server confirms it.
-        response = self._request(
-            self._pages, "GET", url, {"Accept": accept, "Cache-Control": "max-age=0"}
-        )
+        if self.settings.offline:
+            return self._cached_page(url, accept)
+        # The server's freshness is honoured (PyPI sends max-age=600, as uv honours it):
+        # a fresh cached page costs no request; a stale one is revalidated with its
+        # ETag / Last-Modified, and a page without either is fetched again.
+        response = self._request(self._pages, "GET", url, {"Accept": accept})
         if response.status_code in (404, 410):
             response.close()
             return None
@@ -248,6 +246,34 @@ class HttpClient:
             content_type=response.headers.get("Content-Type", ""),
             body=body,
             from_cache=bool(getattr(response, "from_cache", False)),
+        )
+
+    def _cached_page(self, url: str, accept: str) -> Page:
+        """The cached copy of a page, fresh or stale, without asking the server."""
+        shown = redact(url)
+        stored = None
+        if self._page_cache is not None:
+            request = self._pages.prepare_request(
+                requests.Request("GET", strip_credentials(url), headers={"Accept": accept})
+            )
+            controller = self._page_cache.controller
+            assert request.url is not None
+            data = controller.cache.get(controller.cache_url(request.url))
+            stored = None if data is None else controller.serializer.loads(request, data)
+        if stored is None:
+            raise OfflineError(
+                f"--offline: the index page {shown} is not in the cache"
+                + ("" if self._cache_dir is None else f" ({self._cache_dir / 'http'})")
+                + ".",
+                url=shown,
+                hint="Run once without --offline to fill it; a page is cached only when the "
+                "index sends an ETag, Last-Modified or Cache-Control max-age for it.",
+            )
+        return Page(
+            url=url,
+            content_type=stored.headers.get("Content-Type", ""),
+            body=stored.read(),
+            from_cache=True,
         )
 
     def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
@@ -288,8 +314,8 @@ class HttpClient:
         ``None`` if the server refuses ranges or does not say the total size.
         """
         if urlsplit(url).scheme == "file":
-            data = _read_file(url)
-            return data[-length:], len(data)
+            whole = _read_file(url)
+            return whole[-length:], len(whole)
         data, total = self._ranged(url, f"bytes=-{length}")
         if data is None or total is None:
             return None
@@ -350,16 +376,16 @@ class HttpClient:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _chunks(self, url: str):
+    def _chunks(self, url: str) -> Iterator[tuple[bytes, int, int | None]]:
         if urlsplit(url).scheme == "file":
             path = file_url_to_path(url)
             try:
-                total = path.stat().st_size
+                size = path.stat().st_size
                 with path.open("rb") as handle:
                     done = 0
                     while chunk := handle.read(_CHUNK):
                         done += len(chunk)
-                        yield chunk, done, total
+                        yield chunk, done, size
             except OSError as exc:
                 raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
             return

@@ -18,6 +18,14 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from lock_build.cache import (
+    CacheEntryError,
+    expect_dict,
+    expect_int,
+    expect_list,
+    expect_optional_str,
+    expect_str,
+)
 from lock_build.errors import IndexPageError
 from lock_build.index.http import redact
 from lock_build.models import Artifact, artifact_from_filename
@@ -72,7 +80,7 @@ def parse_json_page(
         filename = entry.get("filename") or _filename(entry["url"])
         if keep is not None and not keep(filename):
             continue
-        href = urljoin(url, entry["url"])
+        href = _absolute(url, entry["url"])
         hashes = entry.get("hashes") or {}
         upload_time = None
         if entry.get("upload-time"):
@@ -86,7 +94,7 @@ def parse_json_page(
         metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
         artifact = artifact_from_filename(
             filename,
-            urldefrag(href).url,
+            href,
             sha256=_sha256(hashes.get("sha256") if isinstance(hashes, dict) else None),
             index=index,
             requires_python=_specifier(entry.get("requires-python")),
@@ -173,6 +181,14 @@ def for_project(artifacts: Iterable[Artifact], name: str) -> tuple[Artifact, ...
     return tuple(a for a in artifacts if a.name == name)
 
 
+def _absolute(page_url: str, href: str) -> str:
+    """``href`` resolved against the page, without a fragment. PyPI's JSON links are
+    already absolute: those skip urljoin, the largest cost of parsing a big page."""
+    if href.startswith(("https://", "http://")) and "#" not in href and "/." not in href:
+        return href
+    return urldefrag(urljoin(page_url, href)).url
+
+
 def _filename(url: str) -> str:
     return unquote(posixpath.basename(urlsplit(url).path))
 
@@ -216,3 +232,63 @@ def _yanked(value: object) -> str | None:
     if value is True:
         return ""
     return str(value)
+
+
+# -- the parsed-page cache's value ------------------------------------------------------
+# A page's artifacts as plain JSON: each file's filename and url (from which the name,
+# version, kind and tags are parsed again, memoised), plus what the page said about it.
+
+
+def artifacts_to_json(artifacts: Iterable[Artifact]) -> list[dict[str, object]]:
+    return [
+        {
+            "filename": a.filename,
+            "url": a.url,
+            "sha256": a.sha256,
+            "index": a.index,
+            "requires-python": None if a.requires_python is None else str(a.requires_python),
+            "yanked": a.yanked,
+            "upload-time": None if a.upload_time is None else a.upload_time.isoformat(),
+            "size": a.size,
+            "has-metadata-file": a.has_metadata_file,
+            "metadata-sha256": a.metadata_sha256,
+        }
+        for a in artifacts
+    ]
+
+
+def artifacts_from_json(value: object) -> tuple[Artifact, ...]:
+    """The inverse of :func:`artifacts_to_json`; :class:`CacheEntryError` on any other shape."""
+    artifacts = []
+    for position, item in enumerate(expect_list(value, "value")):
+        where = f"value[{position}]"
+        entry = expect_dict(item, where)
+        filename = expect_str(entry["filename"], f"{where}.filename")
+        sha256 = expect_optional_str(entry["sha256"], f"{where}.sha256")
+        metadata_sha256 = expect_optional_str(entry["metadata-sha256"], f"{where}.metadata-sha256")
+        if sha256 is not None and _sha256(sha256) != sha256:
+            raise CacheEntryError(f"{where}.sha256 is not a sha256 hex digest")
+        if metadata_sha256 is not None and _sha256(metadata_sha256) != metadata_sha256:
+            raise CacheEntryError(f"{where}.metadata-sha256 is not a sha256 hex digest")
+        requires_python = expect_optional_str(entry["requires-python"], f"{where}.requires-python")
+        upload_time = expect_optional_str(entry["upload-time"], f"{where}.upload-time")
+        size = entry["size"]
+        has_metadata_file = entry["has-metadata-file"]
+        if not isinstance(has_metadata_file, bool):
+            raise CacheEntryError(f"{where}.has-metadata-file is not a boolean")
+        artifact = artifact_from_filename(
+            filename,
+            expect_str(entry["url"], f"{where}.url"),
+            sha256=sha256,
+            index=expect_str(entry["index"], f"{where}.index"),
+            requires_python=None if requires_python is None else SpecifierSet(requires_python),
+            yanked=expect_optional_str(entry["yanked"], f"{where}.yanked"),
+            upload_time=None if upload_time is None else datetime.fromisoformat(upload_time),
+            size=None if size is None else expect_int(size, f"{where}.size"),
+            has_metadata_file=has_metadata_file,
+            metadata_sha256=metadata_sha256,
+        )
+        if artifact is None:
+            raise CacheEntryError(f"{where}.filename {filename!r} is not a distribution")
+        artifacts.append(artifact)
+    return tuple(artifacts)

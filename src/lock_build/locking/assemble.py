@@ -156,7 +156,7 @@ def _build_environment(build: LockedBuild) -> BuildEnvironment:
 def _options(request: CompileRequest) -> dict[str, object]:
     settings = request.settings
     options: dict[str, object] = {
-        "index-urls": [strip_credentials(u) for u in settings.index_urls],
+        "index-urls": [redact(strip_credentials(u)) for u in settings.index_urls],
         "find-links": [_portable_location(u, request.output_dir) for u in settings.find_links],
         "index-strategy": settings.index_strategy.value,
         **request.options_record,

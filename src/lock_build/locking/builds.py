@@ -11,9 +11,16 @@ The policy, in the order it is tried for each sdist S (see README, "Build policy
    against them) that still differ from the runtime pin, look for a joint solution
    that honours the declared requirements with the runtime version as a hard
    constraint (an older ``oldest-supported-numpy`` that leaves numpy free, say).
-3. If there is none: by default build against the runtime version anyway and record a
+3. Failing that, one with any version whose wheels run with the runtime version by the
+   package's ABI rule (``lock_build.abi``: a numpy 2.x build runs on numpy 1.26), the
+   newest the declared requirements allow.
+4. If there is none: by default build against the runtime version anyway and record a
    :class:`Substitution`; with ``--build-match declared`` raise
    :class:`BuildMismatchError`, which the caller answers by trying an older S.
+
+Every ABI package a build environment shares with the runtime gets an
+:class:`~lock_build.abi.AbiRecord`: built against, runtime, and the range the rule
+gives, which sync checks before it changes anything.
 
 Build-only packages (setuptools, Cython, backends) whose declared requirements exclude
 the runtime version simply get their own version: preferences are soft. ``-b`` build
@@ -24,25 +31,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Literal, Protocol
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from lock_build.abi import AbiRecord, AbiRule, AbiRules, builtin_rules
 from lock_build.building.build_system import BuildSystem
 from lock_build.errors import BuildError, ResolutionError
 from lock_build.lockfile import Substitution
 from lock_build.models import Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.resolution.model import PackageSource, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.target import Target
 
-# Packages whose version is compiled into the wheels built against them.
-DEFAULT_ABI_PACKAGES: frozenset[NormalizedName] = frozenset(
-    canonicalize_name(n)
-    for n in ("numpy", "torch", "pyarrow", "jaxlib", "tensorflow", "mpi4py", "petsc4py", "cupy")
-)
+
+@cache
+def default_abi_rules() -> AbiRules:
+    """The shipped rules (read once): numpy's ranges, torch's same artifact, equality."""
+    return builtin_rules()
+
 
 BuildMatch = Literal["runtime", "declared"]
 _MAX_DYNAMIC_ROUNDS = 4
@@ -52,12 +64,24 @@ class BuildMismatchError(ResolutionError):
     """--build-match declared: an sdist's declared build requirements exclude a runtime ABI pin."""
 
     def __init__(
-        self, sdist: Release, package: NormalizedName, declared: str, runtime: Version
+        self,
+        sdist: Release,
+        package: NormalizedName,
+        declared: str,
+        runtime: Version,
+        rule: AbiRule | None = None,
     ) -> None:
+        compatible = (
+            f"no {package} version its build may use runs with it (rule {rule.name!r}"
+            + (f", {rule.source}" if rule.source else "")
+            + ")"
+            if rule is not None and rule.kind == "ranges"
+            else f"a wheel built against another {package} than the one it runs with can "
+            "break at import"
+        )
         super().__init__(
             f"{sdist.name} {sdist.version} needs {declared} to build; the runtime pins "
-            f"{package}=={runtime}, and a wheel built against another {package} than the one "
-            "it runs with can break at import.",
+            f"{package}=={runtime}, and {compatible}.",
             hint=(
                 "Drop --build-match declared to build against the runtime version (recorded "
                 f"as a substitution in the lock), or change the runtime pin of {package}."
@@ -84,7 +108,7 @@ class BuildInspector(Protocol):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BuildOptions:
     match: BuildMatch = "runtime"
-    abi_packages: frozenset[NormalizedName] = DEFAULT_ABI_PACKAGES
+    abi: AbiRules = field(default_factory=default_abi_rules)
     constraints: tuple[Wanted, ...] = ()  # -b / --build-constraint, and pip's build-constraint
     extra_requires: Mapping[NormalizedName, tuple[Requirement, ...]] = field(default_factory=dict)
     config_settings: Mapping[NormalizedName, Mapping[str, str]] = field(default_factory=dict)
@@ -112,6 +136,8 @@ class LockedBuild:
     substitutions: tuple[Substitution, ...]
     config_settings: tuple[tuple[str, str], ...]
     isolated: bool = True
+    # What each ABI package shared with the runtime was built against, and runs with.
+    abi: tuple[AbiRecord, ...] = ()
 
     @property
     def key(self) -> tuple[NormalizedName, Version]:
@@ -142,7 +168,7 @@ class BuildLocker:
         options: BuildOptions,
         runtime: Resolution | None = None,
         hints: Mapping[NormalizedName, Version] | None = None,
-        on_event: object | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.source = source
         # Soft preferences below the runtime pins: the user's exact pins and the previous
@@ -153,7 +179,7 @@ class BuildLocker:
         self.options = options
         self.runtime = runtime
         self.runtime_versions = runtime.versions() if runtime else {}
-        self.on_event = on_event
+        self.reporter = reporter
         self.locked: dict[tuple[NormalizedName, Version], LockedBuild] = {}
         self._in_progress: list[Release] = []
 
@@ -191,7 +217,7 @@ class BuildLocker:
     # -- the policy -----------------------------------------------------------
 
     def _lock_new(self, sdist: Release) -> LockedBuild:
-        self._emit(f"Locking the build environment of {sdist.name} {sdist.version}")
+        self.reporter.status(f"Locking the build environment of {sdist.name} {sdist.version}")
         build_system = self.inspector.build_system(sdist)
         extra = self.options.extra_requires.get(sdist.name, ())
         config = dict(self.options.config_settings.get(sdist.name, {}))
@@ -232,6 +258,7 @@ class BuildLocker:
             substitutions=substitutions,
             config_settings=tuple(sorted(config.items())),
             isolated=isolated,
+            abi=self._records(sdist, resolution),
         )
 
     def _resolve_env(
@@ -249,11 +276,11 @@ class BuildLocker:
             prefer_binary=self.options.prefer_binary,
             context=context,
         )
-        first, _ = resolve(self.source, self.target, base, self.on_event)
+        first, _ = resolve(self.source, self.target, base, self.reporter)
         mismatched = {
             name: self.runtime_versions[name]
             for name, version in first.versions().items()
-            if name in self.options.abi_packages
+            if self._rule(sdist, name) is not None
             and name in self.runtime_versions
             and version != self.runtime_versions[name]
         }
@@ -264,20 +291,28 @@ class BuildLocker:
             Wanted(requirement=Requirement(f"{name}=={version}"), origin="the runtime pin")
             for name, version in sorted(mismatched.items())
         )
-        joint = replace(base, constraints=(*base.constraints, *pins))
-        try:
-            resolution, _ = resolve(self.source, self.target, joint, self.on_event)
-            return resolution, ()
-        except ResolutionError:
-            pass  # the declared requirements exclude the runtime version
+        # The runtime version itself, then any version whose builds run with it.
+        attempts = [replace(base, constraints=(*base.constraints, *pins))]
+        compatible = self._compatible_constraints(sdist, first, mismatched)
+        if compatible:
+            attempts.append(replace(base, constraints=(*base.constraints, *compatible)))
+        for attempt in attempts:
+            try:
+                resolution, _ = resolve(self.source, self.target, attempt, self.reporter)
+            except ResolutionError:
+                continue  # the declared requirements exclude every such version
+            if self._runs_with_runtime(sdist, resolution):
+                return resolution, ()
 
         declared = {name: self._declared(first, sdist, name, requirements) for name in mismatched}
         if self.options.match == "declared":
             name = sorted(mismatched)[0]
-            raise BuildMismatchError(sdist, name, declared[name], mismatched[name])
+            raise BuildMismatchError(
+                sdist, name, declared[name], mismatched[name], self._rule(sdist, name)
+            )
         forced = replace(base, overrides=pins)
         try:
-            resolution, _ = resolve(self.source, self.target, forced, self.on_event)
+            resolution, _ = resolve(self.source, self.target, forced, self.reporter)
         except ResolutionError as exc:
             wanted_pins = ", ".join(f"{n}=={v}" for n, v in sorted(mismatched.items()))
             raise ResolutionError(
@@ -291,11 +326,74 @@ class BuildLocker:
             Substitution(package=name, declared=declared[name], used=version)
             for name, version in sorted(mismatched.items())
         )
-        self._emit(
+        self.reporter.status(
             f"{sdist.name} {sdist.version}: building against the runtime "
             + ", ".join(f"{s.package}=={s.used} (declared: {s.declared})" for s in substitutions)
         )
         return resolution, substitutions
+
+    # -- ABI rules ------------------------------------------------------------
+
+    def _rule(self, sdist: Release, name: NormalizedName) -> AbiRule | None:
+        return self.options.abi.rule_for(name, sdist.name)
+
+    def _runs_with_runtime(self, sdist: Release, resolution: Resolution) -> bool:
+        """Every ABI package of ``resolution`` runs with its runtime version, by its rule."""
+        for name, version in resolution.versions().items():
+            rule = self._rule(sdist, name)
+            runtime = self.runtime_versions.get(name)
+            if rule is not None and runtime is not None and not rule.accepts(version, runtime):
+                return False
+        return True
+
+    def _compatible_constraints(
+        self,
+        sdist: Release,
+        first: Resolution,
+        mismatched: Mapping[NormalizedName, Version],
+    ) -> tuple[Wanted, ...]:
+        """One constraint per ABI package of the environment: the versions whose builds run
+        with the runtime version (a range, minus the versions in it that do not), or ``()``
+        when some package has none (then only a substitution can build it)."""
+        constraints = []
+        for name in sorted({*mismatched, *first.versions()}):
+            rule = self._rule(sdist, name)
+            runtime = self.runtime_versions.get(name)
+            if rule is None or runtime is None:
+                continue
+            available = [
+                r.version
+                for r in self.source.releases(name)
+                if self.options.pre or not r.version.is_prerelease
+            ]
+            compatible = rule.compatible(runtime, available)
+            if not compatible:
+                return ()
+            constraints.append(
+                Wanted(
+                    requirement=Requirement(f"{name}{_only(compatible, available, runtime)}"),
+                    origin=f"the ABI rule {rule.name!r} for the runtime {name}=={runtime}",
+                )
+            )
+        return tuple(constraints)
+
+    def _records(self, sdist: Release, resolution: Resolution) -> tuple[AbiRecord, ...]:
+        records = []
+        for name, version in sorted(resolution.versions().items()):
+            rule = self._rule(sdist, name)
+            runtime = self.runtime_versions.get(name)
+            if rule is None or runtime is None:
+                continue
+            records.append(
+                AbiRecord(
+                    package=name,
+                    built=version,
+                    runtime=runtime,
+                    runs_with=rule.runs_with(version),
+                    rule=rule.name,
+                )
+            )
+        return tuple(records)
 
     def _declared(
         self,
@@ -324,7 +422,7 @@ class BuildLocker:
         if self.runtime is None:
             # Provisional pass (metadata): resolve as if isolated.
             request = ResolveRequest(requirements=tuple(wanted), context=f"{sdist.name} (build)")
-            return resolve(self.source, self.target, request, self.on_event)[0]
+            return resolve(self.source, self.target, request, self.reporter)[0]
         missing = [
             w
             for w in wanted
@@ -358,9 +456,18 @@ class BuildLocker:
         preferred.update(self.runtime_versions)
         return tuple(sorted(preferred.items()))
 
-    def _emit(self, text: str) -> None:
-        if callable(self.on_event):
-            self.on_event(text)
+
+def _only(
+    wanted: Sequence[Version], available: Sequence[Version], runtime: Version
+) -> SpecifierSet:
+    """A specifier set that, among ``available``, admits exactly ``wanted``."""
+    if any(v.local for v in wanted):
+        return SpecifierSet(f"=={runtime}")  # ordered comparisons cannot hold a local label
+    low, high = min(wanted), max(wanted)
+    chosen = set(wanted)
+    gaps = sorted({v for v in available if low < v < high and v not in chosen})
+    specs = [f">={low}", f"<={high}", *(f"!={v}" for v in gaps)]
+    return SpecifierSet(",".join(specs))
 
 
 def _plain(requirement: Requirement) -> str:

@@ -9,7 +9,8 @@ from their backend in the *locked* environment; if anything changed (or a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from packaging.version import Version
 from lock_build.errors import InputError, ResolutionError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient, redact
+from lock_build.index.prefetch import prefetch_enabled
 from lock_build.inputs import InputRequirement, InputSet, UnnamedLink
 from lock_build.lockfile import Lock
 from lock_build.locking.assemble import assemble_lock
@@ -34,6 +36,7 @@ from lock_build.locking.direct import DirectSources, static_name
 from lock_build.locking.source import IndexSource
 from lock_build.locking.workshop import Workshop
 from lock_build.models import CoreMetadata, Release, artifact_from_filename
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.resolution.model import DirectReference, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.settings import IndexSettings
@@ -66,15 +69,13 @@ class CompileResult:
     built_metadata: tuple[str, ...]  # sdists whose metadata needed their backend
 
 
-def compile_lock(
-    request: CompileRequest, on_event: Callable[[str], None] | None = None
-) -> CompileResult:
+def compile_lock(request: CompileRequest, reporter: Reporter = NULL_REPORTER) -> CompileResult:
     client = HttpClient(request.settings, request.cache_dir)
-    finder = PackageFinder(request.settings, request.target, client, on_event)
+    finder = PackageFinder(request.settings, request.target, client, reporter)
     workshop = Workshop(
-        finder=finder, target=request.target, cache_dir=request.cache_dir, on_event=on_event
+        finder=finder, target=request.target, cache_dir=request.cache_dir, reporter=reporter
     )
-    compiler = _Compiler(request, finder, workshop, on_event)
+    compiler = _Compiler(request, finder, workshop, reporter)
     try:
         return compiler.run()
     finally:
@@ -90,17 +91,21 @@ class _Compiler:
         request: CompileRequest,
         finder: PackageFinder,
         workshop: Workshop,
-        on_event: Callable[[str], None] | None,
+        reporter: Reporter,
     ) -> None:
         self.request = request
         self.finder = finder
         self.workshop = workshop
-        self.on_event = on_event
+        self.reporter = reporter
         build_options = replace(request.build, previous=self._previous_build_pins())
         self.build_options = build_options
         self.direct = DirectSources(finder, self._provisional_metadata, request.cache_dir)
         self.source = IndexSource(
-            finder, self._provisional_metadata, self.direct, target=request.target
+            finder,
+            self._provisional_metadata,
+            self.direct,
+            prefetch=prefetch_enabled(os.environ),
+            target=request.target,
         )
         # Provisional build environments (declared requirements only) give metadata
         # while the runtime tree is unknown; the final ones replace them.
@@ -111,7 +116,7 @@ class _Compiler:
             options=build_options,
             runtime=None,
             hints=self._hints(),
-            on_event=on_event,
+            reporter=reporter,
         )
         self.final: BuildLocker | None = None
         workshop.env_pins = self._env_pins
@@ -138,14 +143,16 @@ class _Compiler:
                 options=self.build_options,
                 runtime=runtime,
                 hints=self._hints(),
-                on_event=self.on_event,
+                reporter=self.reporter,
             )
             self.final = locker
             to_build = [
-                p.candidate.release for p in runtime.packages if p.candidate.release.needs_build
+                p.candidate.release
+                for p in runtime.packages
+                if p.candidate.release is not None and p.candidate.release.needs_build
             ]
             try:
-                builds = locker.lock_all(to_build)  # type: ignore[arg-type]
+                builds = locker.lock_all(to_build)
             except NeedsRuntimeRequirements as needs:
                 extra_runtime.extend(needs.requirements)
                 continue
@@ -185,7 +192,13 @@ class _Compiler:
             pre=self.request.settings.pre or options.pre,
             prefer_binary=self.request.settings.binary.prefer_binary or options.prefer_binary,
         )
-        resolution, _ = resolve(self.source, self.request.target, runtime_request, self.on_event)
+        target = self.request.target
+        self.source.expect(
+            w.requirement
+            for w in requirements
+            if w.direct is None and target.evaluate(w.requirement.marker)
+        )
+        resolution, _ = resolve(self.source, self.request.target, runtime_request, self.reporter)
         return resolution
 
     def _refresh_built_metadata(self, builds: Sequence[LockedBuild]) -> bool:
@@ -201,7 +214,7 @@ class _Compiler:
             )
             current = self.source.metadata(build.sdist)
             if _requirements(metadata) != _requirements(current):
-                self._emit(
+                self.reporter.status(
                     f"{build.sdist.name} {build.sdist.version}: metadata changed "
                     "in its locked build environment"
                 )
@@ -283,10 +296,6 @@ class _Compiler:
         )
         built = tuple(sorted(f"{n} {v}" for n, v in self.source.built))
         return CompileResult(lock=lock, substitutions=substitutions, built_metadata=built)
-
-    def _emit(self, text: str) -> None:
-        if self.on_event is not None:
-            self.on_event(text)
 
 
 def _requirements(metadata: CoreMetadata) -> list[str]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from lock_build.errors import InputError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import redact
+from lock_build.index.prefetch import Prefetcher
 from lock_build.locking.direct import DirectSources
 from lock_build.models import CoreMetadata, Release
 from lock_build.resolution.model import DirectReference
@@ -47,23 +48,22 @@ class IndexSource:
         self.overrides: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
         self.built: set[tuple[NormalizedName, Version]] = set()  # metadata that needed a hook
         self._lock = threading.Lock()
-        # Index pages of a candidate's dependencies are fetched ahead of the resolver
-        # asking for them: resolution is a walk of many small, latency-bound requests.
-        self._ahead = (
-            ThreadPoolExecutor(8, thread_name_prefix="lock-build-ahead") if prefetch else None
-        )
-        self._asked: set[NormalizedName] = set()
+        # Pages and metadata of what the resolver will ask for next, fetched ahead of it.
+        self._prefetcher = Prefetcher(finder, target) if prefetch and target else None
 
     def close(self) -> None:
-        if self._ahead is not None:
-            self._ahead.shutdown(wait=True, cancel_futures=True)
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+
+    def expect(self, requirements: Iterable[Requirement]) -> None:
+        """Requirements the resolver is about to ask for: start fetching them now."""
+        if self._prefetcher is not None:
+            self._prefetcher.want(requirements)
 
     def releases(self, name: NormalizedName) -> Sequence[Release]:
-        releases = self.finder.releases(name)
-        if self.prefetch and releases:
-            # The resolver nearly always takes one of the newest: warm them in parallel.
-            self.finder.prefetch_metadata(releases[:2])
-        return releases
+        if self._prefetcher is not None:
+            self._prefetcher.want((Requirement(name),))
+        return self.finder.releases(name)
 
     def metadata(self, release: Release) -> CoreMetadata:
         key = (release.name, release.version)
@@ -75,29 +75,9 @@ class IndexSource:
             with self._lock:
                 self.built.add(key)
             metadata = self.build_metadata(release)
-        self._look_ahead(metadata)
+        if self._prefetcher is not None:
+            self._prefetcher.want_dependencies(metadata)
         return metadata
-
-    def _look_ahead(self, metadata: CoreMetadata) -> None:
-        if self._ahead is None:
-            return
-        with self._lock:
-            # Only what applies here: extras' and other platforms' dependencies are often
-            # dozens of large projects nobody asked for (pandas[all], celery's extras).
-            names = {
-                canonicalize_name(r.name)
-                for r in metadata.requires_dist
-                if self.target is None or self.target.evaluate(r.marker)
-            } - self._asked
-            self._asked |= names
-        for name in sorted(names):
-            self._ahead.submit(self._quiet_releases, name)
-
-    def _quiet_releases(self, name: NormalizedName) -> None:
-        try:
-            self.releases(name)
-        except Exception:  # noqa: BLE001 - the resolver asks again and sees the error
-            pass
 
     def direct_release(
         self, name: NormalizedName, direct: DirectReference

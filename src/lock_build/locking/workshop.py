@@ -7,7 +7,6 @@ second ``compile`` with unchanged inputs runs no hook at all.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import threading
@@ -16,8 +15,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from lock_build.archives import extract_archive
 from lock_build.building.build_system import BuildSystem, read_build_system
@@ -25,14 +25,24 @@ from lock_build.building.environment import BuildEnvironment
 from lock_build.building.hooks import build_wheel, get_requires_for_build_wheel, prepare_metadata
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import BuildFingerprint, BuildPin, stamp_wheel
-from lock_build.errors import BuildError, TargetError
+from lock_build.cache import (
+    CacheEntryError,
+    drop,
+    expect_list,
+    expect_str,
+    read_entry,
+    write_entry,
+)
+from lock_build.errors import BuildError, MetadataError, TargetError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import file_url_to_path
 from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.target import Target
 
-_HOOK_CACHE_FORMAT = 1
+# The cache entry kind of hook results; its version changes when their shape does.
+_HOOK_KIND = "hook-v2"
 
 # Given an sdist, the pins of its locked build environment (set by the compile loop).
 EnvPins = Callable[[Release], Mapping[NormalizedName, Release]]
@@ -47,16 +57,16 @@ class Workshop:
         finder: PackageFinder,
         target: Target,
         cache_dir: Path,
-        on_event: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.finder = finder
         self.target = target
         self.cache_dir = cache_dir
-        self.on_event = on_event
+        self.reporter = reporter
         self.env_pins: EnvPins | None = None
         self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
         # (name, version) of local projects locked as editable (-e): set by the compile loop.
-        self.editable: set[tuple[NormalizedName, object]] = set()
+        self.editable: set[tuple[NormalizedName, Version]] = set()
         self.wheels = WheelCache(cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
@@ -81,10 +91,12 @@ class Workshop:
         substituted: frozenset[NormalizedName] = frozenset(),
     ) -> tuple[Requirement, ...]:
         key = self._cache_key("requires", sdist, pins, config)
-        cached = self._read_cache(key)
+        cached = self._read_requires(key)
         if cached is not None:
-            return tuple(Requirement(r) for r in cached)
-        self._emit(f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}")
+            return cached
+        self.reporter.status(
+            f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}"
+        )
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
         with self._environment(pins) as env:
@@ -116,23 +128,25 @@ class Workshop:
     ) -> CoreMetadata:
         """Runtime metadata from ``prepare_metadata_for_build_wheel`` in the pinned env."""
         key = self._cache_key("metadata", sdist, pins, config)
-        cached = self._read_cache(key)
-        if cached is None:
-            self._emit(f"Preparing metadata of {sdist.name} {sdist.version}")
-            tree = self.source_tree(sdist)
-            build_system = read_build_system(tree)
-            with self._environment(pins) as env:
-                out = Path(tempfile.mkdtemp(prefix="meta-", dir=self._work))
-                dist_info = prepare_metadata(
-                    env, tree, build_system, dict(config) or None, out, substituted=substituted
-                )
-                cached = (dist_info / "METADATA").read_text(
-                    encoding="utf-8", errors="surrogateescape"
-                )
-            self._write_cache(key, cached)
-        return parse_core_metadata(
-            cached.encode("utf-8", "surrogateescape"), f"{sdist.name} {sdist.version}"
-        )
+        source = f"{sdist.name} {sdist.version}"
+        cached = self._read_metadata_text(key)
+        if cached is not None and key is not None:
+            try:
+                return parse_core_metadata(cached.encode("utf-8", "surrogateescape"), source)
+            except MetadataError as exc:
+                drop(self._cache_path(key), _HOOK_KIND, exc.message)
+        self.reporter.status(f"Preparing metadata of {source}")
+        tree = self.source_tree(sdist)
+        build_system = read_build_system(tree)
+        with self._environment(pins) as env:
+            out = Path(tempfile.mkdtemp(prefix="meta-", dir=self._work))
+            dist_info = prepare_metadata(
+                env, tree, build_system, dict(config) or None, out, substituted=substituted
+            )
+            text = (dist_info / "METADATA").read_text(encoding="utf-8", errors="surrogateescape")
+        metadata = parse_core_metadata(text.encode("utf-8", "surrogateescape"), source)
+        self._write_cache(key, text)
+        return metadata
 
     def wheel_for(self, release: Release) -> Path:
         """A wheel file for a build-environment pin: downloaded, or built in its own locked env."""
@@ -149,7 +163,9 @@ class Workshop:
             cached = self.wheels.get(sdist_hash, fingerprint.digest, self._target_key())
             if cached is not None:
                 return cached
-            self._emit(f"Building {release.name} {release.version} (needed to build another sdist)")
+            self.reporter.status(
+                f"Building {release.name} {release.version} (needed to build another sdist)"
+            )
             tree = self.source_tree(release)
             build_system = read_build_system(tree)
             substituted = self.env_substitutions(release) if self.env_substitutions else frozenset()
@@ -169,7 +185,7 @@ class Workshop:
         with self._lock:
             tree = self._trees.get(artifact.url)
             if tree is None:
-                self._emit(f"Fetching {artifact.filename}")
+                self.reporter.status(f"Fetching {artifact.filename}")
                 archive = self.finder.fetch(artifact)
                 dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
                 tree = extract_archive(archive, dest)
@@ -226,31 +242,35 @@ class Workshop:
         return f"{kind}-{sdist_hash[:32]}-{self._fingerprint(pins, config).digest[:32]}"
 
     def _cache_path(self, key: str) -> Path:
-        return self.cache_dir / "hooks" / f"{key}.json"
+        return self.cache_dir / "hooks" / f"{_HOOK_KIND}-{key}.json"
 
-    def _read_cache(self, key: str | None) -> object | None:
+    def _read_requires(self, key: str | None) -> tuple[Requirement, ...] | None:
+        return None if key is None else read_entry(self._cache_path(key), _HOOK_KIND, _requires)
+
+    def _read_metadata_text(self, key: str | None) -> str | None:
         if key is None:
             return None
-        try:
-            data = json.loads(self._cache_path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if data.get("format") != _HOOK_CACHE_FORMAT:
-            return None
-        return data.get("value")
+        return read_entry(self._cache_path(key), _HOOK_KIND, _metadata_text)
 
     def _write_cache(self, key: str | None, value: object) -> None:
-        if key is None:
-            return
-        path = self._cache_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps({"format": _HOOK_CACHE_FORMAT, "value": value}), encoding="utf-8")
-        tmp.replace(path)
+        if key is not None:
+            write_entry(self._cache_path(key), _HOOK_KIND, value)
 
-    def _emit(self, text: str) -> None:
-        if self.on_event is not None:
-            self.on_event(text)
+
+def _requires(value: object) -> tuple[Requirement, ...]:
+    """A cached get_requires_for_build_wheel result: a list of requirement strings."""
+    try:
+        return tuple(
+            Requirement(expect_str(item, f"value[{i}]"))
+            for i, item in enumerate(expect_list(value, "value"))
+        )
+    except InvalidRequirement as exc:
+        raise CacheEntryError(f"a requirement that does not parse ({exc})") from None
+
+
+def _metadata_text(value: object) -> str:
+    """A cached prepare_metadata_for_build_wheel result: the METADATA text."""
+    return expect_str(value, "value")
 
 
 class _EnvironmentPool:

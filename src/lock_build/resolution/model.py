@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from packaging.requirements import Requirement
@@ -123,8 +123,6 @@ class ResolveRequest:
     pre: bool = False
     prefer_binary: bool = False
     context: str = ""  # "" for the runtime tree, else "cftime 1.6.1 (build)" for messages
-    # Names whose every release should be considered even if yanked (exact pins).
-    allow_yanked: frozenset[NormalizedName] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -51,6 +51,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         self.overridden: dict[NormalizedName, list[tuple[str, Requirement]]] = defaultdict(list)
         self._specifiers: dict[tuple[NormalizedName, tuple[str, ...]], SpecifierSet] = {}
         self._matches: dict[tuple[NormalizedName, str], list[Release]] = {}
+        # Releases skipped because their own metadata excludes the target's Python:
+        # (name, version) -> why, for the explanation of a failed resolution.
+        self.rejected: dict[tuple[NormalizedName, Version], str] = {}
+        self._python_ok: set[tuple[NormalizedName, Version]] = set()
 
     # -- resolvelib interface -------------------------------------------------
 
@@ -86,14 +90,21 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         requirements: Mapping[str, Iterator[Wanted]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]] | list[Candidate]:
         name, extras = split_identifier(identifier)
         wanted = list(requirements[identifier])
+        if extras:
+            # As pip does: what the base name is asked for narrows its extras too.
+            wanted += list(requirements.get(name, ()))
         bad_versions = {c.version for c in incompatibilities[identifier]}
         direct = next((w for w in wanted if w.direct is not None), self._direct.get(name))
         if direct is not None and direct.direct is not None:
             release, _ = self.source.direct_release(name, direct.direct)
-            if release.version in bad_versions or not self._allowed(name, release.version, wanted):
+            if (
+                release.version in bad_versions
+                or not self._allowed(name, release.version, wanted)
+                or self.python_rejection(release) is not None
+            ):
                 return []
             return [
                 Candidate(
@@ -106,16 +117,25 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             ]
 
         specifier = self._specifier(name, wanted)
-        matching = [r for r in self._candidates(name, specifier) if r.version not in bad_versions]
-        if not self._prereleases_allowed(specifier):
-            finals = [r for r in matching if not r.version.is_prerelease]
-            # pip's rule: pre-releases are considered when nothing else matches.
-            if finals:
-                matching = finals
-        return [
-            Candidate(name=name, version=r.version, extras=extras, release=r)
-            for r in self._ordered(name, matching)
+        # Exclusions come after the index's view is settled: a pre-release never becomes
+        # eligible because backtracking (or a rejected build) removed the finals.
+        matching = [
+            r
+            for r in self._eligible(name, specifier)
+            if r.version not in bad_versions and (name, r.version) not in self._excluded
         ]
+        ordered = self._ordered(name, matching)
+
+        def candidates() -> Iterator[Candidate]:
+            # Lazy, as pip's are: a file's own Requires-Python is read from its metadata
+            # only when the resolver gets that far down the list.
+            for release in ordered:
+                if self.python_rejection(release) is None:
+                    yield Candidate(
+                        name=name, version=release.version, extras=extras, release=release
+                    )
+
+        return candidates
 
     def is_satisfied_by(self, requirement: Wanted, candidate: Candidate) -> bool:
         if requirement.direct is not None:
@@ -172,28 +192,48 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             cached = self._specifiers[key] = self._combine(name, wanted)
         return cached
 
-    def _candidates(self, name: NormalizedName, specifier: SpecifierSet) -> list[Release]:
-        """Releases of ``name`` inside ``specifier``, newest first (pre-releases included;
-        filtered later). Yanked ones only when pinned exactly (PEP 592)."""
+    def _eligible(self, name: NormalizedName, specifier: SpecifierSet) -> list[Release]:
+        """What pip's finder offers for ``name`` under the merged ``specifier``, newest first.
+
+        Pre-releases: all with ``--pre``; else ``SpecifierSet.filter`` decides (one is
+        named by a specifier, or no final release matches). Yanked releases (PEP 592):
+        only when the specifier pins exactly and every matching release is yanked.
+        """
         key = (name, str(specifier))
         cached = self._matches.get(key)
         if cached is None:
-            exact = {
-                Version(spec.version)
-                for spec in specifier
-                if spec.operator in ("==", "===") and "*" not in spec.version
-            }
             releases = self.source.releases(name)
-            allowed = set(specifier.filter((r.version for r in releases), prereleases=True))
-            cached = [
-                r
-                for r in releases
-                if r.version in allowed
-                and (name, r.version) not in self._excluded
-                and (not r.yanked or r.version in exact)
-            ]
+            allowed = set(
+                specifier.filter(
+                    (r.version for r in releases), prereleases=True if self.request.pre else None
+                )
+            )
+            applicable = [r for r in releases if r.version in allowed]
+            take_yanked = _is_pinned(specifier) and all(r.yanked for r in applicable)
+            cached = [r for r in applicable if take_yanked or not r.yanked]
             self._matches[key] = cached
         return cached
+
+    def python_rejection(self, release: Release) -> str | None:
+        """Why ``release`` cannot be used on the target's Python, from its own metadata.
+
+        The index's ``requires-python`` was applied when files were selected; the
+        metadata is checked as well, as pip does: find-links directories and some
+        indexes do not state it, and where they do the file itself has the last word.
+        """
+        key = (release.name, release.version)
+        if key in self.rejected:
+            return self.rejected[key]
+        if key in self._python_ok:
+            return None
+        requires = self.source.metadata(release).requires_python
+        python = self.target.python_full_version
+        if requires is None or requires.contains(python, prereleases=True):
+            self._python_ok.add(key)
+            return None
+        reason = f"its metadata requires Python {requires}, not {python}"
+        self.rejected[key] = reason
+        return reason
 
     def _combine(self, name: NormalizedName, wanted: Iterable[Wanted]) -> SpecifierSet:
         specifier = SpecifierSet()
@@ -210,9 +250,6 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     def _allowed(self, name: NormalizedName, version: Version, wanted: Sequence[Wanted]) -> bool:
         return _contains(self._specifier(name, wanted), version)
 
-    def _prereleases_allowed(self, specifier: SpecifierSet) -> bool:
-        return self.request.pre or bool(specifier.prereleases)
-
     def _ordered(self, name: NormalizedName, releases: list[Release]) -> list[Release]:
         preferred = self._preferred.get(name)
 
@@ -227,6 +264,14 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
 @functools.lru_cache(maxsize=65536)
 def _contains(specifier: SpecifierSet, version: Version) -> bool:
     return specifier.contains(version, prereleases=True)
+
+
+def _is_pinned(specifier: SpecifierSet) -> bool:
+    """An exact ``==`` (not a wildcard) or ``===``: pip's test for taking a yanked release."""
+    return any(
+        spec.operator == "===" or (spec.operator == "==" and not spec.version.endswith(".*"))
+        for spec in specifier
+    )
 
 
 def _strip_marker(requirement: Requirement) -> Requirement:

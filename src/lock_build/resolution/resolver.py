@@ -9,6 +9,7 @@ from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lock_build.errors import ResolutionError
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.resolution.explain import explain_conflict
 from lock_build.resolution.model import (
     Candidate,
@@ -25,34 +26,35 @@ MAX_ROUNDS = 200_000
 
 
 class ProgressReporter(BaseReporter):  # type: ignore[type-arg]
-    """Forwards resolvelib's hooks to a one-line callback (the CLI's status line)."""
+    """Forwards resolvelib's hooks to our reporter's status line."""
 
-    def __init__(self, on_event: object | None, context: str) -> None:
-        self._on_event = on_event
+    def __init__(self, reporter: Reporter, context: str) -> None:
+        self._reporter = reporter
         self._context = context
         self._pinned = 0
 
     def pinning(self, candidate: Candidate) -> None:
         self._pinned += 1
-        if callable(self._on_event):
-            where = f" for {self._context}" if self._context else ""
-            self._on_event(f"Resolving{where}: {self._pinned} pinned, now {candidate}")
+        where = f" for {self._context}" if self._context else ""
+        self._reporter.status(f"Resolving{where}: {self._pinned} pinned, now {candidate}")
 
 
 def resolve(
     source: PackageSource,
     target: Target,
     request: ResolveRequest,
-    on_event: object | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> tuple[Resolution, Provider]:
     """Resolve ``request``; the provider is returned for what it observed (overrides used)."""
     provider = Provider(source, target, request)
-    resolver = Resolver(provider, ProgressReporter(on_event, request.context))
+    resolver = Resolver(provider, ProgressReporter(reporter, request.context))
     roots = [w for w in request.requirements if target.evaluate(w.requirement.marker)]
     try:
         result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:
-        raise ResolutionError(explain_conflict(exc.causes, source, request)) from None
+        raise ResolutionError(
+            explain_conflict(exc.causes, source, request, provider.rejected)
+        ) from None
     except ResolutionTooDeep:
         raise ResolutionError(
             f"Resolution{' of ' + request.context if request.context else ''} gave up after "

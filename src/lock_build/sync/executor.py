@@ -18,14 +18,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
 from lock_build.building.build_system import read_build_system
 from lock_build.building.environment import BuildEnvironment as BuildVenv
+from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
@@ -35,7 +35,9 @@ from lock_build.lockfile.model import glibc_of, usable_on
 from lock_build.lockfile.sources import SourcePolicy
 from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
+from lock_build.sync import abi_check
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -45,20 +47,6 @@ from lock_build.sync.installers import (
     make_installer,
 )
 from lock_build.target import Target, target_for_interpreter
-
-
-class Reporter(Protocol):
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
-
-
-class NullReporter:
-    def status(self, text: str) -> None: ...
-    def info(self, text: str) -> None: ...
-    def warn(self, text: str) -> None: ...
-    def debug(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -111,7 +99,7 @@ def sources_policy(lock_dir: Path, settings: IndexSettings) -> SourcePolicy:
     )
 
 
-def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[str]:
+def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[NormalizedName]:
     """What sync never removes: the installer's tooling, and lock-build with what it needs
     when the target is lock-build's own environment."""
     keep = {canonicalize_name(n) for n in installer_spared}
@@ -131,11 +119,11 @@ def sync(
     jobs: int = 1,
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
-    reporter: Reporter | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> SyncResult:
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
-    report = reporter or NullReporter()
+    report = reporter
     if settings is None:
         settings = load_index_settings(flags={}, input_options=None, cache_dir=None)
     # Where the lock's files may come from is this run's decision: refuse the rest now,
@@ -147,6 +135,7 @@ def sync(
     python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
     check_target(lock, target)
+    abi_check.check_lock(lock)
     state = inspect_environment(python)
     if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
@@ -436,9 +425,11 @@ def _build_one(
                     editable=step.editable,
                 )
             except BuildError as exc:
+                # A known cause's fix stays last: the option is what the user acts on.
+                known = f" {exc.hint}" if isinstance(exc, KnownBuildFailure) else ""
                 raise BuildError(
                     f"Building {step.key} failed. {exc.message}",
-                    hint="Nothing in the target environment was changed.",
+                    hint="Nothing in the target environment was changed." + known,
                     detail=exc.detail,
                 ) from exc
         stamp_wheel(wheel, {p.name: str(p.version) for p in step.pins}, step.fingerprint)
@@ -517,6 +508,8 @@ def _install_set(
                 hint="Clear the wheel cache and retry.",
             )
         pins = stamp.get("pins") or {}
+        if build is not None:
+            abi_check.check_built_wheel(lock, build, pins)
         for name in build.shared if build else ():
             runtime = lock.package(name)
             if runtime is not None and pins.get(name) != str(runtime.version):
@@ -579,4 +572,4 @@ def _changes(before: EnvironmentState) -> str:
     return "so far " + (", ".join(parts) if parts else "nothing changed")
 
 
-__all__ = ["NullReporter", "Reporter", "SyncResult", "check_target", "spared_names", "sync"]
+__all__ = ["SyncResult", "check_target", "spared_names", "sync"]

@@ -1,0 +1,109 @@
+"""Breadth-first prefetch of index pages and metadata, ahead of the resolver.
+
+resolvelib asks for one project at a time, and each answer is a page fetch and a
+metadata read: a resolution is a walk of many small, latency-bound requests. The
+prefetcher walks the graph the resolver is most likely to walk, as soon as a
+requirement is seen: the project's page, then the metadata of its best candidate,
+then the same for each of that candidate's dependencies, on a bounded pool of
+threads that share the finder's connection pools.
+
+It only warms the finder's memo (every lookup there is computed once, whoever asks
+first). The resolver still asks for everything itself and sees every error itself,
+so a lock is byte for byte the same with prefetch on or off; ``LOCK_BUILD_NO_PREFETCH=1``
+turns it off to compare.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from lock_build.index.finder import PackageFinder
+from lock_build.models import CoreMetadata, Release
+from lock_build.target import Target
+
+SWITCH = "LOCK_BUILD_NO_PREFETCH"
+# About as many requests in flight as the HTTP client keeps connections per host.
+WORKERS = 16
+
+
+def prefetch_enabled(environ: Mapping[str, str]) -> bool:
+    """False when ``LOCK_BUILD_NO_PREFETCH`` is set to anything but ``""`` or ``0``."""
+    return environ.get(SWITCH, "").strip() in ("", "0")
+
+
+def best_candidate(releases: Iterable[Release], specifier: SpecifierSet) -> Release | None:
+    """The release the resolver most likely takes: the newest non-yanked final one inside
+    ``specifier`` (pre-releases only when nothing else matches, as the provider does)."""
+    inside = [r for r in releases if not r.yanked and specifier.contains(r.version, True)]
+    finals = [r for r in inside if not r.version.is_prerelease]
+    chosen = finals or inside
+    return chosen[0] if chosen else None
+
+
+class Prefetcher:
+    """Warms ``finder`` for requirements before the resolver asks (thread-safe)."""
+
+    def __init__(self, finder: PackageFinder, target: Target, *, workers: int = WORKERS) -> None:
+        self.finder = finder
+        self.target = target
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lock-build-prefetch")
+        self._lock = threading.Condition()
+        self._running = 0  # walks submitted and not finished
+        self._seen: set[tuple[NormalizedName, frozenset[NormalizedName]]] = set()
+        self._closed = False
+
+    def want(self, requirements: Iterable[Requirement]) -> None:
+        """Start on every requirement (name and extras) not seen before, in order."""
+        for requirement in requirements:
+            name = canonicalize_name(requirement.name)
+            extras = frozenset(canonicalize_name(e) for e in requirement.extras)
+            with self._lock:
+                if self._closed or (name, extras) in self._seen:
+                    continue
+                self._seen.add((name, extras))
+                self._running += 1
+                self._pool.submit(self._walk, name, extras, requirement.specifier)
+
+    def want_dependencies(
+        self, metadata: CoreMetadata, extras: frozenset[NormalizedName] = frozenset()
+    ) -> None:
+        """Start on the dependencies of ``metadata`` that apply to the target."""
+        self.want(r for r in metadata.requires_dist if self.target.evaluate(r.marker, extras))
+
+    def wait(self) -> None:
+        """Block until the walk has nothing left to do (each step starts the next)."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._running == 0)
+
+    def close(self) -> None:
+        """Drop what has not started; what runs finishes (the finder is still open)."""
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _walk(
+        self, name: NormalizedName, extras: frozenset[NormalizedName], specifier: SpecifierSet
+    ) -> None:
+        try:
+            self._step(name, extras, specifier)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+
+    def _step(
+        self, name: NormalizedName, extras: frozenset[NormalizedName], specifier: SpecifierSet
+    ) -> None:
+        try:
+            best = best_candidate(self.finder.releases(name), specifier)
+            metadata = None if best is None else self.finder.metadata(best)
+        except Exception:  # noqa: BLE001 - the resolver asks again and sees the error
+            return
+        if metadata is not None:  # None: only the backend can tell, when the resolver asks
+            self.want_dependencies(metadata, extras)
