@@ -51,6 +51,8 @@ _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 _TARGET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _BACKEND = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][\w.]*)?")
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
+# RFC 3986: unreserved, reserved and percent signs; nothing else belongs in a URL.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 T = TypeVar("T")
 
 
@@ -224,6 +226,8 @@ def _url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a lock's URL (None if it can): no credentials, no spaces."""
     if any(c.isspace() for c in url):
         return "must not contain whitespace"
+    if not _URL_CHARACTERS.fullmatch(url):
+        return "holds characters a URL cannot (quotes, backticks, |, <, >, \\, braces)"
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -232,9 +236,10 @@ def _url_problem(url: str) -> str | None:
         return f"has the scheme {parts.scheme!r}; only https, http and file are allowed"
     if parts.username or parts.password:
         return "must not contain credentials"
-    if not parts.scheme and (url.startswith("/") or "\\" in url or ":" in url):
+    decoded = unquote(url)
+    if not parts.scheme and (decoded.startswith("/") or "\\" in decoded or ":" in decoded):
         return "must be a URL or a path relative to the lock"
-    if not parts.scheme and ".." in Path(url).parts:
+    if not parts.scheme and ".." in Path(decoded).parts:
         return "must not leave the lock's directory (..)"
     return None
 
@@ -932,7 +937,7 @@ class Lock:
         def absolute(file: LockedFile) -> LockedFile:
             if "://" in file.url or file.url.startswith("file:"):
                 return file
-            return replace(file, url=(lock_dir / file.url).resolve().as_uri())
+            return replace(file, url=(lock_dir / unquote(file.url)).resolve().as_uri())
 
         packages = tuple(
             replace(
