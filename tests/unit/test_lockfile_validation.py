@@ -427,3 +427,27 @@ def test_encoded_paths_do_not_leave_the_lock(url: str, message: str) -> None:
     text = TEXT.replace(f"{FILES}/tool-3.0-py3-none-any.whl", url)
     with pytest.raises(LockfileError, match=message):
         loads(text, source=SOURCE)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "name"),
+    [
+        ("-r requirements.in", "input", None),
+        ("pyproject.toml (extra: dev)", "input", None),
+        ("pyproject.toml", "input", None),  # a valid project name, but no package of the lock
+        ("-c constraints.txt", "constraint", None),
+        ("alpha", "package", "alpha"),
+        ("beta (build)", "build", "beta"),
+        ("the runtime pin", "input", None),
+    ],
+)
+def test_via_entries_are_typed_origins(text: str, kind: str, name: str | None) -> None:
+    lock = make_lock((replace_via(ALPHA, text), BETA, TOOL), (BUILD,))
+    origin = lock.origins(lock.packages[0])[0]
+    assert (origin.kind, origin.name, str(origin)) == (kind, name, text)
+
+
+def replace_via(pkg: LockedPackage, text: str) -> LockedPackage:
+    from dataclasses import replace
+
+    return replace(pkg, via=(text,))

@@ -422,6 +422,48 @@ class LocalSource:
         )
 
 
+OriginKind = Literal["input", "constraint", "package", "build"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Origin:
+    """One ``via`` entry, typed: why a package is in the lock.
+
+    ``input``: a requirements file, pyproject.toml or another source of requirements
+    (``text`` names it); ``constraint``: a constraints file (``-c``), which only narrows;
+    ``package``: a dependency of ``name``; ``build``: a build requirement of ``name``.
+    The lock keeps pip-compile's text (``str(origin)``); :meth:`Lock.origins` types it.
+    """
+
+    kind: OriginKind
+    text: str
+    name: NormalizedName | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def parse(cls, text: str, names: frozenset[NormalizedName]) -> Origin:
+        """The origin ``text`` says, given the lock's package ``names``."""
+        if text.endswith(" (build)"):
+            name = _valid_name(text.removesuffix(" (build)"))
+            if name is not None:
+                return cls(kind="build", text=text, name=name)
+        if text.startswith("-c"):
+            return cls(kind="constraint", text=text)
+        name = _valid_name(text)
+        if name is not None and name in names:
+            return cls(kind="package", text=text, name=name)
+        return cls(kind="input", text=text)
+
+
+def _valid_name(text: str) -> NormalizedName | None:
+    try:
+        return canonicalize_name(text, validate=True)
+    except InvalidName:
+        return None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LockedPackage:
     """One (name, version) in the lock, with every file the index lists for it.
@@ -916,6 +958,11 @@ class Lock:
 
     def runtime_packages(self) -> tuple[LockedPackage, ...]:
         return tuple(p for p in self.packages if p.runtime)
+
+    def origins(self, pkg: LockedPackage) -> tuple[Origin, ...]:
+        """``pkg.via`` typed: inputs, constraints, parent packages and builds."""
+        names = frozenset(p.name for p in self.packages)
+        return tuple(Origin.parse(text, names) for text in pkg.via)
 
     def package(self, name: str, version: Version | str | None = None) -> LockedPackage | None:
         """The runtime entry for ``name``, or the exact (name, version) entry."""
