@@ -1,29 +1,33 @@
-"""`lock-build compile`: inputs in, lockfile out."""
+"""`lock-build compile`: inputs in, lockfile out, and what changed on stderr."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lock_build.cli.options import abi_equal_option, index_flags, index_options, target_options
-from lock_build.cli.output import Console, console_option_group, default_cache_dir
+from lock_build.changes import summarize
+from lock_build.cli import options
+from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import InputError, StaleError
-from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
+from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest, compile_lock
 from lock_build.pipconfig import load_index_settings
+from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
 from lock_build.target import resolve_target
 
+_DASH = Path("-")  # standard input as an input, standard output as -o
 # Options that do not change the lock: left out of the regenerate command in its header.
 _VOLATILE = {
     "-v",
@@ -34,178 +38,188 @@ _VOLATILE = {
     "--dry-run",
     "-U",
     "--upgrade",
+    "--generate-hashes",
+    "--allow-unsafe",
     "--offline",
 }
-_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
+_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous"}
 
 
 @click.command("compile")
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Lockfile to write [default: beside the first input, e.g. requirements.lock].",
+@options.compile_inputs_argument
+@options.output_option(
+    "Lockfile to write [default: beside the first input, e.g. requirements.lock; "
+    "standard output for a '-' input]; '-' is standard output."
 )
-@click.option(
-    "-c",
-    "--constraint",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Constrain versions with this file (repeatable).",
-)
-@click.option(
-    "--extra", multiple=True, metavar="NAME", help="Include this extra of pyproject.toml."
-)
-@click.option("--all-extras", is_flag=True, help="Include every extra of pyproject.toml.")
-@click.option(
-    "--group", multiple=True, metavar="NAME", help="Include this PEP 735 dependency group."
-)
-@click.option("-U", "--upgrade", is_flag=True, help="Ignore the pins of the existing lock.")
-@click.option(
-    "-P",
-    "--upgrade-package",
-    multiple=True,
-    metavar="PKG[==V]",
-    help="Upgrade only this package (runtime and build pins); repeatable.",
-)
-@click.option(
-    "--check",
-    is_flag=True,
-    help="Do not resolve: exit 1 and say why if the lock no longer fits its inputs.",
-)
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print the lock instead of writing it; exit 1 if it would change.",
-)
-@target_options
-@index_options
-@click.option(
-    "-b",
-    "--build-constraint",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Constrain every build environment with this file (never overridden).",
-)
-@click.option(
-    "--build-match",
-    type=click.Choice(["runtime", "declared"]),
-    default="runtime",
-    show_default=True,
-    help="runtime: build ABI packages against their runtime version, recording any "
-    "substitution; declared: fail instead when declared build requirements exclude it.",
-)
-@click.option(
-    "--match-runtime",
-    multiple=True,
-    metavar="PKG",
-    help="Treat PKG as an ABI package built against exactly its runtime version (equality, "
-    "replacing any ABI rule PKG has).",
-)
-@click.option(
-    "--no-match-runtime", multiple=True, metavar="PKG", help="Do not treat PKG as an ABI package."
-)
-@abi_equal_option
-@click.option(
-    "--extra-build-requires",
-    multiple=True,
-    metavar="PKG:REQ",
-    help="Add a build requirement to PKG (for sdists that under-declare); repeatable.",
-)
-@click.option(
-    "--config-settings-package",
-    multiple=True,
-    metavar="PKG:KEY=VALUE",
-    help="PEP 517 config settings for PKG's build; locked and part of every cache key.",
-)
-@click.option(
-    "--no-build-isolation-package",
-    multiple=True,
-    metavar="PKG",
-    help="Build PKG against the runtime versions of its build requirements.",
-)
-@console_option_group
-def command(**values: Any) -> None:
-    """Resolve INPUTS (requirements.in files or pyproject.toml) into a lockfile that pins
-    the runtime tree and the build environment of every sdist."""
-    console = Console(quiet=values["quiet"], verbose=values["verbose"])
+@options.previous_option
+@options.selection_options
+@options.upgrade_options
+@options.check_option
+@options.dry_run_option
+@options.compat_options
+@options.target_options
+@options.index_options
+@options.build_options
+@options.console_options
+def command(
+    *,
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    previous: Path | None,
+    selection: options.SelectionFlags,
+    upgrade: options.UpgradeFlags,
+    check: bool,
+    dry_run: bool,
+    compat: options.CompatFlags,
+    target: options.TargetFlags,
+    index: options.IndexFlags,
+    build: options.BuildFlags,
+    console: options.ConsoleFlags,
+) -> None:
+    """Resolve INPUTS (requirements.in files or pyproject.toml; '-' reads standard input)
+    into a lockfile that pins the runtime tree and the build environment of every sdist."""
+    out = start(console)
+    for note in compat.notes():
+        out.debug(note)
     cwd = Path.cwd()
-    paths = list(values["inputs"])
-    inputs = load_inputs(
-        paths,
-        constraints=values["constraint"],
-        extras=values["extra"],
-        all_extras=values["all_extras"],
-        groups=values["group"],
-        cwd=cwd,
-    )
-    for warning in inputs.warnings:
-        console.warn(warning)
-    first_input = (
-        paths[0] if paths else inputs.files[0] if inputs.files else Path("requirements.in")
-    )
-    output = values["output_file"] or default_output_path(first_input)
-    check_lock_path(output)
-
-    if values["check"]:
-        _check(output, inputs, _options_record(values), console)
+    loaded = _load_inputs(inputs, selection, cwd)
+    for warning in loaded.warnings:
+        out.warn(warning)
+    destination = _destination(inputs, output, loaded)
+    record = _options_record(build, index, selection)
+    if check:
+        _check(_file_output(destination, "--check"), loaded, record, out)
         return
+    request = _request(loaded, destination, previous, upgrade, target, index, build, console)
+    request = replace(request, options_record=record)
+    started = time.monotonic()
+    out.status(f"Locking for {request.target.describe()}")
+    result = compile_lock(request, reporter=out)
+    out.clear_status()
+    for line in result.substitutions:
+        out.warn(line)
+    if result.built_metadata:
+        out.debug("Metadata prepared by build backends: " + ", ".join(result.built_metadata))
+    _report(result.lock, out, time.monotonic() - started)
+    _write(result.lock, destination, dry_run=dry_run, console=out, cwd=cwd)
+    summary = summarize(request.previous, result.lock, previous_pins=request.previous_pins)
+    for line in summary.lines():
+        out.info(line)
 
-    cache_dir = default_cache_dir(values["cache_dir"])
-    target = resolve_target(values["python"], values["python_version"], values["platform"])
+
+def _load_inputs(paths: tuple[Path, ...], selection: options.SelectionFlags, cwd: Path) -> InputSet:
+    stdin = sys.stdin.read() if _DASH in paths else None  # "-" is standard input here
+    return load_inputs(
+        list(paths),
+        constraints=selection.constraint,
+        extras=selection.extra,
+        all_extras=selection.all_extras,
+        groups=selection.group,
+        cwd=cwd,
+        stdin=stdin,
+    )
+
+
+def _destination(inputs: tuple[Path, ...], output: Path | None, loaded: InputSet) -> Path | None:
+    """The lock's path; None for standard output (``-o -``, or a ``-`` input and no -o)."""
+    if output == _DASH or (output is None and _DASH in inputs):
+        return None
+    first = inputs[0] if inputs else loaded.files[0] if loaded.files else Path("requirements.in")
+    destination = output or default_output_path(first)
+    check_lock_path(destination)
+    if destination.exists() and not looks_like_lock(destination):
+        raise InputError(
+            f"{destination} exists and is not a lock-build lock (a requirements.txt from "
+            "pip-compile or uv?), so compile will not overwrite it.",
+            hint=f"To keep its pins, pass it as --previous {destination} and write the lock "
+            f"elsewhere: lock-build compile {' '.join(map(str, inputs)) or 'requirements.in'} "
+            f"--previous {destination} -o {destination.with_suffix('.lock')}",
+        )
+    return destination
+
+
+def _file_output(destination: Path | None, option: str) -> Path:
+    if destination is None:
+        raise InputError(f"{option} compares with a lockfile; standard output is none.")
+    return destination
+
+
+def _request(
+    inputs: InputSet,
+    destination: Path | None,
+    previous: Path | None,
+    upgrade: options.UpgradeFlags,
+    target: options.TargetFlags,
+    index: options.IndexFlags,
+    build: options.BuildFlags,
+    console: options.ConsoleFlags,
+) -> CompileRequest:
+    """Typed option values -> the one request the core takes."""
+    cwd = Path.cwd()
+    cache_dir = default_cache_dir(console.cache_dir)
     settings = load_index_settings(
-        flags=index_flags(values), input_options=inputs.index_options, cache_dir=cache_dir
+        flags=index.as_flags(), input_options=inputs.index_options, cache_dir=cache_dir
     )
     for warning in settings.warnings:
-        console.warn(warning)
-    previous = read_lock(output) if output.exists() and not values["upgrade"] else None
-    request = CompileRequest(
+        Console.current().warn(warning)
+    existing = None
+    if destination is not None and destination.exists() and not upgrade.upgrade:
+        existing = read_lock(destination)
+    pins = None
+    if previous is not None and not upgrade.upgrade:
+        given = read_previous(previous, cwd=cwd)
+        # A previous lock-build lock gives the build pins too, unless the -o lock does.
+        existing = existing or given.lock
+        pins = given.pins
+    return CompileRequest(
         inputs=inputs,
         settings=settings,
-        target=target,
+        target=resolve_target(target.python, target.python_version, target.platform),
         cache_dir=cache_dir,
         command=_regenerate_command(sys.argv[1:]),
         input_files=tuple(_display(f, cwd) for f in inputs.files),
-        build=_build_options(values, settings.build_constraint_files, settings.pre),
-        constraints=_constraint_files(settings.constraint_files, "pip configuration"),
-        previous=previous,
-        upgrade=values["upgrade"],
-        upgrade_packages=tuple(
-            _requirement(p, "--upgrade-package") for p in values["upgrade_package"]
+        build=_build_options(
+            build,
+            settings.build_constraint_files,
+            pre=settings.pre or index.pre,
+            prefer_binary=index.prefer_binary,
         ),
-        options_record=_options_record(values),
-        output_dir=output.parent.resolve(),
+        constraints=_constraint_files(settings.constraint_files, "pip configuration"),
+        previous=existing,
+        previous_pins=pins,
+        upgrade=upgrade.upgrade,
+        upgrade_packages=upgrade.upgrade_package,
+        output_dir=(destination.parent if destination else cwd).resolve(),
     )
-    started = time.monotonic()
-    console.status(f"Locking for {target.describe()}")
-    result = compile_lock(request, reporter=console)
-    console.clear_status()
-    for line in result.substitutions:
-        console.warn(line)
-    if result.built_metadata:
-        console.debug("Metadata prepared by build backends: " + ", ".join(result.built_metadata))
-    _report(result.lock, output, console, time.monotonic() - started)
-    if values["dry_run"]:
-        text = dumps(result.lock)
+
+
+def _write(
+    lock: Lock, destination: Path | None, *, dry_run: bool, console: Console, cwd: Path
+) -> None:
+    text = dumps(lock)
+    if destination is None:
         click.echo(text, nl=False)
-        if not output.exists() or output.read_text(encoding="utf-8") != text:
-            raise StaleError(f"{output} would change.")
         return
-    changed = write_lock(output, result.lock)
-    console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(output, cwd)}")
+    if dry_run:
+        click.echo(text, nl=False)
+        if not destination.exists() or destination.read_text(encoding="utf-8") != text:
+            raise StaleError(f"{destination} would change.")
+        return
+    changed = write_lock(destination, lock)
+    console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(destination, cwd)}")
 
 
-def _check(output: Path, inputs: Any, options: dict[str, object], console: Console) -> None:
+def _check(output: Path, inputs: InputSet, record: dict[str, object], console: Console) -> None:
     if not output.exists():
         raise StaleError(f"{output} does not exist.", hint="Create it with lock-build compile.")
     lock = read_lock(output)
     reasons = stale_reasons(lock, inputs)
-    # Options that shape the result (build policy, binary policy, --pre) are in the lock.
-    for key in sorted(set(options) | (set(lock.options) & _RECORDED_OPTIONS)):
-        if options.get(key) != lock.options.get(key):
+    # Options that shape the result (build policy, binary policy, --pre) are in the lock;
+    # the selection (extras, groups) is in the inputs digest already.
+    for key in sorted((set(record) | set(lock.options)) & _RECORDED_OPTIONS):
+        if record.get(key) != lock.options.get(key):
             reasons.append(
-                f"--{key} is {_shown(options.get(key))} now, {_shown(lock.options.get(key))} "
+                f"--{key} is {_shown(record.get(key))} now, {_shown(lock.options.get(key))} "
                 "in the lock"
             )
     if reasons:
@@ -224,7 +238,7 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
+def _report(lock: Lock, console: Console, seconds: float) -> None:
     runtime = len(lock.runtime_packages())
     build_only = len(lock.packages) - runtime
     builds = len(lock.builds)
@@ -241,21 +255,21 @@ def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
 
 
 def _build_options(
-    values: dict[str, Any], config_files: tuple[str, ...], pre: bool
+    flags: options.BuildFlags, config_files: tuple[str, ...], *, pre: bool, prefer_binary: bool
 ) -> BuildOptions:
     equal_for = []
-    for item in values["abi_equal"]:
+    for item in flags.abi_equal:
         sdist, sep, package = item.partition(":")
         if not sep or not sdist.strip() or not package.strip():
             raise InputError(f"--abi-equal {item!r} is not SDIST:PKG (e.g. pyworld:numpy).")
         equal_for.append((sdist.strip(), package.strip()))
     abi = default_abi_rules().overridden(
-        match_runtime=values["match_runtime"],
-        no_match_runtime=values["no_match_runtime"],
+        match_runtime=flags.match_runtime,
+        no_match_runtime=flags.no_match_runtime,
         equal_for=equal_for,
     )
     extra: dict[NormalizedName, list[Requirement]] = {}
-    for item in values["extra_build_requires"]:
+    for item in flags.extra_build_requires:
         package, sep, text = item.partition(":")
         if not sep or not package or not text:
             raise InputError(
@@ -265,22 +279,22 @@ def _build_options(
             _requirement(text, "--extra-build-requires")
         )
     config: dict[NormalizedName, dict[str, str]] = {}
-    for item in values["config_settings_package"]:
+    for item in flags.config_settings_package:
         package, sep, setting = item.partition(":")
         key, eq, value = setting.partition("=")
         if not sep or not eq or not package or not key:
             raise InputError(f"--config-settings-package {item!r} is not PKG:KEY=VALUE.")
         config.setdefault(canonicalize_name(package), {})[key] = value
-    files = (*config_files, *(str(p) for p in values["build_constraint"]))
+    files = (*config_files, *(str(p) for p in flags.build_constraint))
     return BuildOptions(
-        match=values["build_match"],
+        match=flags.build_match,  # type: ignore[arg-type]
         abi=abi,
         constraints=_constraint_files(files, "-b"),
         extra_requires={k: tuple(v) for k, v in extra.items()},
         config_settings=config,
-        no_isolation=frozenset(canonicalize_name(p) for p in values["no_build_isolation_package"]),
-        pre=pre or values["pre"],
-        prefer_binary=values["prefer_binary"],
+        no_isolation=frozenset(canonicalize_name(p) for p in flags.no_build_isolation_package),
+        pre=pre,
+        prefer_binary=prefer_binary,
     )
 
 
@@ -319,14 +333,32 @@ _FLAG_OPTIONS = ("pre", "prefer-binary")
 _RECORDED_OPTIONS = frozenset({"build-match", *_LIST_OPTIONS, *_FLAG_OPTIONS})
 
 
-def _options_record(values: dict[str, Any]) -> dict[str, object]:
-    record: dict[str, object] = {"build-match": values["build_match"]}
-    for option in _LIST_OPTIONS:
-        if values.get(option.replace("-", "_")):
-            record[option] = sorted(values[option.replace("-", "_")])
-    for option in _FLAG_OPTIONS:
-        if values.get(option.replace("-", "_")):
-            record[option] = True
+def _options_record(
+    build: options.BuildFlags, index: options.IndexFlags, selection: options.SelectionFlags
+) -> dict[str, object]:
+    """What the lock's [options] records of this run: what shapes the result (compared by
+    --check) and what selected the inputs (for the change summary's drift line)."""
+    values: dict[str, object] = {
+        "match-runtime": build.match_runtime,
+        "no-match-runtime": build.no_match_runtime,
+        "abi-equal": build.abi_equal,
+        "extra-build-requires": build.extra_build_requires,
+        "config-settings-package": build.config_settings_package,
+        "no-build-isolation-package": build.no_build_isolation_package,
+        "only-binary": index.only_binary,
+        "no-binary": index.no_binary,
+        "pre": index.pre,
+        "prefer-binary": index.prefer_binary,
+        "all-extras": selection.all_extras,
+        "extras": selection.extra,
+        "groups": selection.group,
+    }
+    record: dict[str, object] = {"build-match": build.build_match}
+    for key, value in values.items():
+        if isinstance(value, tuple) and value:
+            record[key] = sorted(value)
+        elif value is True:
+            record[key] = True
     return record
 
 
@@ -345,8 +377,6 @@ def _regenerate_command(argv: list[str]) -> str:
         if any(arg.startswith(opt + "=") for opt in _VOLATILE_WITH_VALUE):
             continue
         kept.append(arg)
-    import shlex
-
     # Index URLs on the command line may carry credentials: never write them down.
     return "lock-build " + " ".join(shlex.quote(redact(a, keep_user=False)) for a in kept)
 
