@@ -24,7 +24,6 @@ from packaging.pylock import (
     Pylock,
     PylockValidationError,
 )
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -140,14 +139,16 @@ def _index_lines(lock: Lock, style: RequirementsStyle = RequirementsStyle()) -> 
 
 def _requirement_line(pkg: LockedPackage) -> tuple[str, list[str]]:
     """The requirement for one package and the hashes that go with it."""
-    if pkg.source is not None and pkg.wheel is None and pkg.sdist is None:
+    if pkg.source is not None and not pkg.wheels and pkg.sdist is None:
         return _source_requirement(pkg.name, pkg.source), []
-    files = [f for f in (pkg.wheel, pkg.sdist) if f is not None]
+    # Every file of the version, as pip-compile --generate-hashes writes them: the export
+    # installs wherever the same versions apply, whichever file pip picks there.
+    files = [*pkg.wheels, *([pkg.sdist] if pkg.sdist else [])]
     hashes = sorted({f.sha256 for f in files if f.sha256})
-    # A file that came from no index was a direct URL in the inputs: point pip at it,
-    # since `name==version` would make pip look it up on an index that lacks it.
-    direct = next((f for f in files if f.index is None and _is_url(f.url)), None)
-    if direct is not None:
+    # A lone file that came from no index was a direct URL in the inputs: point pip at
+    # it, since `name==version` would make pip look it up on an index that lacks it.
+    direct = files[0] if len(files) == 1 and files[0].index is None else None
+    if direct is not None and _is_url(direct.url):
         return f"{pkg.name} @ {direct.url}", hashes
     return f"{pkg.name}=={pkg.version}", hashes
 
@@ -341,34 +342,21 @@ def _environments(target: Mapping[str, Any]) -> list[Marker] | None:
 
 
 def _pylock_package(pkg: LockedPackage) -> Package:
-    requires_python = None
-    if pkg.requires_python:
-        try:
-            requires_python = SpecifierSet(pkg.requires_python)
-        except InvalidSpecifier:
-            requires_python = None
+    requires_python = pkg.requires_python
     common: dict[str, Any] = {
         "name": pkg.name,
         "version": pkg.version,
         "requires_python": requires_python,
         "dependencies": [{"name": d} for d in sorted(pkg.dependencies)] or None,
     }
-    if pkg.wheel is None and pkg.sdist is None and pkg.source is not None:
+    if not pkg.wheels and pkg.sdist is None and pkg.source is not None:
         return _pylock_direct(pkg, pkg.source, common)
-    for file in (pkg.wheel, pkg.sdist):
-        if file is not None and not file.sha256:
-            raise LockfileError(
-                f"{pkg.key} has no sha256 for {file.filename}; PEP 751 requires one.",
-                hint="Regenerate the lock with lock-build compile.",
-            )
-    index = next(
-        (f.index for f in (pkg.wheel, pkg.sdist) if f is not None and f.index and _is_url(f.index)),
-        None,
-    )
+    files = [*pkg.wheels, *([pkg.sdist] if pkg.sdist else [])]
+    index = next((f.index for f in files if f.index and _is_url(f.index)), None)
     return Package(
         **common,
         index=index,
-        wheels=[_pylock_file(PackageWheel, pkg.wheel)] if pkg.wheel else None,
+        wheels=[_pylock_file(PackageWheel, w) for w in pkg.wheels] or None,
         sdist=_pylock_file(PackageSdist, pkg.sdist) if pkg.sdist else None,
     )
 
@@ -378,7 +366,8 @@ def _pylock_file(cls: type[PackageWheel] | type[PackageSdist], file: LockedFile)
         name=file.filename,
         url=file.url,
         size=file.size,
-        hashes={"sha256": file.sha256 or ""},
+        upload_time=file.upload_time,
+        hashes={"sha256": file.sha256},
     )
 
 

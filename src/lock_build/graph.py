@@ -384,7 +384,7 @@ class _Walker:
         """(child, the context its own dependencies resolve in, whether it is a build edge)."""
         for child in self.dependencies(pkg, ctx):
             yield child, ctx, False
-        if pkg.needs_build:
+        if pkg.needs_build_for(self.lock.tags()):
             build = self.lock.build_for(pkg.name, pkg.version)
             if build is not None:
                 for child in self.build_requirements(build):

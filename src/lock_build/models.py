@@ -116,7 +116,10 @@ class Release:
     """One version of a project as usable on the target: the files we would lock.
 
     ``wheel`` is the best-ranked compatible wheel, ``sdist`` the source archive (kept
-    even when a wheel exists, for --no-binary and for metadata fallbacks).
+    even when a wheel exists, for --no-binary and for metadata fallbacks). ``files``,
+    filled by :meth:`PackageFinder.complete` for locked versions only, is every file
+    the indexes list for the version, wheels for other platforms included: the lock
+    records them all so that it serves other environments.
     """
 
     name: NormalizedName
@@ -125,6 +128,7 @@ class Release:
     sdist: Artifact | None = None
     yanked: bool = False
     requires_python: SpecifierSet | None = None
+    files: tuple[Artifact, ...] = ()
 
     @property
     def needs_build(self) -> bool:

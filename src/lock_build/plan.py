@@ -16,17 +16,24 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from lock_build.building.wheel_stamp import BuildFingerprint, BuildPin
 from lock_build.errors import LockfileError
-from lock_build.lockfile import BuildEnvironment, Lock, LockedPackage, write_text_atomic
+from lock_build.lockfile import (
+    BuildEnvironment,
+    Lock,
+    LockedFile,
+    LockedPackage,
+    write_text_atomic,
+)
 
 InstallAction = Literal["install", "upgrade", "downgrade", "reinstall"]
 
@@ -208,6 +215,7 @@ def make_plan(
     *,
     keep: Collection[str] = (),
     source_digests: Mapping[str, str] | None = None,
+    tags: Sequence[Tag] | None = None,
 ) -> Plan:
     """The ordered stages that bring an environment holding ``installed`` to ``lock``.
 
@@ -215,9 +223,11 @@ def make_plan(
     remove stage. ``keep`` names packages never removed (the installer's own, lock-build's).
     ``source_digests`` (``name==version`` → digest) describe the current state of local
     directories, which have no hash in the lock: an edited directory gets a new
-    fingerprint and so is rebuilt and reinstalled.
+    fingerprint and so is rebuilt and reinstalled. ``tags`` (best first) are those of the
+    environment acted on, which choose each package's file; the lock's target's by default.
     """
-    fingerprints = _Fingerprints(lock, source_digests or {})
+    tags = tuple(tags) if tags is not None else lock.tags()
+    fingerprints = _Fingerprints(lock, source_digests or {}, tags)
     runtime = sorted(lock.runtime_packages(), key=lambda p: p.name)
     install: list[InstallStep] = []
     unchanged: list[str] = []
@@ -234,7 +244,7 @@ def make_plan(
     queue = [
         lock_pkg
         for lock_pkg in runtime
-        if lock_pkg.needs_build and any(s.name == lock_pkg.name for s in install)
+        if lock_pkg.needs_build_for(tags) and any(s.name == lock_pkg.name for s in install)
     ]
     while queue:
         pkg = queue.pop()
@@ -242,7 +252,7 @@ def make_plan(
         if build.key in needed:
             continue
         needed[build.key] = build
-        queue.extend(p for p in lock.build_packages(build) if p.needs_build)
+        queue.extend(p for p in lock.build_packages(build) if p.needs_build_for(tags))
 
     levels = {key: fingerprints.level(build) for key, build in needed.items()}
     stages: list[tuple[BuildStep, ...]] = []
@@ -255,16 +265,18 @@ def make_plan(
 
     fetch: dict[str, FetchStep] = {}
     for step in install:
-        pkg = lock.package(step.name, step.version)
-        if pkg is not None and pkg.wheel is not None:
-            _add_fetch(fetch, pkg, "wheel")
+        locked = lock.package(step.name, step.version)
+        wheel = locked.wheel_for(tags) if locked is not None else None
+        if locked is not None and wheel is not None:
+            _add_fetch(fetch, locked, wheel, "wheel")
     for build in needed.values():
-        pkg = lock.package(build.package, build.version)
-        if pkg is not None and pkg.sdist is not None:
-            _add_fetch(fetch, pkg, "sdist")
+        locked = lock.package(build.package, build.version)
+        if locked is not None and locked.sdist is not None:
+            _add_fetch(fetch, locked, locked.sdist, "sdist")
         for pin in lock.build_packages(build):
-            if pin.wheel is not None:
-                _add_fetch(fetch, pin, "wheel")
+            wheel = pin.wheel_for(tags)
+            if wheel is not None:
+                _add_fetch(fetch, pin, wheel, "wheel")
 
     remove: list[RemoveStep] = []
     if installed is not None:
@@ -290,11 +302,10 @@ def _install_step(
     installed: Mapping[NormalizedName, InstalledDist] | None,
     fingerprints: _Fingerprints,
 ) -> InstallStep | None:
-    wheel = pkg.wheel.filename if pkg.wheel else None
-    sha = pkg.wheel.sha256 if pkg.wheel else None
-    common = dict(
-        name=pkg.name, version=pkg.version, built=pkg.needs_build, wheel=wheel, sha256=sha
-    )
+    chosen = pkg.wheel_for(fingerprints.tags)
+    wheel = chosen.filename if chosen else None
+    sha = chosen.sha256 if chosen else None
+    common = dict(name=pkg.name, version=pkg.version, built=chosen is None, wheel=wheel, sha256=sha)
     have = installed.get(pkg.name) if installed is not None else None
     if have is None:
         return InstallStep(action="install", **common)  # type: ignore[arg-type]
@@ -307,7 +318,7 @@ def _install_step(
             "upgrade" if have_version is None or have_version < pkg.version else "downgrade"
         )
         return InstallStep(action=action, installed_version=have.version, **common)  # type: ignore[arg-type]
-    if pkg.needs_build:
+    if chosen is None:
         wanted = fingerprints.of(fingerprints.build_of(pkg))
         if have.fingerprint != wanted:
             reason = (
@@ -325,10 +336,11 @@ def _install_step(
 
 
 def _add_fetch(
-    fetch: dict[str, FetchStep], pkg: LockedPackage, kind: Literal["wheel", "sdist"]
+    fetch: dict[str, FetchStep],
+    pkg: LockedPackage,
+    file: LockedFile,
+    kind: Literal["wheel", "sdist"],
 ) -> None:
-    file = pkg.wheel if kind == "wheel" else pkg.sdist
-    assert file is not None
     fetch.setdefault(
         file.filename,
         FetchStep(
@@ -344,15 +356,17 @@ def _add_fetch(
 
 def _build_step(lock: Lock, build: BuildEnvironment, fingerprints: _Fingerprints) -> BuildStep:
     pkg = fingerprints.package_of(build)
-    pins = tuple(
-        BuildPinSource(
-            name=p.name,
-            version=p.version,
-            wheel=p.wheel.filename if p.wheel else None,
-            sha256=p.wheel.sha256 if p.wheel else None,
+    pins = []
+    for p in lock.build_packages(build):
+        wheel = p.wheel_for(fingerprints.tags)
+        pins.append(
+            BuildPinSource(
+                name=p.name,
+                version=p.version,
+                wheel=wheel.filename if wheel else None,
+                sha256=wheel.sha256 if wheel else None,
+            )
         )
-        for p in lock.build_packages(build)
-    )
     return BuildStep(
         name=build.package,
         version=build.version,
@@ -363,7 +377,7 @@ def _build_step(lock: Lock, build: BuildEnvironment, fingerprints: _Fingerprints
         source_kind=pkg.source.kind if pkg.source else None,
         source_commit=pkg.source.commit if pkg.source else None,
         source_subdirectory=pkg.source.subdirectory if pkg.source else None,
-        pins=pins,
+        pins=tuple(pins),
         config_settings=build.config_settings,
         fingerprint=fingerprints.of(build),
         substituted=tuple(sorted(s.package for s in build.substitutions)),
@@ -374,8 +388,11 @@ def _build_step(lock: Lock, build: BuildEnvironment, fingerprints: _Fingerprints
 class _Fingerprints:
     """Fingerprints and stage levels of builds, memoised; finds build cycles."""
 
-    def __init__(self, lock: Lock, source_digests: Mapping[str, str]) -> None:
+    def __init__(
+        self, lock: Lock, source_digests: Mapping[str, str], tags: tuple[Tag, ...]
+    ) -> None:
         self.lock = lock
+        self.tags = tags
         self.source_digests = source_digests
         self.target_key = target_key(lock.target)
         self._fingerprints: dict[str, str] = {}
@@ -393,6 +410,12 @@ class _Fingerprints:
 
     def build_of(self, pkg: LockedPackage) -> BuildEnvironment:
         build = self.lock.build_for(pkg.name, pkg.version)
+        if build is None and pkg.sdist is None and pkg.source is None:
+            raise LockfileError(
+                f"{pkg.key} has no wheel for this environment "
+                f"({self.tags[0] if self.tags else 'no wheel tags'}) and no sdist to build.",
+                hint="Sync on an environment the lock was made for, or re-lock for this one.",
+            )
         if build is None:
             raise LockfileError(
                 f"{pkg.key} must be built from source, but the lock has no [[build]] "
@@ -402,7 +425,11 @@ class _Fingerprints:
         return build
 
     def _deps(self, build: BuildEnvironment) -> list[BuildEnvironment]:
-        return [self.build_of(p) for p in self.lock.build_packages(build) if p.needs_build]
+        return [
+            self.build_of(p)
+            for p in self.lock.build_packages(build)
+            if p.needs_build_for(self.tags)
+        ]
 
     def _enter(self, build: BuildEnvironment) -> None:
         if build.key in self._visiting:
@@ -448,8 +475,9 @@ class _Fingerprints:
 
     def _identity(self, pkg: LockedPackage) -> str:
         """A pin's identity: its wheel's hash, or for a built pin its sdist + fingerprint."""
-        if pkg.wheel is not None:
-            return pkg.wheel.sha256 or ""
+        wheel = pkg.wheel_for(self.tags)
+        if wheel is not None:
+            return wheel.sha256
         inner = self.of(self.build_of(pkg))
         base = pkg.sdist.sha256 if pkg.sdist and pkg.sdist.sha256 else ""
         return hashlib.sha256(f"{base}:{inner}".encode()).hexdigest()

@@ -117,10 +117,12 @@ def test_abi_sdist_is_locked_and_built_against_the_runtime_pin(
     # One [[package]] entry serves runtime and build: same artifact, same hash.
     (prov,) = entries(lock, "abiprov").values()
     assert prov["version"] == "1.0" and prov["runtime"] is True
-    assert prov["wheel"]["sha256"] == sha256_of(index, "abiprov-1.0-py3-none-any.whl")
+    assert [w["sha256"] for w in prov["wheels"]] == [
+        sha256_of(index, "abiprov-1.0-py3-none-any.whl")
+    ]
     assert "ext (build)" in prov["via"] and "-r requirements.in" in prov["via"]
     (ext_pkg,) = entries(lock, "ext").values()
-    assert ext_pkg["sdist"]["filename"] == "ext-1.0.tar.gz" and "wheel" not in ext_pkg
+    assert ext_pkg["sdist"]["filename"] == "ext-1.0.tar.gz" and "wheels" not in ext_pkg
 
     # Build ext for real in the locked environment: exactly the pins, nothing else.
     env = venv_factory("build-env")
@@ -168,7 +170,7 @@ def test_dynamic_requirements_from_the_hook_are_locked(index, tmp_path: Path) ->
     (tool,) = entries(lock, "dyntool").values()
     assert tool["runtime"] is False
     assert tool["via"] == ["dyn (build)"]
-    assert tool["wheel"]["sha256"] == sha256_of(index, "dyntool-1.0-py3-none-any.whl")
+    assert tool["wheels"][0]["sha256"] == sha256_of(index, "dyntool-1.0-py3-none-any.whl")
 
 
 def test_a_build_requirement_that_is_a_runtime_package_shares_its_pin(
@@ -183,7 +185,7 @@ def test_a_build_requirement_that_is_a_runtime_package_shares_its_pin(
     assert list(helper) == ["1.0"]  # one entry, no build-only copy
     assert helper["1.0"]["runtime"] is True
     assert set(helper["1.0"]["via"]) == {"-r requirements.in", "shr (build)"}
-    assert helper["1.0"]["wheel"]["sha256"] == sha256_of(index, "helper-1.0-py3-none-any.whl")
+    assert helper["1.0"]["wheels"][0]["sha256"] == sha256_of(index, "helper-1.0-py3-none-any.whl")
 
 
 def test_incompatible_build_only_requirements_get_separate_pins(index, tmp_path: Path) -> None:  # noqa: ANN001
@@ -401,7 +403,7 @@ def test_sdist_only_build_requirements_recurse_two_levels(index, tmp_path: Path)
         assert entry["runtime"] is False
         assert entry["via"] == [via]
         assert entry["sdist"]["sha256"] == sha256_of(index, f"{name}-1.0.tar.gz")
-        assert "wheel" not in entry
+        assert "wheels" not in entry
     exported = export_build_constraints(run)
     assert exported.returncode == 0, exported.stderr
     assert constraint_lines(exported.stdout) == ["rleaf==1.0", "rmid==1.0"]

@@ -166,11 +166,13 @@ def test_no_binary_locks_a_build_for_a_package_with_a_wheel(index, tmp_path: Pat
     wheel = compile_lock(tmp_path / "wheel", index.url, ["both"]).lock
     assert "build" not in wheel
     (entry,) = entries(wheel, "both").values()
-    assert "wheel" in entry and "sdist" not in entry
+    # Every file of the version is recorded; the target's wheel is what sync installs.
+    assert [w["filename"] for w in entry["wheels"]] == ["both-1.0-py3-none-any.whl"]
+    assert entry["sdist"]["filename"] == "both-1.0.tar.gz"
     source = compile_lock(tmp_path / "source", index.url, ["both"], "--no-binary", "both").lock
     assert pins(builds(source)["both"]) == {"tool": "1.0"}
     (entry,) = entries(source, "both").values()
-    assert entry["sdist"]["filename"] == "both-1.0.tar.gz" and "wheel" not in entry
+    assert entry["sdist"]["filename"] == "both-1.0.tar.gz" and "wheels" not in entry
     assert source["options"]["no-binary"] == ["both"]
 
 

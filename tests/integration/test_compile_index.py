@@ -36,7 +36,10 @@ def new_index(index_server: LocalIndexServer, tmp_path: Path) -> Iterator[Callab
 
 
 def _artifacts(project: Project, lock: str = "requirements.lock") -> dict[str, dict[str, str]]:
-    return {p["name"]: p.get("wheel") or p.get("sdist") for p in project.lock(lock)["package"]}
+    return {
+        p["name"]: (p.get("wheels") or [None])[0] or p.get("sdist")
+        for p in project.lock(lock)["package"]
+    }
 
 
 # --------------------------------------------------------------------------- find-links, no-index

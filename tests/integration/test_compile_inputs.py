@@ -63,7 +63,7 @@ def test_index_url_line_inside_the_requirements_file(project: Project) -> None:
     run = project.compile(index=False).ok()
 
     assert project.pins() == {"alpha": "1.0", "beta": "3.0"}, run.output
-    files = [p["wheel"] for p in project.lock()["package"]]
+    files = [w for p in project.lock()["package"] for w in p["wheels"]]
     assert {f["index"] for f in files} == {project.index.url}
 
 
@@ -78,7 +78,7 @@ def test_direct_reference_to_a_local_wheel_is_hashed(project: Project, tmp_path:
 
     assert project.pins() == {"localpkg": "0.3", "beta": "1.0"}
     entry = next(p for p in project.lock()["package"] if p["name"] == "localpkg")
-    artifact = entry.get("wheel") or entry.get("sdist") or {}
+    artifact = (entry.get("wheels") or [None])[0] or entry.get("sdist") or {}
     assert artifact.get("sha256") == hashlib.sha256(wheel.read_bytes()).hexdigest(), entry
 
 

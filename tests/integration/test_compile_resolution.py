@@ -195,7 +195,7 @@ def test_only_binary_steps_back_to_a_release_with_a_wheel(project: Project) -> N
     project.compile("--only-binary", "alpha").ok()
 
     assert project.pins() == {"alpha": "1.0"}
-    assert project.lock()["package"][0]["wheel"]["filename"] == "alpha-1.0-py3-none-any.whl"
+    assert project.lock()["package"][0]["wheels"][0]["filename"] == "alpha-1.0-py3-none-any.whl"
 
 
 @pytest.mark.parametrize(
@@ -220,6 +220,6 @@ def test_index_strategy_with_two_indexes(
     project.compile("--extra-index-url", second_index.url, *strategy).ok()
 
     assert project.pins() == {"alpha": expected, "beta": "1.0"}
-    where = {p["name"]: p["wheel"]["index"] for p in project.lock()["package"]}
+    where = {p["name"]: p["wheels"][0]["index"] for p in project.lock()["package"]}
     assert where["alpha"] == (project.index.url if expected == "1.0" else second_index.url)
     assert where["beta"] == second_index.url

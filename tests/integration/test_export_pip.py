@@ -13,7 +13,14 @@ from packaging.version import Version
 
 import lock_build.cli as cli_module
 from lock_build.cli import cli
-from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage, dumps
+from lock_build.lockfile import (
+    BuildEnvironment,
+    Lock,
+    LockedFile,
+    LockedPackage,
+    LockTarget,
+    dumps,
+)
 from support.index import LocalIndex
 from support.venvs import VirtualEnv
 
@@ -41,14 +48,14 @@ def _lock(index: LocalIndex) -> Lock:
         LockedPackage(
             name=canonicalize_name("alpha"),
             version=Version("1.0"),
-            wheel=_locked_file(index, alpha),
+            wheels=(_locked_file(index, alpha),),
             dependencies=(canonicalize_name("beta"),),
             via=("-r requirements.in",),
         ),
         LockedPackage(
             name=canonicalize_name("beta"),
             version=Version("2.0"),
-            wheel=_locked_file(index, beta),
+            wheels=(_locked_file(index, beta),),
             via=("alpha",),
         ),
         LockedPackage(
@@ -61,7 +68,7 @@ def _lock(index: LocalIndex) -> Lock:
             name=canonicalize_name("buildtool"),
             version=Version("9.0"),
             runtime=False,
-            wheel=tool,
+            wheels=(tool,),
             via=("gamma (build)",),
         ),
     )
@@ -77,7 +84,7 @@ def _lock(index: LocalIndex) -> Lock:
         inputs_digest="",
         input_files=("requirements.in",),
         command="lock-build compile requirements.in",
-        target={"python-version": "3.11"},
+        targets=(LockTarget.from_values({"python-version": "3.11"}),),
         packages=packages,
         builds=builds,
     )

@@ -8,6 +8,7 @@ numpy's failure mode, small enough to run in a unit of a second.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,13 @@ from lock_build.errors import BuildError, SyncError, TargetError
 from lock_build.lockfile import write_lock
 from lock_build.sync import sync
 from lock_build.sync.inspect import inspect_environment
+
+
+@pytest.fixture(autouse=True)
+def trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local index is plain http: sync fetches from it only when the run trusts it."""
+    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
+
 
 IMPORT_ABI = (
     "import abiprov, abiext, abiext._built_against as b; "
@@ -248,12 +256,7 @@ def test_extraneous_removed_and_dry_run_exit_codes(index, venv_factory, tmp_path
 def test_mismatching_interpreter_refused(index, venv_factory, tmp_path: Path) -> None:  # noqa: ANN001
     env = venv_factory()
     lock = abi_lock(index, env.python)
-    wrong = type(lock)(
-        **{
-            **{f: getattr(lock, f) for f in lock.__slots__},
-            "target": {**lock.target, "python-version": "3.99"},
-        }
-    )
+    wrong = replace(lock, targets=(replace(lock.targets[0], python_version="3.99"),))
     with pytest.raises(TargetError, match="python-version 3.99"):
         do_sync(wrong, env, tmp_path / "cache")
 
@@ -345,8 +348,8 @@ def test_tampered_artifact_is_refused_before_anything_changes(
     lock = abi_lock(index, env.python)
     # The lock promises another file than the index serves for abiprov 1.0.
     packages = tuple(
-        replace(p, wheel=replace(p.wheel, sha256="0" * 64))
-        if p.name == "abiprov" and p.wheel is not None
+        replace(p, wheels=tuple(replace(w, sha256="0" * 64) for w in p.wheels))
+        if p.name == "abiprov" and p.wheels
         else p
         for p in lock.packages
     )

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from lock_build.errors import LockBuildError
-from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage
+from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage, LockTarget
 from lock_build.target import target_for_interpreter
 
 
@@ -33,7 +33,7 @@ def wheel_pkg(
         name=canonicalize_name(name),
         version=Version(version),
         runtime=runtime,
-        wheel=locked_file(path, index.file_url(path.name)),
+        wheels=(locked_file(path, index.file_url(path.name)),),
         dependencies=tuple(canonicalize_name(d) for d in deps),
     )
 
@@ -77,7 +77,7 @@ def make_lock(
         inputs_digest="sha256:test",
         input_files=("requirements.in",),
         command="lock-build compile requirements.in",
-        target=target_for_interpreter(python).to_dict(),
+        targets=(LockTarget.from_values(target_for_interpreter(python).to_dict()),),
         packages=tuple(packages),
         builds=tuple(builds),
     )

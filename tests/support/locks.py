@@ -8,7 +8,16 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from lock_build.lockfile import BuildEnvironment, Lock, LockedPackage
+from lock_build.lockfile import BuildEnvironment, Lock, LockedPackage, LockTarget
+
+# What a lock made here on Linux with CPython 3.11 records about its target.
+DEFAULT_TARGET: Mapping[str, Any] = {
+    "implementation": "cpython",
+    "python-version": "3.11",
+    "python-full-version": "3.11.7",
+    "platform": "manylinux_2_36_x86_64",
+    "markers": {"sys_platform": "linux"},
+}
 
 
 def build(name: str, version: str, pins: tuple[str, ...], **fields: Any) -> BuildEnvironment:
@@ -31,7 +40,7 @@ def make_lock(
         inputs_digest=digest,
         input_files=("requirements.in",),
         command=command,
-        target=dict(target or {}),
+        targets=(LockTarget.from_values(dict(target or DEFAULT_TARGET)),),
         packages=packages,
         builds=builds,
     )

@@ -13,7 +13,7 @@ from packaging.version import Version
 
 import lock_build.cli as cli_module
 from lock_build.cli import cli
-from lock_build.errors import InputError, LockBuildError, LockfileError
+from lock_build.errors import InputError, LockBuildError
 from lock_build.export import (
     BuildConstraintsError,
     export,
@@ -66,8 +66,8 @@ def sdist(name: str, version: str, char: str = "b") -> LockedFile:
 
 
 def pkg(name: str, version: str, **kwargs: object) -> LockedPackage:
-    if not any(k in kwargs for k in ("wheel", "sdist", "source")):
-        kwargs["wheel"] = wheel(name, version)
+    if not any(k in kwargs for k in ("wheels", "sdist", "source")):
+        kwargs["wheels"] = (wheel(name, version),)
     return LockedPackage(name=canonicalize_name(name), version=Version(version), **kwargs)  # type: ignore[arg-type]
 
 
@@ -98,7 +98,7 @@ SAMPLE = make_lock(
         pkg(
             "numpy",
             "1.26.4",
-            wheel=wheel("numpy", "1.26.4", "d"),
+            wheels=(wheel("numpy", "1.26.4", "d"),),
             sdist=sdist("numpy", "1.26.4", "e"),
             via=("cftime", "cftime (build)"),
         ),
@@ -393,17 +393,9 @@ def test_pylock_direct_sources() -> None:
     assert any("local" in w and "remote" in w for w in result.warnings)
 
 
-def test_pylock_refuses_an_artifact_without_hash() -> None:
-    unhashed = LockedFile(
-        url="https://x/idna-3.6-py3-none-any.whl", sha256=None, filename="idna-3.6-py3-none-any.whl"
-    )
-    with pytest.raises(LockfileError, match="PEP 751 requires"):
-        export_pylock(make_lock((pkg("idna", "3.6", wheel=unhashed),)))
-
-
 def test_pylock_environment_absent_without_markers() -> None:
     lock = Lock(
-        inputs_digest="", input_files=(), command="", target={}, packages=(pkg("idna", "3.6"),)
+        inputs_digest="", input_files=(), command="", targets=(), packages=(pkg("idna", "3.6"),)
     )
     assert Pylock.from_dict(tomllib.loads(export_pylock(lock).text)).environments is None
 

@@ -31,9 +31,12 @@ from support.locks import build, make_lock
 
 
 def pkg(name: str, version: str, *, built: bool = False, **kwargs: object) -> LockedPackage:
-    filename = f"{name}-{version}" + (".tar.gz" if built else "-py3-none-any.whl")
+    filename = f"{name.replace('-', '_')}-{version}" + (".tar.gz" if built else "-py3-none-any.whl")
     file = LockedFile(url=f"https://f/{filename}", sha256="0" * 64, filename=filename)
-    kwargs["sdist" if built else "wheel"] = file
+    if built:
+        kwargs["sdist"] = file
+    else:
+        kwargs["wheels"] = (file,)
     return LockedPackage(name=canonicalize_name(name), version=Version(version), **kwargs)  # type: ignore[arg-type]
 
 

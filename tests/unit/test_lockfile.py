@@ -26,7 +26,7 @@ from support.locks import build, make_lock
 def pkg(name: str, version: str, url: str, **fields: object) -> LockedPackage:
     file = LockedFile(url=url, sha256="ab" * 32, filename=url.rsplit("/", 1)[-1])
     return LockedPackage(
-        name=canonicalize_name(name), version=Version(version), wheel=file, **fields
+        name=canonicalize_name(name), version=Version(version), wheels=(file,), **fields
     )
 
 
@@ -39,6 +39,16 @@ LOCK = make_lock(
             via=("cftime (build)", "-r requirements.in"),
         ),
         pkg("local", "1.0", "wheels/local-1.0-py3-none-any.whl"),
+        pkg("setuptools", "80", "https://files/setuptools-80-py3-none-any.whl", runtime=False),
+        LockedPackage(
+            name=canonicalize_name("cftime"),
+            version=Version("1.6.1"),
+            sdist=LockedFile(
+                url="https://files/cftime-1.6.1.tar.gz",
+                sha256="cd" * 32,
+                filename="cftime-1.6.1.tar.gz",
+            ),
+        ),
         LockedPackage(
             name=canonicalize_name("proj"),
             version=Version("0.1"),
@@ -100,20 +110,23 @@ def test_pylock_names_are_refused(tmp_path: Path) -> None:
 def test_relative_files_become_absolute_for_consumers_elsewhere(tmp_path: Path) -> None:
     absolute = LOCK.with_absolute_files(tmp_path)
     local = absolute.package("local")
-    assert local is not None and local.wheel is not None
-    assert local.wheel.url == (tmp_path / "wheels/local-1.0-py3-none-any.whl").as_uri()
+    assert local is not None and local.wheels
+    assert local.wheels[0].url == (tmp_path / "wheels/local-1.0-py3-none-any.whl").as_uri()
     numpy = absolute.package("numpy")
-    assert numpy is not None and numpy.wheel is not None
-    assert numpy.wheel.url.startswith("https://")
+    assert numpy is not None and numpy.wheels
+    assert numpy.wheels[0].url.startswith("https://")
 
 
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("lock-version = 99\n", "lock-version 99"),
-        ("this is = = not toml", "not valid TOML"),
-        ('lock-version = 1\n[[package]]\nversion = "1"\n', "lacks the key 'name'"),
-        ('lock-version = 1\n[[package]]\nname = "a"\nversion = "x y"\n', "invalid version"),
+        ("lock-version = 99\n", "bad.lock:1: lock-version: is 99; this lock-build reads"),
+        ("this is = = not toml", "bad.lock:1: not valid TOML"),
+        ('lock-version = 1\n[[package]]\nversion = "1"\n', r"bad.lock:2: package\[0\], name: is"),
+        (
+            'lock-version = 1\n[[package]]\nname = "a"\nversion = "x y"\n',
+            "bad.lock:4: package \"a\", version: 'x y' is not a valid version",
+        ),
     ],
 )
 def test_unreadable_locks_are_one_clear_error(text: str, needle: str) -> None:

@@ -10,7 +10,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from lock_build.errors import LockfileError
-from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage
+from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage, LockTarget
 from lock_build.plan import InstalledDist, make_plan
 
 TARGET = {
@@ -31,7 +31,7 @@ def wheel(name: str, version: str, runtime: bool = True) -> LockedPackage:
         name=canonicalize_name(name),
         version=Version(version),
         runtime=runtime,
-        wheel=_file(f"{name}-{version}-py3-none-any.whl"),
+        wheels=(_file(f"{name}-{version}-py3-none-any.whl"),),
     )
 
 
@@ -55,7 +55,7 @@ def lock(*packages: LockedPackage, builds: tuple[BuildEnvironment, ...] = ()) ->
         inputs_digest="d",
         input_files=(),
         command="c",
-        target=TARGET,
+        targets=(LockTarget.from_values(TARGET),),
         packages=packages,
         builds=builds,
     )

@@ -16,11 +16,13 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from lock_build.cache import (
     drop,
@@ -101,6 +103,9 @@ class PackageFinder:
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str], Future[Any]] = {}
         self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
+        # Every project page fetched, by (index, project): the lock records every file of
+        # each locked version, including wheels for other platforms that selection skips.
+        self._pages: dict[tuple[str, NormalizedName], Page] = {}
         self._pages_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-pages")
         self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
         self._tmp: Path | None = None
@@ -161,6 +166,60 @@ class PackageFinder:
             lambda: group_releases(project, self.artifacts(project), self.target, binary),
         )
 
+    def complete(self, release: Release) -> Release:
+        """``release`` with ``files``: every file the indexes list for its version.
+
+        Selection keeps only the files this target can use (and skips parsing the rest);
+        a lock that travels records them all, from the page data already fetched, so
+        nothing is downloaded for it. Files with no sha256 on the index are kept only
+        when they are local (hashed where they lie) or are the release's own files.
+        """
+        key = f"{release.name}=={release.version}"
+        return self._once("complete", key, lambda: self._complete(release))
+
+    def _complete(self, release: Release) -> Release:
+        name, version = release.name, release.version
+        binary = self.settings.binary
+        own = {a.url for a in (release.wheel, release.sdist) if a is not None}
+        if not release.artifact.index:
+            # A direct URL: the lock records that file only, not what indexes list.
+            return replace(release, files=tuple(a for a in (release.wheel, release.sdist) if a))
+        files = []
+        for artifact in self._version_files(name, version):
+            if artifact.is_wheel and not binary.allows_wheel(name):
+                continue
+            if not artifact.is_wheel and not binary.allows_sdist(name):
+                continue
+            if artifact.sha256 is None and not (artifact.is_local or artifact.url in own):
+                continue
+            files.append(artifact)
+        for chosen in (release.wheel, release.sdist):
+            if chosen is not None and chosen.url not in {a.url for a in files}:
+                files.append(chosen)
+        return replace(release, files=tuple(sorted(files, key=lambda a: (a.filename, a.url))))
+
+    def _version_files(self, name: NormalizedName, version: Version) -> tuple[Artifact, ...]:
+        def same_version(filename: str) -> bool:
+            if not filename.endswith(".whl"):
+                return True  # sdists: few per project, and their names parse only whole
+            parts = filename[:-4].split("-")
+            try:
+                return len(parts) in (5, 6) and Version(parts[1]) == version
+            except InvalidVersion:
+                return False
+
+        def reparse(index_url: str) -> tuple[Artifact, ...] | None:
+            page = self._pages.get((index_url, name))
+            if page is None:
+                return None
+            parsed = parse_project_page(
+                page.body, page.content_type, page.url, redact(index_url), keep=same_version
+            )
+            return for_project(parsed, name)
+
+        everything = self._gather(name, reparse)
+        return tuple(a for a in everything if a.version == version)
+
     def listed_files(self, name: str) -> tuple[Artifact, ...] | None:
         """Every file the indexes and find-links list for ``name``, wheels for other targets
         included; None when none of them has such a project. For explaining why nothing
@@ -181,15 +240,26 @@ class PackageFinder:
 
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
         self._reporter.status(f"Fetching page {name}")
-        index_futures = [
-            self._pages_pool.submit(self._index_files, _location_url(url), name)
-            for url in self.settings.index_urls
-        ]
+        return self._gather(name, lambda url: self._index_files(url, name), parallel=True)
+
+    def _gather(
+        self,
+        name: NormalizedName,
+        from_index: Callable[[str], tuple[Artifact, ...] | None],
+        *,
+        parallel: bool = False,
+    ) -> tuple[Artifact, ...]:
+        """The files of ``name`` from each index (per the strategy) and find-links."""
+        urls = [_location_url(url) for url in self.settings.index_urls]
+        if parallel:
+            index_futures = [self._pages_pool.submit(from_index, url) for url in urls]
+            per_index = [f.result() for f in index_futures]
+        else:
+            per_index = [from_index(url) for url in urls]
         link_futures = [
             self._pages_pool.submit(self._find_links_files, _location_url(location))
             for location in self.settings.find_links
         ]
-        per_index = [f.result() for f in index_futures]
         found = [files for files in per_index if files is not None]
         if self.settings.index_strategy is IndexStrategy.FIRST_INDEX:
             # Guards against dependency confusion: a name is owned by the first index with it.
@@ -211,6 +281,8 @@ class PackageFinder:
         page = self.client.get_page(_project_url(index_url, name), ACCEPT)
         if page is None:
             return None
+        with self._lock:
+            self._pages[(index_url, name)] = page
         cached = self._parsed_page(page, index_url, name)
         if cached is not None:
             return cached

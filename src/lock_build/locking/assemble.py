@@ -7,8 +7,8 @@ environment or both use it: a shared pin is one artifact with one hash.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +17,18 @@ from packaging.version import Version
 
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import file_url_to_path, redact, strip_credentials
-from lock_build.lockfile import BuildEnvironment, LocalSource, Lock, LockedFile, LockedPackage
+from lock_build.lockfile import (
+    BuildEnvironment,
+    LocalSource,
+    Lock,
+    LockedFile,
+    LockedPackage,
+    LockTarget,
+)
+from lock_build.lockfile.model import glibc_floor
 from lock_build.locking.builds import LockedBuild
 from lock_build.locking.direct import DirectSources
-from lock_build.models import Artifact, ArtifactKind, Release
+from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release
 from lock_build.resolution.model import Resolution
 
 if TYPE_CHECKING:
@@ -33,6 +41,7 @@ class _Entry:
 
     release: Release
     runtime: bool
+    metadata: CoreMetadata | None = None
     via: set[str] = field(default_factory=set)
     dependencies: set[NormalizedName] = field(default_factory=set)
 
@@ -43,7 +52,10 @@ def assemble_lock(
     builds: Sequence[LockedBuild],
     finder: PackageFinder,
     direct: DirectSources,
+    metadata: Callable[[Release], CoreMetadata],
 ) -> Lock:
+    """The lock of a finished compile. ``metadata`` gives each locked version's core
+    metadata as resolution used it (its Requires-Dist is recorded)."""
     entries: dict[tuple[NormalizedName, Version], _Entry] = {}
 
     def entry(release: Release, is_runtime: bool) -> _Entry:
@@ -55,6 +67,7 @@ def assemble_lock(
     for package in runtime.packages:
         assert package.candidate.release is not None
         item = entry(package.candidate.release, True)
+        item.metadata = package.metadata
         item.via.update(package.via)
         item.dependencies.update(package.dependencies)
 
@@ -67,12 +80,14 @@ def assemble_lock(
                 item.via.add(f"{build.sdist.name} (build)" if reason == context else reason)
             if not item.runtime:
                 item.dependencies.update(build.dependencies.get(name, ()))
+            if item.metadata is None:
+                item.metadata = metadata(release)
 
-    return Lock(
+    lock = Lock(
         inputs_digest=request.inputs.digest(),
         input_files=request.input_files,
         command=request.command,
-        target=request.target.to_dict(),
+        targets=(LockTarget.from_values(request.target.to_dict()),),
         options=_options(request),
         packages=tuple(
             _locked_package(name, version, item, finder, direct, request.output_dir)
@@ -80,6 +95,8 @@ def assemble_lock(
         ),
         builds=tuple(_build_environment(build) for build in builds),
     )
+    targets = tuple(replace(t, glibc_floor=glibc_floor(lock, t)) for t in lock.targets)
+    return replace(lock, targets=targets)
 
 
 def _locked_package(
@@ -91,23 +108,31 @@ def _locked_package(
     lock_dir: Path,
 ) -> LockedPackage:
     release = item.release
-    common = dict(
+    requires_dist = item.metadata.requires_dist if item.metadata else ()
+    if release.artifact.kind is ArtifactKind.DIRECTORY:
+        return LockedPackage(
+            name=name,
+            version=version,
+            runtime=item.runtime,
+            source=_local_source(release, direct, lock_dir),
+            requires_dist=requires_dist,
+            dependencies=tuple(sorted(item.dependencies)),
+            via=tuple(sorted(item.via)),
+        )
+    # Every file of the version, from the page data the finder already holds.
+    files = finder.complete(release).files
+    wheels = tuple(_locked_file(a, finder, lock_dir) for a in files if a.is_wheel)
+    sdist = release.sdist or next((a for a in files if not a.is_wheel), None)
+    return LockedPackage(
         name=name,
         version=version,
         runtime=item.runtime,
+        wheels=wheels,
+        sdist=_locked_file(sdist, finder, lock_dir) if sdist else None,
+        requires_python=release.requires_python,
+        requires_dist=requires_dist,
         dependencies=tuple(sorted(item.dependencies)),
         via=tuple(sorted(item.via)),
-    )
-    if release.artifact.kind is ArtifactKind.DIRECTORY:
-        return LockedPackage(source=_local_source(release, direct, lock_dir), **common)  # type: ignore[arg-type]
-    return LockedPackage(
-        # The file sync uses: the wheel, else the sdist it builds.
-        wheel=_locked_file(release.wheel, finder, lock_dir) if release.wheel else None,
-        sdist=_locked_file(release.sdist, finder, lock_dir)
-        if release.wheel is None and release.sdist
-        else None,
-        requires_python=str(release.requires_python) if release.requires_python else None,
-        **common,  # type: ignore[arg-type]
     )
 
 
@@ -166,6 +191,8 @@ def _locked_file(artifact: Artifact, finder: PackageFinder, lock_dir: Path) -> L
         filename=artifact.filename,
         index=_portable_location(artifact.index, lock_dir) if artifact.index else None,
         size=artifact.size,
+        upload_time=artifact.upload_time,
+        yanked=artifact.yanked,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.utils import canonicalize_name
 
 from lock_build.inputs import InputSet
-from lock_build.lockfile import Lock
+from lock_build.lockfile import LOCK_VERSION, Lock
 
 
 def stale_reasons(lock: Lock, inputs: InputSet) -> list[str]:
@@ -13,8 +13,14 @@ def stale_reasons(lock: Lock, inputs: InputSet) -> list[str]:
 
     The digest of the normalized inputs decides; the reasons name what a person
     should look at (a requirement added, removed or changed; a pin that no longer
-    satisfies one).
+    satisfies one). A lock in an older format is stale whatever its inputs say: the
+    next compile rewrites it.
     """
+    if lock.lock_version < LOCK_VERSION:
+        return [
+            f"the lock is in lock format {lock.lock_version}; compile rewrites it as "
+            f"format {LOCK_VERSION} (every file of each version, with its hash)"
+        ]
     if lock.inputs_digest == inputs.digest():
         return []
     markers = dict(lock.target.get("markers", {}))

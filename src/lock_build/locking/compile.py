@@ -37,6 +37,7 @@ from lock_build.locking.source import IndexSource
 from lock_build.locking.workshop import Workshop
 from lock_build.models import CoreMetadata, Release, artifact_from_filename
 from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.resolution.explain import yanked_warning
 from lock_build.resolution.model import DirectReference, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.settings import IndexSettings
@@ -303,7 +304,9 @@ class _Compiler:
     # -- the result ---------------------------------------------------------------
 
     def _result(self, runtime: Resolution, builds: Sequence[LockedBuild]) -> CompileResult:
-        lock = assemble_lock(self.request, runtime, builds, self.finder, self.direct)
+        lock = assemble_lock(
+            self.request, runtime, builds, self.finder, self.direct, self.source.metadata
+        )
         substitutions = tuple(
             f"{b.sdist.name} {b.sdist.version} builds against {s.package}=={s.used} "
             f"(declared: {s.declared})"
@@ -311,7 +314,29 @@ class _Compiler:
             for s in b.substitutions
         )
         built = tuple(sorted(f"{n} {v}" for n, v in self.source.built))
+        for warning in _resolution_warnings(runtime, builds):
+            self.reporter.warn(warning)
         return CompileResult(lock=lock, substitutions=substitutions, built_metadata=built)
+
+
+def _resolution_warnings(runtime: Resolution, builds: Sequence[LockedBuild]) -> list[str]:
+    """What pip would warn about the final result: yanked pins, undefined extras."""
+    found = list(runtime.warnings)
+    for package in runtime.packages:
+        release = package.candidate.release
+        warning = yanked_warning(release) if release is not None else None
+        if warning is not None:
+            found.append(warning)
+    shared = runtime.versions()
+    for build in builds:
+        where = f"{build.sdist.name} {build.sdist.version}"
+        for name, pin in sorted(build.pins.items()):
+            if shared.get(name) == pin.version:
+                continue  # the same release as the runtime's, warned about once
+            warning = yanked_warning(pin, where)
+            if warning is not None:
+                found.append(warning)
+    return found
 
 
 def _requirements(metadata: CoreMetadata) -> list[str]:

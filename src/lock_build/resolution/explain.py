@@ -9,7 +9,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 from resolvelib.structs import RequirementInformation
 
-from lock_build.models import Release
+from lock_build.models import CoreMetadata, Release
 from lock_build.resolution.model import Candidate, PackageSource, ResolveRequest, Wanted
 from lock_build.resolution.provider import split_identifier
 
@@ -116,3 +116,29 @@ def _listed(releases: Sequence[Release], why: Callable[[Release], str] | None) -
 def _yank_reason(release: Release) -> str:
     reason = release.artifact.yanked
     return f"reason: {reason}" if reason else "no reason given"
+
+
+def unknown_extras_warning(candidate: Candidate, metadata: CoreMetadata) -> str | None:
+    """pip's "does not provide the extra", naming the extras the package does define."""
+    missing = sorted(candidate.extras - metadata.provides_extra)
+    if not missing:
+        return None
+    extras = ", ".join(repr(e) for e in missing)
+    defined = ", ".join(sorted(metadata.provides_extra)) or "none"
+    plural = "s" if len(missing) > 1 else ""
+    return (
+        f"{candidate.name} {candidate.version} does not provide the extra{plural} {extras} "
+        f"(its extras: {defined})"
+    )
+
+
+def yanked_warning(release: Release, where: str = "") -> str | None:
+    """A yanked release can only be chosen through an exact pin (PEP 592): say so, with
+    the index's reason, as pip does when it installs one."""
+    if not release.yanked:
+        return None
+    place = f" (in the build environment of {where})" if where else ""
+    return (
+        f"{release.name} {release.version}{place} is yanked ({_yank_reason(release)}); "
+        "it is used because it is pinned exactly"
+    )

@@ -19,8 +19,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.tags import Tag
-from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
+from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
@@ -32,6 +31,9 @@ from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
+from lock_build.lockfile.model import glibc_of, usable_on
+from lock_build.lockfile.sources import SourcePolicy
+from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
@@ -68,20 +70,17 @@ def check_target(lock: Lock, target: Target) -> None:
     ):
         if want.get(key) and str(want[key]) != have:
             problems.append(f"{key} {want[key]} (the interpreter has {have})")
-    tags = set(target.tags)
-    bad = []
-    for pkg in lock.packages:
-        if pkg.wheel is None:
-            continue
-        try:
-            wheel_tags = parse_wheel_filename(pkg.wheel.filename)[3]
-        except ValueError:
-            continue
-        if not any(Tag(t.interpreter, t.abi, t.platform) in tags for t in wheel_tags):
-            bad.append(pkg.wheel.filename)
-    if bad:
+    bad = [pkg.key for pkg in lock.packages if not usable_on(lock, pkg, target.tags)]
+    floor = lock.targets[0].glibc_floor if lock.targets else None
+    glibc = glibc_of(target.tags)
+    if bad and floor and glibc and glibc < tuple(int(p) for p in floor.split(".")):
+        problems.append(
+            f"its glibc {glibc[0]}.{glibc[1]} is below the lock's floor {floor}; "
+            f"no file installs here for {', '.join(bad)}"
+        )
+    elif bad:
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        problems.append(f"wheels this interpreter cannot install: {shown}")
+        problems.append(f"packages with no wheel this interpreter can install: {shown}")
     if problems:
         raise TargetError(
             f"The lock is for {want.get('implementation')} {want.get('python-version')} on "
@@ -90,6 +89,15 @@ def check_target(lock: Lock, target: Target) -> None:
             + ".",
             hint="Sync with --python pointing at a matching interpreter, or re-lock for this one.",
         )
+
+
+def sources_policy(lock_dir: Path, settings: IndexSettings) -> SourcePolicy:
+    """What this run lets a lock fetch from: its indexes, find-links and trusted hosts."""
+    return SourcePolicy.for_run(
+        lock_dir,
+        locations=(*settings.index_urls, *settings.find_links),
+        trusted_hosts=settings.trusted_hosts,
+    )
 
 
 def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[NormalizedName]:
@@ -117,6 +125,11 @@ def sync(
     """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
     started = time.monotonic()
     report = reporter
+    if settings is None:
+        settings = load_index_settings(flags={}, input_options=None, cache_dir=None)
+    # Where the lock's files may come from is this run's decision: refuse the rest now,
+    # before anything is fetched or written.
+    sources_policy(lock_dir, settings).check(lock)
     # Files the lock names relative to itself (a ./wheels find-links dir), made absolute once.
     lock = lock.with_absolute_files(lock_dir.resolve())
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
@@ -139,7 +152,11 @@ def sync(
     )
     digests = local_source_digests(lock, lock_dir)
     plan = make_plan(
-        lock, state.installed, keep=spared_names(state, tool.spared()), source_digests=digests
+        lock,
+        state.installed,
+        keep=spared_names(state, tool.spared()),
+        source_digests=digests,
+        tags=target.tags,
     )
     check_own_needs(plan, state)  # before anything changes, and in a dry run too
     if dry_run or not plan.changes:
@@ -159,7 +176,7 @@ def sync(
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
     try:
-        files = _fetch_all(plan.fetch, cache_dir, settings or IndexSettings(), report, jobs)
+        files = _fetch_all(plan.fetch, cache_dir, settings, report, jobs)
         built, reused = _build_all(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
@@ -173,6 +190,7 @@ def sync(
         inspect_environment(python).installed,
         keep=spared_names(state, tool.spared()),
         source_digests=digests,
+        tags=target.tags,
     )
     if after.changes:
         left = ", ".join(
@@ -269,15 +287,23 @@ def _fetch_all(
     report: Reporter,
     jobs: int,
 ) -> dict[str, Path]:
-    """filename -> verified local file. Artifacts are cached by sha256."""
+    """filename -> verified local file. Artifacts are cached by sha256.
+
+    Each download streams into a temporary file beside its destination while it is
+    hashed; only a file whose sha256 is the lock's is moved into the cache
+    (:meth:`HttpClient.download`). The lock reader has checked every sha256 and filename
+    (64 hex digits; a plain file name), so the destination is always inside the cache.
+    """
     store = cache_dir / "artifacts"
     found: dict[str, Path] = {}
     missing: list[tuple[FetchStep, Path]] = []
     for step in steps:
-        if step.sha256 is None:
-            dest = cache_dir / "unhashed" / step.filename
-            missing.append((step, dest))
-            continue
+        if step.sha256 is None or Path(step.filename).name != step.filename:
+            raise SyncError(
+                f"{step.name} {step.version}: {step.filename!r} has no sha256 in the lock or "
+                "is not a plain file name; nothing was fetched.",
+                hint="Regenerate the lock with lock-build compile.",
+            )
         dest = store / step.sha256[:2] / step.sha256 / step.filename
         if dest.is_file() and _sha256_of(dest) == step.sha256:
             found[step.filename] = dest
