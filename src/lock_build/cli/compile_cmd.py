@@ -12,6 +12,7 @@ import click
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from lock_build.abi import config_rules
 from lock_build.changes import summarize
 from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
@@ -263,7 +264,10 @@ def _build_options(
         if not sep or not sdist.strip() or not package.strip():
             raise InputError(f"--abi-equal {item!r} is not SDIST:PKG (e.g. pyworld:numpy).")
         equal_for.append((sdist.strip(), package.strip()))
+    loaded = options.current_config()
+    where = " / ".join(_display(f, Path.cwd()) for f in loaded.files) or "configuration"
     abi = default_abi_rules().overridden(
+        config=config_rules(loaded.abi, where=f"{where} [abi]"),
         match_runtime=flags.match_runtime,
         no_match_runtime=flags.no_match_runtime,
         equal_for=equal_for,
