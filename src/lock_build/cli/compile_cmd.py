@@ -18,11 +18,14 @@ from lock_build.inputs import default_output_path, load_inputs, parse_requiremen
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
-from lock_build.locking.compile import CompileRequest, compile_lock
+from lock_build.locking.compile import CompileRequest
+from lock_build.locking.multi import compile_targets
+from lock_build.multilock import lock_for_target
 from lock_build.pipconfig import load_index_settings
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
-from lock_build.target import resolve_target
+from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
+from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
 
 # Options that do not change the lock: left out of the regenerate command in its header.
 _VOLATILE = {
@@ -148,22 +151,24 @@ def command(**values: Any) -> None:
     output = values["output_file"] or default_output_path(first_input)
     check_lock_path(output)
 
+    specs = tuple(parse_target_spec(text) for text in values["targets"])
     if values["check"]:
         _check(output, inputs, _options_record(values), console)
         return
 
     cache_dir = default_cache_dir(values["cache_dir"])
-    target = resolve_target(values["python"], values["python_version"], values["platform"])
+    existing = read_lock(output) if output.exists() else None
+    targets, keep_others = _targets(values, specs, existing)
     settings = load_index_settings(
         flags=index_flags(values), input_options=inputs.index_options, cache_dir=cache_dir
     )
     for warning in settings.warnings:
         console.warn(warning)
-    previous = read_lock(output) if output.exists() and not values["upgrade"] else None
+    previous = existing if not values["upgrade"] else None
     request = CompileRequest(
         inputs=inputs,
         settings=settings,
-        target=target,
+        target=targets[0],
         cache_dir=cache_dir,
         command=_regenerate_command(sys.argv[1:]),
         input_files=tuple(_display(f, cwd) for f in inputs.files),
@@ -178,13 +183,19 @@ def command(**values: Any) -> None:
         output_dir=output.parent.resolve(),
     )
     started = time.monotonic()
-    console.status(f"Locking for {target.describe()}")
-    result = compile_lock(request, reporter=console)
+    console.status(f"Locking for {', '.join(t.describe() for t in targets)}")
+    result = compile_targets(request, targets, keep_others=keep_others, reporter=console)
     console.clear_status()
-    for line in result.substitutions:
-        console.warn(line)
-    if result.built_metadata:
-        console.debug("Metadata prepared by build backends: " + ", ".join(result.built_metadata))
+    several = len(result.compiled) > 1
+    for ident, compiled in result.compiled:
+        for line in compiled.substitutions:
+            console.warn(f"{ident}: {line}" if several else line)
+        if compiled.built_metadata:
+            console.debug(
+                "Metadata prepared by build backends: " + ", ".join(compiled.built_metadata)
+            )
+    for ident in result.kept:
+        console.info(f"Kept target {ident} of {output.name} as it was (not compiled now).")
     _report(result.lock, output, console, time.monotonic() - started)
     if values["dry_run"]:
         text = dumps(result.lock)
@@ -200,7 +211,13 @@ def _check(output: Path, inputs: Any, options: dict[str, object], console: Conso
     if not output.exists():
         raise StaleError(f"{output} does not exist.", hint="Create it with lock-build compile.")
     lock = read_lock(output)
-    reasons = stale_reasons(lock, inputs)
+    reasons: list[str] = []
+    several = len(lock.targets) > 1
+    for target in lock.targets:
+        for reason in stale_reasons(lock_for_target(lock, target.id), inputs):
+            shown = f"{target.id}: {reason}" if several else reason
+            if shown not in reasons:
+                reasons.append(shown)
     # Options that shape the result (build policy, binary policy, --pre) are in the lock.
     for key in sorted(set(options) | (set(lock.options) & _RECORDED_OPTIONS)):
         if options.get(key) != lock.options.get(key):
@@ -214,6 +231,46 @@ def _check(output: Path, inputs: Any, options: dict[str, object], console: Conso
             hint="Run lock-build compile to update it.",
         )
     console.info(f"{output} is up to date with its inputs.")
+
+
+def _targets(
+    values: dict[str, Any], specs: tuple[TargetSpec, ...], existing: Lock | None
+) -> tuple[tuple[Target, ...], bool]:
+    """What to compile, and whether the existing lock's other targets are kept.
+
+    ``--target`` adds or refreshes the named targets and keeps the others (with
+    ``--upgrade`` every target is compiled afresh). Without it, a lock with several
+    targets is compiled for all of them again; otherwise there is one target, as
+    ``--python`` / ``--python-version`` / ``--platform`` say.
+    """
+    shorthand = values["python_version"] or values["platform"]
+    if not specs and not shorthand and not values["python"] and existing is not None:
+        if len(existing.targets) > 1:
+            specs = tuple(_spec_of(t.python_version, t.platform) for t in existing.targets)
+            local = target_for_interpreter(select_interpreter(None))
+            return targets_for_specs(specs, local=local), False
+    default = resolve_target(values["python"], values["python_version"], values["platform"])
+    if not specs:
+        return (default,), False
+    targets = list(targets_for_specs(specs, local=default if not shorthand else _local(values)))
+    if shorthand and id_of(default) not in {id_of(t) for t in targets}:
+        targets.append(default)
+    if values["upgrade"] and existing is not None:
+        given = {id_of(t) for t in targets}
+        others = tuple(
+            _spec_of(t.python_version, t.platform) for t in existing.targets if t.id not in given
+        )
+        targets.extend(targets_for_specs(others, local=_local(values)))
+    return tuple(targets), True
+
+
+def _local(values: dict[str, Any]) -> Target:
+    return target_for_interpreter(select_interpreter(values["python"]))
+
+
+def _spec_of(python_version: str, platform: str) -> TargetSpec:
+    """The --target value that recreates a target of an existing lock."""
+    return parse_target_spec(f"{python_version}-{platform}" if platform else python_version)
 
 
 def _shown(value: object) -> str:

@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 from packaging.pylock import is_valid_pylock_path
 
-from lock_build.cli.options import lockfile_argument
+from lock_build.cli.options import export_target_option, lockfile_argument
 from lock_build.cli.output import Console, console_option_group
 from lock_build.errors import InputError
-from lock_build.export import FORMATS, export
+from lock_build.export import FORMATS
+from lock_build.export_targets import export_lock
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
 
 
@@ -35,11 +36,13 @@ from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
     help="Write here (atomically) instead of stdout. For pylock: pylock.toml or "
     "pylock.<name>.toml, as PEP 751 requires.",
 )
+@export_target_option
 @console_option_group
 def command(
     lockfile: Path | None,
     fmt: str,
     output_file: Path | None,
+    target_id: str | None,
     quiet: bool,
     verbose: int,
     cache_dir: Path | None,
@@ -50,8 +53,11 @@ def command(
     if output_file is not None:
         _check_output(output_file, fmt, path)
     lock = read_lock(path)
-    result = export(
-        lock, fmt, command=_regenerate_command(fmt, lockfile or Path(path.name), output_file)
+    result = export_lock(
+        lock,
+        fmt,
+        target_id=target_id,
+        command=_regenerate_command(fmt, lockfile or Path(path.name), output_file, target_id),
     )
     for warning in result.warnings:
         console.warn(warning)
@@ -80,8 +86,12 @@ def _check_output(output: Path, fmt: str, lockfile: Path) -> None:
         )
 
 
-def _regenerate_command(fmt: str, lockfile: Path, output: Path | None) -> str:
+def _regenerate_command(
+    fmt: str, lockfile: Path, output: Path | None, target_id: str | None
+) -> str:
     words = ["lock-build", "export", "--format", fmt, str(lockfile)]
+    if target_id is not None:
+        words += ["--target", target_id]
     if output is not None:
         words += ["-o", str(output)]
     return shlex.join(words)

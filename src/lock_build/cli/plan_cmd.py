@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 from packaging.utils import NormalizedName
 
-from lock_build.cli.options import lockfile_argument
+from lock_build.cli.options import lockfile_argument, target_id_option
 from lock_build.cli.output import Console, console_option_group
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock
+from lock_build.multilock import consumer_machine, lock_for_consumer
 
 
 @click.command("plan")
@@ -37,12 +38,14 @@ from lock_build.lockfile import find_lockfile, read_lock
     metavar="PATH",
     help="Plan against this environment: skip what matches, add the remove stage.",
 )
+@target_id_option
 @console_option_group
 def command(
     lockfile: Path | None,
     fmt: str,
     output: Path | None,
     python: str | None,
+    target_id: str | None,
     quiet: bool,
     verbose: int,
     cache_dir: Path | None,
@@ -53,6 +56,7 @@ def command(
     console = Console(quiet=quiet, verbose=verbose)
     path = lockfile or find_lockfile(Path.cwd())
     lock = read_lock(path).with_absolute_files(path.parent.resolve())
+    lock = lock_for_consumer(lock, consumer_machine(lock, python, target_id), target_id, console)
     installed = None
     keep: set[NormalizedName] = set()
     if python:

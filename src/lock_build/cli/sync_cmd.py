@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lock_build.cli.options import lockfile_argument, python_option
+from lock_build.cli.options import lockfile_argument, python_option, target_id_option
 from lock_build.cli.output import Console, console_option_group, default_cache_dir
 from lock_build.errors import StaleError
 from lock_build.lockfile import find_lockfile, read_lock
@@ -18,6 +18,7 @@ from lock_build.target import select_interpreter
 @click.command("sync")
 @lockfile_argument
 @python_option
+@target_id_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; exit 1 if anything would.")
 @click.option(
     "--installer",
@@ -42,6 +43,7 @@ from lock_build.target import select_interpreter
 def command(
     lockfile: Path | None,
     python: str | None,
+    target_id: str | None,
     dry_run: bool,
     installer: str,
     jobs: int | None,
@@ -68,6 +70,7 @@ def command(
         jobs=jobs or os.cpu_count() or 1,
         break_system_packages=break_system_packages,
         reporter=console,
+        target_id=target_id,
     )
     console.clear_status()
     plan = result.plan
