@@ -68,27 +68,50 @@ class BuildConstraintsError(LockfileError):
 # --- requirements.txt ---------------------------------------------------------------------
 
 
-def export_requirements(lock: Lock, *, command: str | None = None) -> ExportResult:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RequirementsStyle:
+    """pip-compile's output flags: ``--no-header``, ``--no-annotate``,
+    ``--annotation-style``, ``--no-emit-index-url``, ``--no-emit-find-links``,
+    ``--no-emit-package`` (``--unsafe-package``). Pins never carry extras, so
+    ``--strip-extras`` has nothing to change."""
+
+    header: bool = True
+    annotate: bool = True
+    annotation_style: str = "split"  # "split" (own lines) | "line" (after the pin)
+    emit_index_url: bool = True
+    emit_find_links: bool = True
+    exclude: frozenset[NormalizedName] = frozenset()
+
+
+def export_requirements(
+    lock: Lock, *, command: str | None = None, style: RequirementsStyle = RequirementsStyle()
+) -> ExportResult:
     """A pip-compile style requirements.txt of the runtime packages.
 
     Accepted by ``pip install --require-hashes --no-deps -r`` as long as every entry has a
     hash; local directories and VCS checkouts cannot, so they are written (pip needs them)
     and named in a warning.
     """
-    lines = _header(lock, command, "requirements")
-    lines.extend(_index_lines(lock))
+    lines = _header(lock, command, "requirements") if style.header else []
+    lines.extend(_index_lines(lock, style))
     unhashed: list[str] = []
     for pkg in sorted(lock.runtime_packages(), key=lambda p: (p.name, p.version)):
+        if pkg.name in style.exclude:
+            continue
         spec, hashes = _requirement_line(pkg)
+        inline = ""
+        if style.annotate and style.annotation_style == "line" and pkg.via:
+            inline = "    # via " + ", ".join(sorted(set(pkg.via)))
         if not hashes:
             unhashed.append(_describe_unhashed(pkg))
-            lines.append(spec)
+            lines.append(spec + inline)
         else:
             lines.append(spec + " \\")
             rows = [f"    --hash=sha256:{h}" for h in hashes]
             lines.extend(row + " \\" for row in rows[:-1])
-            lines.append(rows[-1])
-        lines.extend(_via_lines(pkg.via))
+            lines.append(rows[-1] + inline)
+        if style.annotate and style.annotation_style == "split":
+            lines.extend(_via_lines(pkg.via))
     warnings = []
     if unhashed:
         warnings.append(
@@ -99,15 +122,15 @@ def export_requirements(lock: Lock, *, command: str | None = None) -> ExportResu
     return ExportResult(text="\n".join(lines) + "\n", warnings=tuple(warnings))
 
 
-def _index_lines(lock: Lock) -> list[str]:
+def _index_lines(lock: Lock, style: RequirementsStyle = RequirementsStyle()) -> list[str]:
     """Where the locked files came from, as pip-compile writes it (credentials were never
     recorded; pip finds them in its own configuration or netrc). PyPI needs no line."""
-    indexes = list(lock.options.get("index-urls", ()))
-    find_links = list(lock.options.get("find-links", ()))
+    indexes = list(lock.options.get("index-urls", ())) if style.emit_index_url else []
+    find_links = list(lock.options.get("find-links", ())) if style.emit_find_links else []
     lines = []
     if indexes and indexes[0].rstrip("/") != PYPI_SIMPLE:
         lines.append(f"--index-url {indexes[0]}")
-    elif not indexes and lock.options:
+    elif not indexes and lock.options and style.emit_index_url:
         lines.append("--no-index")
     lines.extend(f"--extra-index-url {url}" for url in indexes[1:])
     lines.extend(f"--find-links {link}" for link in find_links)
@@ -416,10 +439,16 @@ def _inline(value: Mapping[str, Any]) -> Any:
     return table
 
 
-def export(lock: Lock, fmt: str, *, command: str | None = None) -> ExportResult:
-    """Dispatch on a format name from ``FORMATS``."""
+def export(
+    lock: Lock,
+    fmt: str,
+    *,
+    command: str | None = None,
+    style: RequirementsStyle = RequirementsStyle(),
+) -> ExportResult:
+    """Dispatch on a format name from ``FORMATS``; ``style`` applies to requirements."""
     if fmt == "requirements":
-        return export_requirements(lock, command=command)
+        return export_requirements(lock, command=command, style=style)
     if fmt == "build-constraints":
         return export_build_constraints(lock, command=command)
     if fmt == "pylock":

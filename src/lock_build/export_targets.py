@@ -24,6 +24,7 @@ from lock_build.errors import LockfileError, TargetError
 # The single-target writers' pieces: the line and package shapes must be identical.
 from lock_build.export import (
     ExportResult,
+    RequirementsStyle,
     _describe_unhashed,
     _environments,
     _index_lines,
@@ -37,6 +38,7 @@ from lock_build.lockfile import Lock, LockedPackage
 from lock_build.multilock import choose_target, lock_for_target
 from lock_build.redaction import redact
 
+_PLAIN = RequirementsStyle()
 # What a marker can say about a target, in the order markers are written.
 _DISTINGUISHING = ("python_version", "implementation_name", "sys_platform", "platform_machine")
 
@@ -55,17 +57,22 @@ class UniversalExportError(TargetError):
 
 
 def export_lock(
-    lock: Lock, fmt: str, *, target_id: str | None = None, command: str | None = None
+    lock: Lock,
+    fmt: str,
+    *,
+    target_id: str | None = None,
+    command: str | None = None,
+    style: RequirementsStyle = _PLAIN,
 ) -> ExportResult:
     """``export``, for any number of targets; ``target_id`` picks one."""
     if target_id is not None:
         chosen = choose_target(lock, None, target_id).chosen.id
-        return export(lock_for_target(lock, chosen), fmt, command=command)
+        return export(lock_for_target(lock, chosen), fmt, command=command, style=style)
     if len(lock.targets) <= 1 or fmt == "build-constraints":
         # One global build-constraints set must fit every target's builds anyway.
-        return export(lock, fmt, command=command)
+        return export(lock, fmt, command=command, style=style)
     if fmt == "requirements":
-        return universal_requirements(lock, command=command)
+        return universal_requirements(lock, command=command, style=style)
     if fmt == "pylock":
         return universal_pylock(lock, command=command)
     raise ValueError(f"unknown export format {fmt!r}")
@@ -134,27 +141,40 @@ def _marker_for(users: tuple[str, ...], every: int, markers: Mapping[str, str]) 
     return " or ".join(f"({c})" if " and " in c else c for c in clauses)
 
 
-def universal_requirements(lock: Lock, *, command: str | None = None) -> ExportResult:
-    """One requirements.txt for every target: a marker on each line not all of them use."""
+def universal_requirements(
+    lock: Lock, *, command: str | None = None, style: RequirementsStyle = _PLAIN
+) -> ExportResult:
+    """One requirements.txt for every target: a marker on each line not all of them use.
+
+    The lines are the single-target writer's (every hash of the version, ``# via``),
+    each followed by its marker; ``style`` is applied the same way.
+    """
     pinned, markers = _pinned(lock, "requirements")
     every = len(lock.targets)
-    lines = _universal_header(lock, command, "requirements")
-    lines.extend(_index_lines(lock))
+    lines = _universal_header(lock, command, "requirements") if style.header else []
+    lines.extend(_index_lines(lock, style))
     unhashed: list[str] = []
     for item in pinned:
-        spec, hashes = _requirement_line(item.package)
+        pkg = item.package
+        if pkg.name in style.exclude:
+            continue
+        spec, hashes = _requirement_line(pkg)
         marker = _marker_for(item.targets, every, markers)
         if marker:
             spec += f" ; {marker}"
+        inline = ""
+        if style.annotate and style.annotation_style == "line" and pkg.via:
+            inline = "    # via " + ", ".join(sorted(set(pkg.via)))
         if not hashes:
-            unhashed.append(_describe_unhashed(item.package))
-            lines.append(spec)
+            unhashed.append(_describe_unhashed(pkg))
+            lines.append(spec + inline)
         else:
             lines.append(spec + " \\")
             rows = [f"    --hash=sha256:{h}" for h in hashes]
             lines.extend(row + " \\" for row in rows[:-1])
-            lines.append(rows[-1])
-        lines.extend(_via_lines(item.package.via))
+            lines.append(rows[-1] + inline)
+        if style.annotate and style.annotation_style == "split":
+            lines.extend(_via_lines(pkg.via))
     warnings = []
     if unhashed:
         warnings.append(

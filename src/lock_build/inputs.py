@@ -134,6 +134,27 @@ class UnnamedLink:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class DynamicProject:
+    """A pyproject.toml whose dependencies only its build backend can tell
+    (``dynamic = ["dependencies"]``): compile reads them through
+    ``prepare_metadata_for_build_wheel`` in a locked build environment, as for an sdist.
+
+    ``extras`` are the optional dependencies asked for (``--extra``/``--all-extras``, with
+    ``all_extras`` meaning every one the metadata lists)."""
+
+    directory: Path
+    name: NormalizedName
+    source: str  # "pyproject.toml", for ``# via`` lines
+    dependencies: bool  # whether [project].dependencies is dynamic
+    extras: tuple[NormalizedName, ...] = ()
+    all_extras: bool = False
+
+    def key(self, cwd: Path | None) -> str:
+        extras = "*" if self.all_extras else ",".join(sorted(self.extras))
+        return f"{_portable(self.directory.as_uri(), cwd)}[{extras}]deps={self.dependencies}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class IndexOptions:
     """Index option lines found in requirements files (``--index-url`` and friends).
 
@@ -167,6 +188,7 @@ class InputSet:
     files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()
     cwd: Path | None = None
+    dynamic: tuple[DynamicProject, ...] = ()
 
     def digest(self) -> str:
         """``sha256:`` of the normalized inputs, stored in the lock for ``--check``.
@@ -194,6 +216,8 @@ class InputSet:
                 "trusted_hosts": sorted(set(opts.trusted_hosts)),
             },
         }
+        if self.dynamic:  # only then, so that every other lock keeps its digest
+            payload["dynamic"] = sorted(d.key(cwd) for d in self.dynamic)
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -298,6 +322,7 @@ class _Collector:
     only_binary: set[str] = field(default_factory=set)
     no_binary: set[str] = field(default_factory=set)
     trusted_hosts: list[str] = field(default_factory=list)
+    stdin: str | None = None  # the text of a "-" input
 
     def index_options(self) -> IndexOptions:
         return IndexOptions(
@@ -325,14 +350,14 @@ class _Collector:
 
 
 def parse_requirements_file(
-    path: Path, *, cwd: Path, environ: Mapping[str, str] | None = None
+    path: Path, *, cwd: Path, environ: Mapping[str, str] | None = None, stdin: str | None = None
 ) -> InputSet:
     """Read a file in pip's requirements syntax, following ``-r`` and ``-c`` includes.
 
     Relative includes, local paths and find-links directories are taken relative to
     the file that names them. ``environ`` (default: ``os.environ``) feeds ``${VAR}``.
     """
-    collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ)
+    collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ, stdin=stdin)
     _read_requirements_file(collector, _absolute(path, cwd), constraint=False)
     return collector.freeze()
 
@@ -347,7 +372,8 @@ def _read_requirements_file(c: _Collector, path: Path, *, constraint: bool) -> N
             hint="Remove one of the -r/-c lines.",
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        # "-" is standard input (pip-compile's habit), read once by the CLI.
+        text = c.stdin if path.name == "-" and c.stdin is not None else path.read_text("utf-8")
     except FileNotFoundError:
         raise InputError(f"Requirements file {display} does not exist.") from None
     except IsADirectoryError:
@@ -948,13 +974,14 @@ def parse_pyproject(
         _pep508(raw, where, raw)  # pyproject.toml allows PEP 508 only, not pip's bare paths
         return parse_requirement(raw, base=base, source=source, where=where)
 
-    if project:
-        if "dependencies" in dynamic:
-            raise InputError(
-                f"{display} declares its dependencies as dynamic; lock-build cannot read "
-                "them statically yet.",
-                hint="List them in a requirements.in and lock that instead.",
-            )
+    dynamic_deps = bool(project) and "dependencies" in dynamic
+    dynamic_extras = bool(extras or all_extras) and "optional-dependencies" in dynamic
+    if (dynamic_deps or dynamic_extras) and project_name is None:
+        raise InputError(
+            f"{display} declares dynamic dependencies but no [project].name.",
+            hint="Name the project: the name is needed to read its metadata.",
+        )
+    if project and not dynamic_deps:
         dependencies = project.get("dependencies", [])
         if not isinstance(dependencies, list):
             raise InputError(f"{display}: [project].dependencies must be an array of strings.")
@@ -966,19 +993,13 @@ def parse_pyproject(
         raise InputError(f"{display}: [project.optional-dependencies] must be a table.")
     available = {canonicalize_name(k): k for k in optional}
     wanted_extras = list(available) if all_extras else [canonicalize_name(e) for e in extras]
-    if (extras or all_extras) and "optional-dependencies" in dynamic:
-        raise InputError(
-            f"{display} declares its optional dependencies as dynamic; lock-build cannot "
-            "read them statically yet.",
-            hint="List them in a requirements file and lock that instead.",
-        )
     missing = [e for e, n in zip(extras, wanted_extras, strict=False) if n not in available]
-    if missing and not all_extras:
+    if missing and not all_extras and not dynamic_extras:
         raise InputError(
             f"{display} has no extra {', '.join(repr(m) for m in missing)}; "
             f"it defines {_names_list(available.values())}."
         )
-    for extra in _unique(wanted_extras):
+    for extra in [] if dynamic_extras else _unique(wanted_extras):
         key = available[extra]
         values = optional[key]
         if not isinstance(values, list):
@@ -997,11 +1018,26 @@ def parse_pyproject(
 
     if project_name is not None:
         items = _expand_self_references(items, project_name, optional, display, convert)
+    dynamic_projects: tuple[DynamicProject, ...] = ()
+    if (dynamic_deps or dynamic_extras) and project_name is not None:
+        dynamic_projects = (
+            DynamicProject(
+                directory=base,
+                name=project_name,
+                source=display,
+                dependencies=dynamic_deps,
+                extras=tuple(_unique(canonicalize_name(e) for e in extras))
+                if dynamic_extras
+                else (),
+                all_extras=all_extras and dynamic_extras,
+            ),
+        )
     return InputSet(
         requirements=tuple(i for i in items if isinstance(i, InputRequirement)),
         unnamed=tuple(i for i in items if isinstance(i, UnnamedLink)),
         files=(absolute,),
         cwd=cwd,
+        dynamic=dynamic_projects,
     )
 
 
@@ -1142,8 +1178,10 @@ def load_inputs(
     groups: Sequence[str] = (),
     cwd: Path,
     environ: Mapping[str, str] | None = None,
+    stdin: str | None = None,
 ) -> InputSet:
-    """Read every input the command line names (or the default one) into one InputSet."""
+    """Read every input the command line names (or the default one) into one InputSet;
+    ``stdin`` is the text of a ``-`` input."""
     if not paths:
         for candidate in ("requirements.in", "pyproject.toml"):
             if (cwd / candidate).is_file():
@@ -1170,7 +1208,7 @@ def load_inputs(
                 parse_pyproject(path, extras=extras, all_extras=all_extras, groups=groups, cwd=cwd)
             )
         else:
-            parts.append(parse_requirements_file(path, cwd=cwd, environ=environ))
+            parts.append(parse_requirements_file(path, cwd=cwd, environ=environ, stdin=stdin))
     for path in constraints:
         collector = _Collector(cwd=cwd, environ=os.environ if environ is None else environ)
         _read_requirements_file(collector, _absolute(path, cwd), constraint=True)
@@ -1214,6 +1252,7 @@ def merge_input_sets(parts: Sequence[InputSet], *, cwd: Path) -> InputSet:
         files=tuple(_unique(f for p in parts for f in p.files)),
         warnings=tuple(w for p in parts for w in p.warnings),
         cwd=cwd,
+        dynamic=tuple(d for p in parts for d in p.dynamic),
     )
 
 

@@ -3,9 +3,11 @@
 One rule picks the interpreter for every command: ``--python PATH`` if given, else
 the active virtual environment, else the interpreter running lock-build (so a
 lock-build installed with pipx locks for the user's project, not for itself).
-A local interpreter is asked directly; ``--python-version`` / ``--platform``
-describe a target that is not here, and we derive its markers and tags ourselves
-because ``packaging`` only describes the running interpreter.
+A local interpreter is asked for raw facts by a standard-library probe (so any
+Python from 3.9 up answers, whatever lock-build itself runs on), and its markers and
+tags are computed here with ``packaging``'s functions that take explicit versions and
+platforms; ``--python-version`` / ``--platform`` describe a target that is not here,
+derived the same way from a version and a platform tag.
 """
 
 from __future__ import annotations
@@ -15,32 +17,136 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import packaging
 from packaging.markers import Marker
-from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
+from packaging.tags import (
+    INTERPRETER_SHORT_NAMES,
+    Tag,
+    compatible_tags,
+    cpython_tags,
+    generic_tags,
+    mac_platforms,
+)
 
 from lock_build.errors import TargetError
 
-# Run inside the target interpreter with our copy of `packaging` importable, so its
-# tags and markers are exactly what an installer running there would compute.
+# Run inside the target interpreter: standard library only, and syntax that even an old
+# interpreter parses, so the answer (or the version it reports) is always readable.
+# It returns raw facts; markers and tags are computed here with `packaging`.
 _PROBE = r"""
-import json, sys, sysconfig
-sys.path.insert(0, sys.argv[1])
-from packaging import tags, markers
+import json, os, platform, struct, subprocess, sys, sysconfig
+if sys.version_info < (3, 6):
+    print(json.dumps({"version_info": list(sys.version_info[:5])}))
+    sys.exit(0)
+from importlib.machinery import EXTENSION_SUFFIXES
+
+
+def glibc():
+    try:
+        found = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, OSError, ValueError):
+        found = None
+    if not found:
+        try:
+            import ctypes
+            gnu = ctypes.CDLL(None).gnu_get_libc_version
+            gnu.restype = ctypes.c_char_p
+            found = "glibc " + gnu().decode("ascii")
+        except (AttributeError, OSError, ImportError, ValueError):
+            return None
+    name, _, version = found.partition(" ")
+    return version if name == "glibc" else None
+
+
+def elf_interpreter(path):
+    try:
+        with open(path, "rb") as f:
+            ident = f.read(16)
+            if ident[:4] != b"\x7fELF" or ident[4] not in (1, 2) or ident[5] not in (1, 2):
+                return None
+            order = "<" if ident[5] == 1 else ">"
+            wide = ident[4] == 2
+            head = order + ("HHIQQQIHHH" if wide else "HHIIIIIHHH")
+            fields = struct.unpack(head, f.read(struct.calcsize(head)))
+            phoff, phentsize, phnum = fields[4], fields[8], fields[9]
+            entry = order + ("IIQQQQQQ" if wide else "IIIIIIII")
+            for i in range(phnum):
+                f.seek(phoff + i * phentsize)
+                ph = struct.unpack(entry, f.read(struct.calcsize(entry)))
+                offset, size = (ph[2], ph[5]) if wide else (ph[1], ph[4])
+                if ph[0] == 3:  # PT_INTERP
+                    f.seek(offset)
+                    return f.read(size).rstrip(b"\0").decode("ascii")
+    except (OSError, struct.error, UnicodeDecodeError):
+        return None
+    return None
+
+
+def musl():
+    loader = elf_interpreter(sys.executable)
+    if not loader or "musl" not in loader:
+        return None
+    try:
+        lines = subprocess.run([loader], stderr=subprocess.PIPE, universal_newlines=True).stderr
+    except OSError:
+        return None
+    lines = [line.strip() for line in lines.splitlines() if line.strip()]
+    if len(lines) < 2 or not lines[0].startswith("musl"):
+        return None
+    return lines[1].split()[-1] if lines[1].startswith("Version ") else None
+
+
+def macos():
+    if sys.platform != "darwin":
+        return None
+    version, _, arch = platform.mac_ver()
+    if version.startswith("10.16"):  # a compatibility answer: ask for the real one
+        env = dict(os.environ, SYSTEM_VERSION_COMPAT="0")
+        version = subprocess.run(
+            [sys.executable, "-sS", "-c", "import platform; print(platform.mac_ver()[0])"],
+            stdout=subprocess.PIPE, universal_newlines=True, env=env,
+        ).stdout.strip()
+    return {"version": version, "arch": arch}
+
+
+config = sysconfig.get_config_var
 print(json.dumps({
-    "markers": markers.default_environment(),
-    "tags": [str(t) for t in tags.sys_tags()],
+    "version_info": list(sys.version_info[:5]),
+    "implementation": sys.implementation.name,
+    "implementation_version": list(sys.implementation.version[:5]),
+    "python_version": platform.python_version(),
+    "python_implementation": platform.python_implementation(),
+    "os_name": os.name,
+    "sys_platform": sys.platform,
+    "machine": platform.machine(),
+    "system": platform.system(),
+    "release": platform.release(),
+    "platform_version": platform.version(),
+    "sysconfig_platform": sysconfig.get_platform(),
+    "ext_suffix": config("EXT_SUFFIX"),
+    "extension_suffixes": list(EXTENSION_SUFFIXES),
+    "py_version_nodot": config("py_version_nodot"),
+    "py_debug": config("Py_DEBUG"),
+    "gil_disabled": config("Py_GIL_DISABLED"),
+    "with_pymalloc": config("WITH_PYMALLOC"),
+    "has_refcount": hasattr(sys, "gettotalrefcount"),
+    "pointer_bytes": struct.calcsize("P"),
+    "glibc": glibc() if sys.platform.startswith("linux") else None,
+    "musl": musl() if sys.platform.startswith("linux") else None,
+    "macos": macos(),
     "executable": sys.executable,
     "prefix": sys.prefix,
-    "base_prefix": sys.base_prefix,
+    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "purelib": sysconfig.get_paths()["purelib"],
 }))
 """
+
+# The oldest Python a lock can target: the `packaging` tags and markers are exact from it up.
+MIN_PYTHON = (3, 9)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -124,48 +230,285 @@ def _interpreter_path(path: Path) -> Path:
 
 
 def run_interpreter_script(
-    interpreter: Path, script: str, *args: str, purpose: str, timeout: int = 120
+    interpreter: Path,
+    script: str,
+    *args: str,
+    purpose: str,
+    timeout: int = 120,
+    flags: tuple[str, ...] = ("-I",),
 ) -> dict[str, Any]:
     """Run a stdlib-only ``script`` in ``interpreter`` (isolated mode) and parse its JSON.
 
-    ``purpose`` completes "Could not ask the interpreter X for ..." in the error.
+    ``purpose`` completes "when asked for ..." in the error. The script only uses the
+    standard library, so a failure here is the interpreter's: the error says it does
+    not run, with its own last words.
     """
     try:
         completed = subprocess.run(
-            [str(interpreter), "-I", "-c", script, *args],
+            [str(interpreter), *flags, "-c", script, *args],
             capture_output=True,
             text=True,
             check=False,
             stdin=subprocess.DEVNULL,
             timeout=timeout,
         )
-    except (OSError, subprocess.SubprocessError) as exc:
+    except subprocess.TimeoutExpired:
         raise TargetError(
-            f"Could not ask the interpreter {interpreter} for {purpose} ({exc}).",
+            f"The interpreter {interpreter} did not answer within {timeout} s when asked for "
+            f"{purpose}.",
             hint="Check that --python names a working Python 3 interpreter.",
-        ) from exc
-    if completed.returncode != 0:
+        ) from None
+    except OSError as exc:
         raise TargetError(
-            f"Could not ask the interpreter {interpreter} for {purpose} "
-            f"(exit {completed.returncode}).",
+            f"The interpreter {interpreter} cannot be run ({exc.strerror or exc}).",
+            hint="Check that --python names a working Python 3 interpreter.",
+        ) from None
+    if completed.returncode != 0:
+        last = next((line for line in reversed(completed.stderr.splitlines()) if line.strip()), "")
+        said = f": {last.strip().rstrip('.')}" if last else ""
+        raise TargetError(
+            f"The interpreter {interpreter} does not run: it exited with status "
+            f"{completed.returncode} when asked for {purpose}{said}.",
             hint="Check that --python names a working Python 3 interpreter.",
             detail=completed.stderr,
         )
     try:
-        return json.loads(completed.stdout)
-    except ValueError as exc:
+        answer = json.loads(completed.stdout)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
         raise TargetError(
             f"The interpreter {interpreter} answered with garbage when asked for {purpose}.",
             detail=completed.stdout[-2000:],
-        ) from exc
+        )
+    return answer
 
 
 def probe_interpreter(interpreter: Path) -> dict[str, object]:
-    """Ask a local interpreter for its markers, tags and paths."""
-    packaging_parent = str(Path(packaging.__file__).resolve().parent.parent)
+    """Ask a local interpreter for the raw facts its markers, tags and paths come from."""
+    try:
+        return run_interpreter_script(interpreter, _PROBE, purpose="its platform", timeout=60)
+    except TargetError as exc:
+        if "nknown option" not in (exc.detail or ""):
+            raise
+    # Python 2 has no -I: ask again without it (and without the current directory on
+    # sys.path), so the answer is its version rather than a usage message.
+    script = "import sys\nsys.path = [p for p in sys.path if p]\n" + _PROBE
     return run_interpreter_script(
-        interpreter, _PROBE, packaging_parent, purpose="its platform", timeout=60
+        interpreter, script, purpose="its platform", timeout=60, flags=("-E", "-s")
     )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InterpreterFacts:
+    """What the probe reports, validated: the inputs to markers and tags."""
+
+    version: tuple[int, int, int]
+    release_level: str  # "final", "candidate", ...
+    serial: int
+    implementation: str  # sys.implementation.name
+    implementation_version: str  # formatted as the marker wants it
+    markers: Mapping[str, str]
+    sysconfig_platform: str
+    ext_suffix: str | None
+    extension_suffixes: tuple[str, ...]
+    py_version_nodot: str
+    py_debug: bool | None
+    gil_disabled: bool
+    with_pymalloc: bool | None
+    has_refcount: bool
+    is_32bit: bool
+    glibc: tuple[int, int] | None
+    musl: tuple[int, int] | None
+    macos: tuple[tuple[int, int], str] | None  # (version, cpu arch)
+
+    @classmethod
+    def parse(cls, interpreter: Path, raw: Mapping[str, object]) -> InterpreterFacts:
+        def bad(what: str) -> TargetError:
+            return TargetError(
+                f"The interpreter {interpreter} gave an unusable answer about its platform "
+                f"({what}).",
+                detail=json.dumps(raw, default=str)[-2000:],
+            )
+
+        info = raw.get("version_info")
+        if not (
+            isinstance(info, list) and len(info) >= 3 and all(isinstance(i, int) for i in info[:3])
+        ):
+            raise bad("version_info")
+        version = (info[0], info[1], info[2])
+        if version[:2] < MIN_PYTHON:
+            raise TargetError(
+                f"The interpreter {interpreter} is Python {'.'.join(map(str, version))}; "
+                f"lock-build locks for Python {'.'.join(map(str, MIN_PYTHON))} or newer.",
+                hint="Pass a newer interpreter or virtual environment to --python.",
+            )
+        strings = {}
+        for key in (
+            "implementation",
+            "python_version",
+            "python_implementation",
+            "os_name",
+            "sys_platform",
+            "machine",
+            "system",
+            "release",
+            "platform_version",
+            "sysconfig_platform",
+            "executable",
+            "prefix",
+            "base_prefix",
+            "purelib",
+        ):
+            value = raw.get(key)
+            if not isinstance(value, str):
+                raise bad(key)
+            strings[key] = value
+        impl = raw.get("implementation_version")
+        if not (isinstance(impl, list) and len(impl) >= 5):
+            raise bad("implementation_version")
+        implementation_version = _format_full_version(impl)
+        markers = {
+            "implementation_name": strings["implementation"],
+            "implementation_version": implementation_version,
+            "os_name": strings["os_name"],
+            "platform_machine": strings["machine"],
+            "platform_release": strings["release"],
+            "platform_system": strings["system"],
+            "platform_version": strings["platform_version"],
+            "python_full_version": strings["python_version"],
+            "platform_python_implementation": strings["python_implementation"],
+            "python_version": ".".join(strings["python_version"].split(".")[:2]),
+            "sys_platform": strings["sys_platform"],
+        }
+        macos = raw.get("macos")
+        mac: tuple[tuple[int, int], str] | None = None
+        if isinstance(macos, dict):
+            numbers = _two_numbers(macos.get("version"))
+            if numbers is None or not isinstance(macos.get("arch"), str):
+                raise bad("macos")
+            mac = (numbers, str(macos["arch"]))
+        ext_suffix = raw.get("ext_suffix")
+        suffixes = raw.get("extension_suffixes")
+        nodot = raw.get("py_version_nodot")
+        return cls(
+            version=version,
+            release_level=str(info[3]) if len(info) > 3 else "final",
+            serial=int(info[4]) if len(info) > 4 and isinstance(info[4], int) else 0,
+            implementation=strings["implementation"],
+            implementation_version=implementation_version,
+            markers=markers,
+            sysconfig_platform=strings["sysconfig_platform"],
+            ext_suffix=ext_suffix if isinstance(ext_suffix, str) else None,
+            extension_suffixes=tuple(str(x) for x in suffixes)
+            if isinstance(suffixes, list)
+            else (),
+            py_version_nodot=str(nodot) if nodot else f"{version[0]}{version[1]}",
+            py_debug=None if raw.get("py_debug") is None else bool(raw.get("py_debug")),
+            gil_disabled=bool(raw.get("gil_disabled")),
+            with_pymalloc=None
+            if raw.get("with_pymalloc") is None
+            else bool(raw.get("with_pymalloc")),
+            has_refcount=bool(raw.get("has_refcount")),
+            is_32bit=raw.get("pointer_bytes") == 4,
+            glibc=_two_numbers(raw.get("glibc")),
+            musl=_two_numbers(raw.get("musl")),
+            macos=mac,
+        )
+
+    def tags(self) -> tuple[Tag, ...]:
+        """What ``packaging.tags.sys_tags()`` would say inside that interpreter."""
+        python = self.version[:2]
+        platforms = tuple(self._platforms())
+        name = INTERPRETER_SHORT_NAMES.get(self.implementation) or self.implementation
+        if name == "cp":
+            found = list(cpython_tags(python, self._cpython_abis(), platforms))
+        else:
+            interpreter = f"{name}{self.py_version_nodot}"
+            found = list(generic_tags(interpreter, self._generic_abis(), platforms))
+        compatible = (
+            "pp3" if name == "pp" else f"cp{self.py_version_nodot}" if name == "cp" else None
+        )
+        found += compatible_tags(python, compatible, platforms)
+        return tuple(found)
+
+    def _cpython_abis(self) -> list[str]:
+        version = f"{self.version[0]}{self.version[1]}"
+        debug = threading = pymalloc = ""
+        has_ext = "_d.pyd" in self.extension_suffixes
+        if self.py_debug or (self.py_debug is None and (self.has_refcount or has_ext)):
+            debug = "d"
+        if self.version[:2] >= (3, 13) and self.gil_disabled:
+            threading = "t"
+        if self.version[:2] < (3, 8) and self.with_pymalloc is not False:
+            pymalloc = "m"
+        abis = [f"cp{version}{threading}{debug}{pymalloc}"]
+        if self.version[:2] >= (3, 8) and debug:
+            abis.append(f"cp{version}{threading}")  # a debug build loads normal extensions
+        return abis
+
+    def _generic_abis(self) -> list[str]:
+        """The ABI part of EXT_SUFFIX ('.pypy39-pp73-x86_64-linux-gnu.so' -> 'pypy39_pp73')."""
+        parts = (self.ext_suffix or "").split(".")
+        if len(parts) < 3:
+            return []
+        soabi = parts[1]
+        if soabi.startswith("cpython"):
+            abi = "cp" + soabi.split("-")[1] if "-" in soabi else soabi
+        elif soabi.startswith("cp"):
+            abi = soabi.split("-")[0]
+        elif soabi.startswith("pypy"):
+            abi = "-".join(soabi.split("-")[:2])
+        elif soabi.startswith("graalpy"):
+            abi = "-".join(soabi.split("-")[:3])
+        else:
+            abi = soabi
+        return [_normalize(abi)] if abi else []
+
+    def _platforms(self) -> Iterator[str]:
+        system = self.markers["platform_system"]
+        if system == "Darwin" and self.macos is not None:
+            version, arch = self.macos
+            if self.is_32bit:
+                arch = "ppc" if arch.startswith("ppc") else "i386"
+            yield from mac_platforms(version, arch)
+            return
+        linux = _normalize(self.sysconfig_platform)
+        if system != "Linux" or not linux.startswith("linux_"):
+            yield linux
+            return
+        if self.is_32bit:
+            linux = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}.get(
+                linux, linux
+            )
+        arch = linux.split("_", 1)[1]
+        archs = {"armv8l": ["armv8l", "armv7l"]}.get(arch, [arch])
+        for each in archs:
+            yield f"linux_{each}"
+        if self.glibc is not None:
+            for each in archs:
+                yield from _manylinux_tags(self.glibc, each)
+        if self.musl is not None:
+            for each in archs:
+                yield from _musllinux_tags(self.musl, each)
+
+
+def _format_full_version(info: Sequence[object]) -> str:
+    """The marker form of a version tuple, as ``packaging.markers`` writes it."""
+    version = f"{info[0]}.{info[1]}.{info[2]}"
+    kind = str(info[3])
+    if kind != "final":
+        version += kind[0] + str(info[4])
+    return version
+
+
+def _two_numbers(text: object) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", text) if isinstance(text, str) else None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _normalize(text: str) -> str:
+    return text.replace(".", "_").replace("-", "_").replace(" ", "_")
 
 
 _PROBES: dict[Path, Target] = {}
@@ -176,14 +519,14 @@ def target_for_interpreter(interpreter: Path) -> Target:
     cached = _PROBES.get(interpreter)
     if cached is not None:
         return cached
-    facts = probe_interpreter(interpreter)
-    markers = {str(k): str(v) for k, v in dict(facts["markers"]).items()}  # type: ignore[call-overload]
-    tags = tuple(t for text in facts["tags"] for t in parse_tag(text))  # type: ignore[union-attr]
+    facts = InterpreterFacts.parse(interpreter, probe_interpreter(interpreter))
+    tags = facts.tags()
     # Record the manylinux/musllinux level rather than the bare linux_* tag a local
     # build produces: it is the glibc level the lock assumed.
     platforms = [t.platform for t in tags if t.platform != "any"]
     platform = next((p for p in platforms if p.startswith(("manylinux_", "musllinux_"))), None)
     platform = platform or (platforms[0] if platforms else "any")
+    markers = facts.markers
     target = Target(
         python_version=markers["python_version"],
         python_full_version=markers["python_full_version"],
@@ -217,18 +560,27 @@ def platform_tags(platform: str) -> tuple[str, ...]:
     match = _MANYLINUX.match(platform)
     if not match:
         return (platform,)
-    family, major, minor, arch = match[1], int(match[2]), int(match[3]), match[4]
-    floor = 5 if family == "manylinux" and arch in ("x86_64", "i686") else 17
-    if family == "musllinux":
-        floor = 1
-    tags: list[str] = []
+    family, level, arch = match[1], (int(match[2]), int(match[3])), match[4]
+    expand = _manylinux_tags if family == "manylinux" else _musllinux_tags
+    return (*expand(level, arch), f"linux_{arch}")
+
+
+def _manylinux_tags(glibc: tuple[int, int], arch: str) -> Iterator[str]:
+    """manylinux levels a glibc ``glibc`` runs, newest first, legacy aliases in place
+    (the order of ``packaging``'s own)."""
+    major, minor = glibc
+    floor = 5 if arch in ("x86_64", "i686") else 17
+    aliases = {v: k for k, v in _LEGACY_MANYLINUX.items()}
     for m in range(minor, floor - 1, -1):
-        tags.append(f"{family}_{major}_{m}_{arch}")
-        legacy = {v: k for k, v in _LEGACY_MANYLINUX.items()}.get((major, m))
-        if family == "manylinux" and legacy:
-            tags.append(f"{legacy}_{arch}")
-    tags.append(f"linux_{arch}")
-    return tuple(tags)
+        yield f"manylinux_{major}_{m}_{arch}"
+        if (major, m) in aliases:
+            yield f"{aliases[(major, m)]}_{arch}"
+
+
+def _musllinux_tags(musl: tuple[int, int], arch: str) -> Iterator[str]:
+    major, minor = musl
+    for m in range(minor, -1, -1):
+        yield f"musllinux_{major}_{m}_{arch}"
 
 
 def synthetic_target(python_version: str, platform: str, base: Target) -> Target:

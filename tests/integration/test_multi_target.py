@@ -85,12 +85,6 @@ def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
     index_server.remove_index(idx)
 
 
-@pytest.fixture(autouse=True)
-def _trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    # sync and plan fetch only from places this run configures.
-    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
-
-
 @pytest.fixture
 def project(tmp_path: Path, index: LocalIndex) -> Project:
     return Project(tmp_path / "project", index, tmp_path / "cache")

@@ -20,13 +20,6 @@ from lock_build.lockfile import write_lock
 from lock_build.sync import sync
 from lock_build.sync.inspect import inspect_environment
 
-
-@pytest.fixture(autouse=True)
-def trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local index is plain http: sync fetches from it only when the run trusts it."""
-    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
-
-
 IMPORT_ABI = (
     "import abiprov, abiext, abiext._built_against as b; "
     "print(b.BUILT_AGAINST, abiprov.__version__)"

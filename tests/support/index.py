@@ -134,6 +134,8 @@ class LocalIndex:
       "badjson" (JSON content type, unparsable body), "schema" (valid JSON, wrong shape).
     - `flaky`: the next N requests to this index answer 503.
     - `hash_overrides`: filename -> sha256 to advertise instead of the real one.
+    - `requires_python`: state each file's Requires-Python on the page (off: the
+      attribute is omitted, as some indexes and mirrors do; the files still say it).
     """
 
     def __init__(self, server: LocalIndexServer, name: str, directory: Path) -> None:
@@ -152,6 +154,7 @@ class LocalIndex:
         self.flaky = 0
         self.hash_overrides: dict[str, str] = {}
         self.yanked: dict[str, str] = {}
+        self.requires_python = True
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
 
@@ -254,7 +257,7 @@ class LocalIndex:
             "size": len(data),
         }
         requires_python = _requires_python(path)
-        if requires_python:  # PEP 691: optional, but a string when present
+        if requires_python and self.requires_python:  # PEP 691: optional; a string if there
             entry["requires-python"] = requires_python
         if self.upload_times:
             moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)

@@ -11,7 +11,16 @@ from packaging.version import Version
 
 import lock_build.cli as cli_module
 from lock_build.cli import cli
-from lock_build.graph import Edge, build_graph, render_dot, render_mermaid, render_text
+from lock_build.graph import (
+    Edge,
+    GraphQuery,
+    GraphQueryError,
+    build_graph,
+    render_dot,
+    render_graph,
+    render_mermaid,
+    render_text,
+)
 from lock_build.lockfile import (
     LockedFile,
     LockedPackage,
@@ -254,3 +263,83 @@ def test_cli_graph_missing_lockfile(lockfile: Path, capsys: pytest.CaptureFixtur
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing.lock does not exist" in err
+
+
+# --- questions: --why, --package, --invert ------------------------------------------------
+
+
+def test_why_lists_every_chain_with_build_edges_marked() -> None:
+    text = render_graph(SAMPLE, "text", GraphQuery(why=canonicalize_name("numpy")))
+    assert text == (
+        "cftime==1.6.3 -> numpy==1.26.4\n"
+        "cftime==1.6.3 -[build]-> oldest-supported-numpy==2022.5.28 -> numpy==1.26.4\n"
+    )
+
+
+def test_why_inverted_reads_from_the_package_back_to_the_input() -> None:
+    query = GraphQuery(why=canonicalize_name("oldest_supported_numpy"), invert=True)
+    assert render_graph(SAMPLE, "text", query) == (
+        "oldest-supported-numpy==2022.5.28 <-[build]- cftime==1.6.3\n"
+    )
+
+
+def test_why_an_input_says_so() -> None:
+    text = render_graph(SAMPLE, "text", GraphQuery(why=canonicalize_name("requests")))
+    assert text.splitlines() == [
+        "requests==2.31.0 (an input requirement)",
+        "cftime==1.6.3 -> requests==2.31.0",
+    ]
+
+
+QUERIES = [
+    # (query, format, lines that must appear, lines that must not)
+    (GraphQuery(package=canonicalize_name("requests")), "text", ["requests==2.31.0"], ["cftime"]),
+    (
+        GraphQuery(package=canonicalize_name("urllib3"), invert=True),
+        "text",
+        ["urllib3==2.2.0", "└── requests==2.31.0", "    └── cftime==1.6.3"],
+        ["idna"],
+    ),
+    (
+        GraphQuery(why=canonicalize_name("numpy")),
+        "dot",
+        ['"cftime==1.6.3" -> "oldest-supported-numpy==2022.5.28" [style=dashed, label="build"];'],
+        ["idna", "setuptools"],
+    ),
+    (
+        GraphQuery(why=canonicalize_name("numpy"), invert=True),
+        "dot",
+        ['"numpy==1.26.4" -> "cftime==1.6.3";'],
+        ['"cftime==1.6.3" -> "numpy==1.26.4";'],
+    ),
+    (
+        GraphQuery(package=canonicalize_name("oldest-supported-numpy")),
+        "mermaid",
+        ['n0["numpy==1.26.4"]', "n1 --> n0"],
+        ["cftime", "-. build .->"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "fmt", "present", "absent"), QUERIES)
+def test_queries_in_every_format(
+    query: GraphQuery, fmt: str, present: list[str], absent: list[str]
+) -> None:
+    text = render_graph(SAMPLE, fmt, query)
+    for line in present:
+        assert line in text.splitlines() or line in text, text
+    for word in absent:
+        assert word not in text, text
+
+
+def test_a_name_not_in_the_lock_is_one_error() -> None:
+    with pytest.raises(GraphQueryError) as info:
+        render_graph(SAMPLE, "text", GraphQuery(why=canonicalize_name("torch")))
+    assert info.value.package == "torch"
+    assert "torch is not in the lock" in info.value.render()
+
+
+def test_cli_graph_why(lockfile: Path) -> None:
+    result = CliRunner().invoke(cli, ["graph", "--why", "NumPy"])
+    assert result.exit_code == 0, result.output
+    assert "-[build]-> oldest-supported-numpy==2022.5.28 -> numpy==1.26.4" in result.stdout

@@ -515,11 +515,48 @@ def test_groups_without_a_project_table(tmp_path: Path) -> None:
         parse_pyproject(path, cwd=tmp_path)
 
 
-def test_dynamic_dependencies_are_refused(tmp_path: Path) -> None:
-    path = pyproject(tmp_path, '[project]\nname = "p"\ndynamic = ["version", "dependencies"]\n')
-    with pytest.raises(InputError, match="cannot read them statically yet") as info:
+DYNAMIC = [
+    # (the [project] table, --extra, expected DynamicProject fields, static requirements)
+    ('dynamic = ["version", "dependencies"]\n', (), {"dependencies": True, "extras": ()}, []),
+    (
+        'dynamic = ["dependencies", "optional-dependencies"]\n',
+        ("Fast",),
+        {"dependencies": True, "extras": ("fast",)},
+        [],
+    ),
+    (
+        'dependencies = ["a"]\ndynamic = ["optional-dependencies"]\n',
+        ("fast",),
+        {"dependencies": False, "extras": ("fast",)},
+        ["a"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "extras", "expected", "static"), DYNAMIC)
+def test_dynamic_dependencies_are_left_to_the_backend(
+    tmp_path: Path,
+    table: str,
+    extras: tuple[str, ...],
+    expected: dict[str, object],
+    static: list[str],
+) -> None:
+    path = pyproject(tmp_path, '[project]\nname = "P"\n' + table)
+    parsed = parse_pyproject(path, extras=extras, cwd=tmp_path)
+    (project,) = parsed.dynamic
+    assert (project.name, project.directory, project.source) == ("p", tmp_path, "pyproject.toml")
+    assert {k: getattr(project, k) for k in expected} == expected
+    assert strings(parsed.requirements) == static
+    static_digest = parse_pyproject(
+        pyproject(tmp_path / "s", '[project]\nname = "p"\n'), cwd=tmp_path / "s"
+    )
+    assert parsed.digest() != static_digest.digest()
+
+
+def test_dynamic_dependencies_need_a_project_name(tmp_path: Path) -> None:
+    path = pyproject(tmp_path, '[project]\ndynamic = ["name", "dependencies"]\n')
+    with pytest.raises(InputError, match="no \\[project\\].name"):
         parse_pyproject(path, cwd=tmp_path)
-    assert "requirements.in" in (info.value.hint or "")
 
 
 def test_malformed_toml_names_the_line(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import sys
 import click
 
 from lock_build import __version__
-from lock_build.cli.output import Console, console_option_group, route_core_logging
+from lock_build.cli.output import Console, route_core_logging
 from lock_build.errors import LockBuildError
 
 
@@ -24,9 +24,16 @@ def cli() -> None:
 
 def _register() -> None:
     # Imported here so that `lock-build --help` does not pay for every command's imports.
-    from lock_build.cli import compile_cmd, export_cmd, graph_cmd, plan_cmd, sync_cmd
+    from lock_build.cli import (
+        compile_cmd,
+        completion_cmd,
+        export_cmd,
+        graph_cmd,
+        plan_cmd,
+        sync_cmd,
+    )
 
-    for module in (compile_cmd, export_cmd, plan_cmd, sync_cmd, graph_cmd):
+    for module in (compile_cmd, export_cmd, plan_cmd, sync_cmd, graph_cmd, completion_cmd):
         cli.add_command(module.command)
 
 
@@ -53,4 +60,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0)
 
 
-__all__ = ["cli", "main", "console_option_group"]
+__all__ = ["cli", "main"]

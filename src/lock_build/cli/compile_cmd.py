@@ -1,20 +1,22 @@
-"""`lock-build compile`: inputs in, lockfile out."""
+"""`lock-build compile`: inputs in, lockfile out, and what changed on stderr."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lock_build.cli.options import abi_equal_option, index_flags, index_options, target_options
-from lock_build.cli.output import Console, console_option_group, default_cache_dir
+from lock_build.changes import summarize
+from lock_build.cli import options
+from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import InputError, StaleError
-from lock_build.inputs import default_output_path, load_inputs, parse_requirements_file
+from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
@@ -22,11 +24,13 @@ from lock_build.locking.compile import CompileRequest
 from lock_build.locking.multi import compile_targets
 from lock_build.multilock import lock_for_target
 from lock_build.pipconfig import load_index_settings
+from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
 from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
 from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
 
+_DASH = Path("-")  # standard input as an input, standard output as -o
 # Options that do not change the lock: left out of the regenerate command in its header.
 _VOLATILE = {
     "-v",
@@ -37,192 +41,201 @@ _VOLATILE = {
     "--dry-run",
     "-U",
     "--upgrade",
+    "--generate-hashes",
+    "--allow-unsafe",
     "--offline",
 }
-_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package"}
+_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous"}
 
 
 @click.command("compile")
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Lockfile to write [default: beside the first input, e.g. requirements.lock].",
+@options.compile_inputs_argument
+@options.output_option(
+    "Lockfile to write [default: beside the first input, e.g. requirements.lock; "
+    "standard output for a '-' input]; '-' is standard output."
 )
-@click.option(
-    "-c",
-    "--constraint",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Constrain versions with this file (repeatable).",
-)
-@click.option(
-    "--extra", multiple=True, metavar="NAME", help="Include this extra of pyproject.toml."
-)
-@click.option("--all-extras", is_flag=True, help="Include every extra of pyproject.toml.")
-@click.option(
-    "--group", multiple=True, metavar="NAME", help="Include this PEP 735 dependency group."
-)
-@click.option("-U", "--upgrade", is_flag=True, help="Ignore the pins of the existing lock.")
-@click.option(
-    "-P",
-    "--upgrade-package",
-    multiple=True,
-    metavar="PKG[==V]",
-    help="Upgrade only this package (runtime and build pins); repeatable.",
-)
-@click.option(
-    "--check",
-    is_flag=True,
-    help="Do not resolve: exit 1 and say why if the lock no longer fits its inputs.",
-)
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print the lock instead of writing it; exit 1 if it would change.",
-)
-@target_options
-@index_options
-@click.option(
-    "-b",
-    "--build-constraint",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Constrain every build environment with this file (never overridden).",
-)
-@click.option(
-    "--build-match",
-    type=click.Choice(["runtime", "declared"]),
-    default="runtime",
-    show_default=True,
-    help="runtime: build ABI packages against their runtime version, recording any "
-    "substitution; declared: fail instead when declared build requirements exclude it.",
-)
-@click.option(
-    "--match-runtime",
-    multiple=True,
-    metavar="PKG",
-    help="Treat PKG as an ABI package built against exactly its runtime version (equality, "
-    "replacing any ABI rule PKG has).",
-)
-@click.option(
-    "--no-match-runtime", multiple=True, metavar="PKG", help="Do not treat PKG as an ABI package."
-)
-@abi_equal_option
-@click.option(
-    "--extra-build-requires",
-    multiple=True,
-    metavar="PKG:REQ",
-    help="Add a build requirement to PKG (for sdists that under-declare); repeatable.",
-)
-@click.option(
-    "--config-settings-package",
-    multiple=True,
-    metavar="PKG:KEY=VALUE",
-    help="PEP 517 config settings for PKG's build; locked and part of every cache key.",
-)
-@click.option(
-    "--no-build-isolation-package",
-    multiple=True,
-    metavar="PKG",
-    help="Build PKG against the runtime versions of its build requirements.",
-)
-@console_option_group
-def command(**values: Any) -> None:
-    """Resolve INPUTS (requirements.in files or pyproject.toml) into a lockfile that pins
-    the runtime tree and the build environment of every sdist."""
-    console = Console(quiet=values["quiet"], verbose=values["verbose"])
+@options.previous_option
+@options.selection_options
+@options.upgrade_options
+@options.check_option
+@options.dry_run_option
+@options.compat_options
+@options.target_options
+@options.index_options
+@options.build_options
+@options.console_options
+def command(
+    *,
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    previous: Path | None,
+    selection: options.SelectionFlags,
+    upgrade: options.UpgradeFlags,
+    check: bool,
+    dry_run: bool,
+    compat: options.CompatFlags,
+    target: options.TargetFlags,
+    index: options.IndexFlags,
+    build: options.BuildFlags,
+    console: options.ConsoleFlags,
+) -> None:
+    """Resolve INPUTS (requirements.in files or pyproject.toml; '-' reads standard input)
+    into a lockfile that pins the runtime tree and the build environment of every sdist."""
+    out = start(console)
+    for note in compat.notes():
+        out.debug(note)
     cwd = Path.cwd()
-    paths = list(values["inputs"])
-    inputs = load_inputs(
-        paths,
-        constraints=values["constraint"],
-        extras=values["extra"],
-        all_extras=values["all_extras"],
-        groups=values["group"],
-        cwd=cwd,
-    )
-    for warning in inputs.warnings:
-        console.warn(warning)
-    first_input = (
-        paths[0] if paths else inputs.files[0] if inputs.files else Path("requirements.in")
-    )
-    output = values["output_file"] or default_output_path(first_input)
-    check_lock_path(output)
-
-    specs = tuple(parse_target_spec(text) for text in values["targets"])
-    if values["check"]:
-        _check(output, inputs, _options_record(values), console)
+    loaded = _load_inputs(inputs, selection, cwd)
+    for warning in loaded.warnings:
+        out.warn(warning)
+    destination = _destination(inputs, output, loaded)
+    record = _options_record(build, index, selection)
+    specs = _target_specs(target)
+    if check:
+        _check(_file_output(destination, "--check"), loaded, record, out)
         return
-
-    cache_dir = default_cache_dir(values["cache_dir"])
-    existing = read_lock(output) if output.exists() else None
-    targets, keep_others = _targets(values, specs, existing)
-    settings = load_index_settings(
-        flags=index_flags(values), input_options=inputs.index_options, cache_dir=cache_dir
-    )
-    for warning in settings.warnings:
-        console.warn(warning)
-    previous = existing if not values["upgrade"] else None
-    request = CompileRequest(
-        inputs=inputs,
-        settings=settings,
-        target=targets[0],
-        cache_dir=cache_dir,
-        command=_regenerate_command(sys.argv[1:]),
-        input_files=tuple(_display(f, cwd) for f in inputs.files),
-        build=_build_options(values, settings.build_constraint_files, settings.pre),
-        constraints=_constraint_files(settings.constraint_files, "pip configuration"),
-        previous=previous,
-        upgrade=values["upgrade"],
-        upgrade_packages=tuple(
-            _requirement(p, "--upgrade-package") for p in values["upgrade_package"]
-        ),
-        options_record=_options_record(values),
-        output_dir=output.parent.resolve(),
-    )
+    request = _request(loaded, destination, previous, upgrade, target, index, build, console)
+    existing = read_lock(destination) if destination is not None and destination.exists() else None
+    targets, keep_others = _targets(target, specs, existing, upgrade=upgrade.upgrade)
+    request = replace(request, target=targets[0], options_record=record)
     started = time.monotonic()
-    console.status(f"Locking for {', '.join(t.describe() for t in targets)}")
-    result = compile_targets(request, targets, keep_others=keep_others, reporter=console)
-    console.clear_status()
+    out.status(f"Locking for {', '.join(t.describe() for t in targets)}")
+    result = compile_targets(request, targets, keep_others=keep_others, reporter=out)
+    out.clear_status()
     several = len(result.compiled) > 1
     for ident, compiled in result.compiled:
         for line in compiled.substitutions:
-            console.warn(f"{ident}: {line}" if several else line)
+            out.warn(f"{ident}: {line}" if several else line)
         if compiled.built_metadata:
-            console.debug(
-                "Metadata prepared by build backends: " + ", ".join(compiled.built_metadata)
-            )
+            out.debug("Metadata prepared by build backends: " + ", ".join(compiled.built_metadata))
     for ident in result.kept:
-        console.info(f"Kept target {ident} of {output.name} as it was (not compiled now).")
-    _report(result.lock, output, console, time.monotonic() - started)
-    if values["dry_run"]:
-        text = dumps(result.lock)
+        out.info(f"Kept target {ident} of the existing lock as it was (not compiled now).")
+    _report(result.lock, out, time.monotonic() - started)
+    _write(result.lock, destination, dry_run=dry_run, console=out, cwd=cwd)
+    summary = summarize(request.previous, result.lock, previous_pins=request.previous_pins)
+    for line in summary.lines():
+        out.info(line)
+
+
+def _load_inputs(paths: tuple[Path, ...], selection: options.SelectionFlags, cwd: Path) -> InputSet:
+    stdin = sys.stdin.read() if _DASH in paths else None  # "-" is standard input here
+    return load_inputs(
+        list(paths),
+        constraints=selection.constraint,
+        extras=selection.extra,
+        all_extras=selection.all_extras,
+        groups=selection.group,
+        cwd=cwd,
+        stdin=stdin,
+    )
+
+
+def _destination(inputs: tuple[Path, ...], output: Path | None, loaded: InputSet) -> Path | None:
+    """The lock's path; None for standard output (``-o -``, or a ``-`` input and no -o)."""
+    if output == _DASH or (output is None and _DASH in inputs):
+        return None
+    first = inputs[0] if inputs else loaded.files[0] if loaded.files else Path("requirements.in")
+    destination = output or default_output_path(first)
+    check_lock_path(destination)
+    if destination.exists() and not looks_like_lock(destination):
+        raise InputError(
+            f"{destination} exists and is not a lock-build lock (a requirements.txt from "
+            "pip-compile or uv?), so compile will not overwrite it.",
+            hint=f"To keep its pins, pass it as --previous {destination} and write the lock "
+            f"elsewhere: lock-build compile {' '.join(map(str, inputs)) or 'requirements.in'} "
+            f"--previous {destination} -o {destination.with_suffix('.lock')}",
+        )
+    return destination
+
+
+def _file_output(destination: Path | None, option: str) -> Path:
+    if destination is None:
+        raise InputError(f"{option} compares with a lockfile; standard output is none.")
+    return destination
+
+
+def _request(
+    inputs: InputSet,
+    destination: Path | None,
+    previous: Path | None,
+    upgrade: options.UpgradeFlags,
+    target: options.TargetFlags,
+    index: options.IndexFlags,
+    build: options.BuildFlags,
+    console: options.ConsoleFlags,
+) -> CompileRequest:
+    """Typed option values -> the one request the core takes."""
+    cwd = Path.cwd()
+    cache_dir = default_cache_dir(console.cache_dir)
+    settings = load_index_settings(
+        flags=index.as_flags(), input_options=inputs.index_options, cache_dir=cache_dir
+    )
+    for warning in settings.warnings:
+        Console.current().warn(warning)
+    existing = None
+    if destination is not None and destination.exists() and not upgrade.upgrade:
+        existing = read_lock(destination)
+    pins = None
+    if previous is not None and not upgrade.upgrade:
+        given = read_previous(previous, cwd=cwd)
+        # A previous lock-build lock gives the build pins too, unless the -o lock does.
+        existing = existing or given.lock
+        pins = given.pins
+    return CompileRequest(
+        inputs=inputs,
+        settings=settings,
+        target=resolve_target(target.python, target.python_version, target.platform),
+        cache_dir=cache_dir,
+        command=_regenerate_command(sys.argv[1:]),
+        input_files=tuple(_display(f, cwd) for f in inputs.files),
+        build=_build_options(
+            build,
+            settings.build_constraint_files,
+            pre=settings.pre or index.pre,
+            prefer_binary=index.prefer_binary,
+        ),
+        constraints=_constraint_files(settings.constraint_files, "pip configuration"),
+        previous=existing,
+        previous_pins=pins,
+        upgrade=upgrade.upgrade,
+        upgrade_packages=upgrade.upgrade_package,
+        output_dir=(destination.parent if destination else cwd).resolve(),
+    )
+
+
+def _write(
+    lock: Lock, destination: Path | None, *, dry_run: bool, console: Console, cwd: Path
+) -> None:
+    text = dumps(lock)
+    if destination is None:
         click.echo(text, nl=False)
-        if not output.exists() or output.read_text(encoding="utf-8") != text:
-            raise StaleError(f"{output} would change.")
         return
-    changed = write_lock(output, result.lock)
-    console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(output, cwd)}")
+    if dry_run:
+        click.echo(text, nl=False)
+        if not destination.exists() or destination.read_text(encoding="utf-8") != text:
+            raise StaleError(f"{destination} would change.")
+        return
+    changed = write_lock(destination, lock)
+    console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(destination, cwd)}")
 
 
-def _check(output: Path, inputs: Any, options: dict[str, object], console: Console) -> None:
+def _check(output: Path, inputs: InputSet, record: dict[str, object], console: Console) -> None:
     if not output.exists():
         raise StaleError(f"{output} does not exist.", hint="Create it with lock-build compile.")
     lock = read_lock(output)
     reasons: list[str] = []
     several = len(lock.targets) > 1
-    for target in lock.targets:
-        for reason in stale_reasons(lock_for_target(lock, target.id), inputs):
-            shown = f"{target.id}: {reason}" if several else reason
+    for each in lock.targets:  # every target: a marker may make an input apply to one only
+        for reason in stale_reasons(lock_for_target(lock, each.id), inputs):
+            shown = f"{each.id}: {reason}" if several else reason
             if shown not in reasons:
                 reasons.append(shown)
-    # Options that shape the result (build policy, binary policy, --pre) are in the lock.
-    for key in sorted(set(options) | (set(lock.options) & _RECORDED_OPTIONS)):
-        if options.get(key) != lock.options.get(key):
+    # Options that shape the result (build policy, binary policy, --pre) are in the lock;
+    # the selection (extras, groups) is in the inputs digest already.
+    for key in sorted((set(record) | set(lock.options)) & _RECORDED_OPTIONS):
+        if record.get(key) != lock.options.get(key):
             reasons.append(
-                f"--{key} is {_shown(options.get(key))} now, {_shown(lock.options.get(key))} "
+                f"--{key} is {_shown(record.get(key))} now, {_shown(lock.options.get(key))} "
                 "in the lock"
             )
     if reasons:
@@ -233,8 +246,28 @@ def _check(output: Path, inputs: Any, options: dict[str, object], console: Conso
     console.info(f"{output} is up to date with its inputs.")
 
 
+def _target_specs(target: options.TargetFlags) -> tuple[TargetSpec, ...]:
+    """``--target`` values, else the configuration's ``targets = [...]``."""
+    texts = target.targets
+    if not texts:
+        configured = options.current_config().targets or ()
+        if not isinstance(configured, list | tuple) or not all(
+            isinstance(t, str) for t in configured
+        ):
+            raise InputError(
+                "The configuration's targets must be a list of target specs "
+                '(e.g. targets = ["3.12", "3.11-manylinux_2_28_x86_64"]).'
+            )
+        texts = tuple(str(t) for t in configured)
+    return tuple(parse_target_spec(text) for text in texts)
+
+
 def _targets(
-    values: dict[str, Any], specs: tuple[TargetSpec, ...], existing: Lock | None
+    flags: options.TargetFlags,
+    specs: tuple[TargetSpec, ...],
+    existing: Lock | None,
+    *,
+    upgrade: bool,
 ) -> tuple[tuple[Target, ...], bool]:
     """What to compile, and whether the existing lock's other targets are kept.
 
@@ -243,29 +276,28 @@ def _targets(
     targets is compiled for all of them again; otherwise there is one target, as
     ``--python`` / ``--python-version`` / ``--platform`` say.
     """
-    shorthand = values["python_version"] or values["platform"]
-    if not specs and not shorthand and not values["python"] and existing is not None:
+    shorthand = flags.python_version or flags.platform
+    if not specs and not shorthand and not flags.python and existing is not None:
         if len(existing.targets) > 1:
-            specs = tuple(_spec_of(t.python_version, t.platform) for t in existing.targets)
-            local = target_for_interpreter(select_interpreter(None))
-            return targets_for_specs(specs, local=local), False
-    default = resolve_target(values["python"], values["python_version"], values["platform"])
+            again = tuple(_spec_of(t.python_version, t.platform) for t in existing.targets)
+            return targets_for_specs(again, local=_local(None)), False
+    default = resolve_target(flags.python, flags.python_version, flags.platform)
     if not specs:
         return (default,), False
-    targets = list(targets_for_specs(specs, local=default if not shorthand else _local(values)))
+    targets = list(targets_for_specs(specs, local=_local(flags.python)))
     if shorthand and id_of(default) not in {id_of(t) for t in targets}:
         targets.append(default)
-    if values["upgrade"] and existing is not None:
+    if upgrade and existing is not None:
         given = {id_of(t) for t in targets}
         others = tuple(
             _spec_of(t.python_version, t.platform) for t in existing.targets if t.id not in given
         )
-        targets.extend(targets_for_specs(others, local=_local(values)))
+        targets.extend(targets_for_specs(others, local=_local(flags.python)))
     return tuple(targets), True
 
 
-def _local(values: dict[str, Any]) -> Target:
-    return target_for_interpreter(select_interpreter(values["python"]))
+def _local(python: str | None) -> Target:
+    return target_for_interpreter(select_interpreter(python))
 
 
 def _spec_of(python_version: str, platform: str) -> TargetSpec:
@@ -281,7 +313,7 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
+def _report(lock: Lock, console: Console, seconds: float) -> None:
     runtime = len(lock.runtime_packages())
     build_only = len(lock.packages) - runtime
     builds = len(lock.builds)
@@ -298,21 +330,21 @@ def _report(lock: Lock, output: Path, console: Console, seconds: float) -> None:
 
 
 def _build_options(
-    values: dict[str, Any], config_files: tuple[str, ...], pre: bool
+    flags: options.BuildFlags, config_files: tuple[str, ...], *, pre: bool, prefer_binary: bool
 ) -> BuildOptions:
     equal_for = []
-    for item in values["abi_equal"]:
+    for item in flags.abi_equal:
         sdist, sep, package = item.partition(":")
         if not sep or not sdist.strip() or not package.strip():
             raise InputError(f"--abi-equal {item!r} is not SDIST:PKG (e.g. pyworld:numpy).")
         equal_for.append((sdist.strip(), package.strip()))
     abi = default_abi_rules().overridden(
-        match_runtime=values["match_runtime"],
-        no_match_runtime=values["no_match_runtime"],
+        match_runtime=flags.match_runtime,
+        no_match_runtime=flags.no_match_runtime,
         equal_for=equal_for,
     )
     extra: dict[NormalizedName, list[Requirement]] = {}
-    for item in values["extra_build_requires"]:
+    for item in flags.extra_build_requires:
         package, sep, text = item.partition(":")
         if not sep or not package or not text:
             raise InputError(
@@ -322,22 +354,22 @@ def _build_options(
             _requirement(text, "--extra-build-requires")
         )
     config: dict[NormalizedName, dict[str, str]] = {}
-    for item in values["config_settings_package"]:
+    for item in flags.config_settings_package:
         package, sep, setting = item.partition(":")
         key, eq, value = setting.partition("=")
         if not sep or not eq or not package or not key:
             raise InputError(f"--config-settings-package {item!r} is not PKG:KEY=VALUE.")
         config.setdefault(canonicalize_name(package), {})[key] = value
-    files = (*config_files, *(str(p) for p in values["build_constraint"]))
+    files = (*config_files, *(str(p) for p in flags.build_constraint))
     return BuildOptions(
-        match=values["build_match"],
+        match=flags.build_match,  # type: ignore[arg-type]
         abi=abi,
         constraints=_constraint_files(files, "-b"),
         extra_requires={k: tuple(v) for k, v in extra.items()},
         config_settings=config,
-        no_isolation=frozenset(canonicalize_name(p) for p in values["no_build_isolation_package"]),
-        pre=pre or values["pre"],
-        prefer_binary=values["prefer_binary"],
+        no_isolation=frozenset(canonicalize_name(p) for p in flags.no_build_isolation_package),
+        pre=pre,
+        prefer_binary=prefer_binary,
     )
 
 
@@ -376,14 +408,32 @@ _FLAG_OPTIONS = ("pre", "prefer-binary")
 _RECORDED_OPTIONS = frozenset({"build-match", *_LIST_OPTIONS, *_FLAG_OPTIONS})
 
 
-def _options_record(values: dict[str, Any]) -> dict[str, object]:
-    record: dict[str, object] = {"build-match": values["build_match"]}
-    for option in _LIST_OPTIONS:
-        if values.get(option.replace("-", "_")):
-            record[option] = sorted(values[option.replace("-", "_")])
-    for option in _FLAG_OPTIONS:
-        if values.get(option.replace("-", "_")):
-            record[option] = True
+def _options_record(
+    build: options.BuildFlags, index: options.IndexFlags, selection: options.SelectionFlags
+) -> dict[str, object]:
+    """What the lock's [options] records of this run: what shapes the result (compared by
+    --check) and what selected the inputs (for the change summary's drift line)."""
+    values: dict[str, object] = {
+        "match-runtime": build.match_runtime,
+        "no-match-runtime": build.no_match_runtime,
+        "abi-equal": build.abi_equal,
+        "extra-build-requires": build.extra_build_requires,
+        "config-settings-package": build.config_settings_package,
+        "no-build-isolation-package": build.no_build_isolation_package,
+        "only-binary": index.only_binary,
+        "no-binary": index.no_binary,
+        "pre": index.pre,
+        "prefer-binary": index.prefer_binary,
+        "all-extras": selection.all_extras,
+        "extras": selection.extra,
+        "groups": selection.group,
+    }
+    record: dict[str, object] = {"build-match": build.build_match}
+    for key, value in values.items():
+        if isinstance(value, tuple) and value:
+            record[key] = sorted(value)
+        elif value is True:
+            record[key] = True
     return record
 
 
@@ -402,8 +452,6 @@ def _regenerate_command(argv: list[str]) -> str:
         if any(arg.startswith(opt + "=") for opt in _VOLATILE_WITH_VALUE):
             continue
         kept.append(arg)
-    import shlex
-
     # Index URLs on the command line may carry credentials: never write them down.
     return "lock-build " + " ".join(shlex.quote(redact(a, keep_user=False)) for a in kept)
 

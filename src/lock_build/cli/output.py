@@ -12,16 +12,15 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 import click
 
+from lock_build.cli.options import ConsoleFlags, effective_settings
 from lock_build.errors import LockBuildError
 from lock_build.redaction import redact
 
-F = TypeVar("F", bound=Callable[..., Any])
 _STATUS_INTERVAL = 0.05  # seconds between two status-line updates on a terminal
 
 
@@ -117,19 +116,15 @@ def _terminal_width() -> int:
         return 80
 
 
-def console_option_group(func: F) -> F:
-    """--quiet / --verbose / --cache-dir, the same on every command."""
-    func = click.option(
-        "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="LOCK_BUILD_CACHE_DIR",
-        help="Cache directory [env: LOCK_BUILD_CACHE_DIR; default: the platform cache dir].",
-    )(func)
-    func = click.option("-v", "--verbose", count=True, help="Show more detail (repeatable).")(func)
-    func = click.option(
-        "-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings."
-    )(func)
-    return func
+def start(flags: ConsoleFlags) -> Console:
+    """The console for this run; under ``-v``, first every setting not at its default and
+    where it came from (command line, variable, configuration file)."""
+    console = Console(quiet=flags.quiet, verbose=flags.verbose)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and flags.verbose:
+        for line in effective_settings(ctx):
+            console.debug(line)
+    return console
 
 
 def default_cache_dir(cache_dir: Path | None) -> Path:

@@ -7,56 +7,43 @@ from pathlib import Path
 import click
 from packaging.utils import NormalizedName
 
-from lock_build.cli.options import lockfile_argument, target_id_option
-from lock_build.cli.output import Console, console_option_group
+from lock_build.cli import options
+from lock_build.cli.output import start
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock
 from lock_build.multilock import consumer_machine, lock_for_consumer
 
 
 @click.command("plan")
-@lockfile_argument
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "sh"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, sh for plain pip.",
+@options.lockfile_argument
+@options.format_option(
+    ("text", "json", "sh"), "text", "text for people, json for tools, sh for plain pip."
 )
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for --format sh (plan.sh and its requirement files); "
+@options.output_option(
+    "Directory for --format sh (plan.sh and its requirement files); "
     "for text/json, write DIR/plan.txt or DIR/plan.json instead of stdout.",
+    directory=True,
 )
-@click.option(
-    "--python",
-    "python",
-    metavar="PATH",
-    help="Plan against this environment: skip what matches, add the remove stage.",
-)
-@target_id_option
-@console_option_group
+@options.python_option
+@options.target_id_option
+@options.console_options
 def command(
+    *,
     lockfile: Path | None,
     fmt: str,
     output: Path | None,
     python: str | None,
     target_id: str | None,
-    quiet: bool,
-    verbose: int,
-    cache_dir: Path | None,
+    console: options.ConsoleFlags,
 ) -> None:
-    """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE."""
+    """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE.
+    With --python, plan against that environment: skip what matches, add the remove stage."""
     from lock_build.plan import make_plan
 
-    console = Console(quiet=quiet, verbose=verbose)
+    out = start(console)
     path = lockfile or find_lockfile(Path.cwd())
     lock = read_lock(path).with_absolute_files(path.parent.resolve())
-    lock = lock_for_consumer(lock, consumer_machine(lock, python, target_id), target_id, console)
+    lock = lock_for_consumer(lock, consumer_machine(lock, python, target_id), target_id, out)
     installed = None
     keep: set[NormalizedName] = set()
     if python:
@@ -80,7 +67,7 @@ def command(
                 hint="For example: lock-build plan --format sh -o plan/",
             )
         script = plan.render_sh(output)
-        console.info(f"Wrote {script} (run it with PYTHON=/path/to/python sh {script}).")
+        out.info(f"Wrote {script} (run it with PYTHON=/path/to/python sh {script}).")
         return
     text = plan.to_json() if fmt == "json" else plan.render_text()
     if output is not None:
@@ -88,6 +75,6 @@ def command(
 
         target = output / ("plan.json" if fmt == "json" else "plan.txt")
         write_text_atomic(target, text)
-        console.info(f"Wrote {target}.")
+        out.info(f"Wrote {target}.")
         return
     click.echo(text, nl=False)

@@ -220,6 +220,24 @@ class PackageFinder:
         everything = self._gather(name, reparse)
         return tuple(a for a in everything if a.version == version)
 
+    def listed_files(self, name: str) -> tuple[Artifact, ...] | None:
+        """Every file the indexes and find-links list for ``name``, wheels for other targets
+        included; None when none of them has such a project. For explaining why nothing
+        fits, so only on a failure path: pages come from the HTTP cache, parsed whole."""
+        project = canonicalize_name(name)
+        found: list[Artifact] = []
+        exists = False
+        for url in self.settings.index_urls:
+            page = self.client.get_page(_project_url(_location_url(url), project), ACCEPT)
+            if page is None:
+                continue
+            exists = True
+            parsed = parse_project_page(page.body, page.content_type, page.url, redact(url))
+            found.extend(for_project(parsed, project))
+        for location in self.settings.find_links:
+            found.extend(for_project(self._find_links_files(_location_url(location)), project))
+        return tuple(found) if exists or found else None
+
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
         self._reporter.status(f"Fetching page {name}")
         return self._gather(name, lambda url: self._index_files(url, name), parallel=True)

@@ -22,7 +22,7 @@ from lock_build.errors import ForeignBuildError, InputError, ResolutionError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient, redact
 from lock_build.index.prefetch import prefetch_enabled
-from lock_build.inputs import InputRequirement, InputSet, UnnamedLink
+from lock_build.inputs import DynamicProject, InputRequirement, InputSet, UnnamedLink
 from lock_build.lockfile import Lock
 from lock_build.locking.assemble import assemble_lock
 from lock_build.locking.builds import (
@@ -37,6 +37,7 @@ from lock_build.locking.source import IndexSource
 from lock_build.locking.workshop import Workshop
 from lock_build.models import CoreMetadata, Release, artifact_from_filename
 from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.resolution.explain import yanked_warning
 from lock_build.resolution.model import DirectReference, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.settings import IndexSettings
@@ -57,6 +58,9 @@ class CompileRequest:
     build: BuildOptions = BuildOptions()
     constraints: tuple[Wanted, ...] = ()  # from pip's configuration (global constraint files)
     previous: Lock | None = None
+    # Runtime pins to keep from another file (``--previous``: a pip-compile or uv output);
+    # None: those of ``previous``. Build pins always come from ``previous``.
+    previous_pins: tuple[tuple[NormalizedName, Version], ...] | None = None
     upgrade: bool = False
     upgrade_packages: tuple[Requirement, ...] = ()
     options_record: Mapping[str, object] = field(default_factory=dict)
@@ -182,7 +186,11 @@ class _Compiler:
     ) -> Resolution:
         inputs = self.request.inputs
         named = tuple(_name_unnamed(u) for u in inputs.unnamed)
-        requirements = tuple(_wanted(r) for r in (*inputs.requirements, *named)) + tuple(extra)
+        requirements = (
+            tuple(_wanted(r) for r in (*inputs.requirements, *named))
+            + self._dynamic_requirements()
+            + tuple(extra)
+        )
         constraints = (
             tuple(_wanted(r) for r in inputs.constraints)
             + self.request.constraints
@@ -209,6 +217,16 @@ class _Compiler:
         )
         resolution, _ = resolve(self.source, self.request.target, runtime_request, self.reporter)
         return resolution
+
+    def _dynamic_requirements(self) -> tuple[Wanted, ...]:
+        """What a pyproject.toml with dynamic dependencies needs, from its own metadata:
+        prepared by its backend in a locked build environment, as for any sdist."""
+        wanted: list[Wanted] = []
+        for project in self.request.inputs.dynamic:
+            reference = DirectReference(url=project.directory.as_uri(), kind="directory")
+            _release, metadata = self.direct.release(project.name, reference)
+            wanted.extend(dynamic_requirements(project, metadata, self.request.target))
+        return tuple(wanted)
 
     def _refresh_built_metadata(self, builds: Sequence[LockedBuild]) -> bool:
         """Recompute hook-made metadata in the locked environments; True if any changed."""
@@ -285,11 +303,14 @@ class _Compiler:
 
     def _previous_runtime_pins(self) -> tuple[tuple[NormalizedName, Version], ...]:
         previous = self.request.previous
-        pins: dict[NormalizedName, Version] = {}
-        if previous is not None:
-            pins = {p.name: p.version for p in previous.runtime_packages() if self._kept(p.name)}
-        pins.update(self.request.agreed)
-        return tuple(sorted(pins.items()))
+        pins = self.request.previous_pins
+        if pins is None:
+            pins = (
+                tuple((p.name, p.version) for p in previous.runtime_packages()) if previous else ()
+            )
+        kept = {n: v for n, v in pins if self._kept(n)}
+        kept.update(self.request.agreed)
+        return tuple(sorted(kept.items()))
 
     def _previous_build_pins(self) -> dict[NormalizedName, dict[NormalizedName, Version]]:
         previous = self.request.previous
@@ -313,7 +334,29 @@ class _Compiler:
             for s in b.substitutions
         )
         built = tuple(sorted(f"{n} {v}" for n, v in self.source.built))
+        for warning in _resolution_warnings(runtime, builds):
+            self.reporter.warn(warning)
         return CompileResult(lock=lock, substitutions=substitutions, built_metadata=built)
+
+
+def _resolution_warnings(runtime: Resolution, builds: Sequence[LockedBuild]) -> list[str]:
+    """What pip would warn about the final result: yanked pins, undefined extras."""
+    found = list(runtime.warnings)
+    for package in runtime.packages:
+        release = package.candidate.release
+        warning = yanked_warning(release) if release is not None else None
+        if warning is not None:
+            found.append(warning)
+    shared = runtime.versions()
+    for build in builds:
+        where = f"{build.sdist.name} {build.sdist.version}"
+        for name, pin in sorted(build.pins.items()):
+            if shared.get(name) == pin.version:
+                continue  # the same release as the runtime's, warned about once
+            warning = yanked_warning(pin, where)
+            if warning is not None:
+                found.append(warning)
+    return found
 
 
 def _requirements(metadata: CoreMetadata) -> list[str]:
@@ -343,3 +386,33 @@ def _name_unnamed(link: UnnamedLink) -> InputRequirement:
         f"{link.location or link.source}: cannot tell the project name of {redact(link.link.url)}.",
         hint="Name it in the requirement: 'name @ <url or path>'.",
     )
+
+
+def dynamic_requirements(
+    project: DynamicProject, metadata: CoreMetadata, target: Target
+) -> tuple[Wanted, ...]:
+    """The Requires-Dist of a dynamic project that the inputs select: its dependencies
+    (when those are the dynamic part) and the requirements of the chosen extras, the
+    latter without their ``extra ==`` condition (which only the project itself carries)."""
+    chosen = metadata.provides_extra if project.all_extras else frozenset(project.extras)
+    unknown = sorted(set(project.extras) - metadata.provides_extra)
+    if unknown:
+        raise InputError(
+            f"{project.source} has no extra {', '.join(repr(e) for e in unknown)}; its "
+            f"metadata defines {', '.join(sorted(metadata.provides_extra)) or 'none'}."
+        )
+    wanted = []
+    for requirement in metadata.requires_dist:
+        if canonicalize_name(requirement.name) == project.name:
+            continue  # ``project[extra]`` in its own metadata: the extras are chosen above
+        marker = requirement.marker
+        if marker is None or "extra" not in str(marker):
+            if project.dependencies:
+                wanted.append(Wanted(requirement=requirement, origin=project.source))
+            continue
+        extras = [e for e in sorted(chosen) if target.evaluate(marker, frozenset({e}))]
+        if extras:
+            plain = Requirement(str(requirement).split(";", 1)[0])
+            origin = f"{project.source} (extra: {extras[0]})"
+            wanted.append(Wanted(requirement=plain, origin=origin))
+    return tuple(wanted)

@@ -14,12 +14,15 @@ from lock_build.index.finder import PackageFinder
 from lock_build.index.http import redact
 from lock_build.index.prefetch import Prefetcher
 from lock_build.locking.direct import DirectSources
-from lock_build.models import CoreMetadata, Release
+from lock_build.models import Artifact, CoreMetadata, Release
 from lock_build.resolution.model import DirectReference
 from lock_build.target import Target
 
 # Computes an sdist's metadata through its backend (the compile loop supplies it).
 BuildMetadata = Callable[[Release], CoreMetadata]
+
+
+_REJECTED_SHOWN = 4  # files listed when none of a project's files fits
 
 
 class IndexSource:
@@ -91,37 +94,45 @@ class IndexSource:
         return release, metadata
 
     def why_unusable(self, name: NormalizedName) -> str | None:
-        """When a project has files but none fits, say what excluded them."""
+        """Why a name has no usable release: no index has such a project, or it has files
+        and each was rejected for this target (the newest few, each with its reason)."""
         try:
-            files = self.finder.artifacts(name)
+            listed = self.finder.listed_files(name)
         except Exception:  # noqa: BLE001 - explanations must not raise
             return None
+        if listed is None:
+            return f"no index has a project named {name}"
+        files = listed or self.finder.artifacts(name)
         if not files:
-            return None
-        settings = self.finder.settings
-        target = self.target
-        reasons = []
-        sdists = [f for f in files if not f.is_wheel]
-        wheels = [f for f in files if f.is_wheel]
-        if sdists and not settings.binary.allows_sdist(name):
-            reasons.append(f"its {len(sdists)} sdist(s) are excluded by --only-binary")
-        if wheels and not settings.binary.allows_wheel(name):
-            reasons.append(f"its {len(wheels)} wheel(s) are excluded by --no-binary")
-        elif (
-            wheels
-            and target is not None
-            and all(all(target.tag_priority(t) is None for t in w.tags) for w in wheels)
-        ):
-            reasons.append(f"none of its {len(wheels)} wheel(s) fits {target.describe()}")
-        if target is not None and all(
-            f.requires_python is not None
-            and not f.requires_python.contains(target.python_full_version, prereleases=True)
-            for f in files
-        ):
-            reasons.append(f"every file requires another Python than {target.python_full_version}")
-        if not reasons:
-            return None
-        return f"{len(files)} file(s) of {name} exist, but " + " and ".join(reasons)
+            return f"the project {name} exists but lists no file"
+        newest = sorted(files, key=lambda f: (f.version, f.filename), reverse=True)
+        shown = [f"{f.filename} ({self._rejection(f)})" for f in newest[:_REJECTED_SHOWN]]
+        more = f"; {len(files) - len(shown)} older file(s)" if len(files) > len(shown) else ""
+        where = f" for {self.target.describe()}" if self.target is not None else ""
+        return (
+            f"the project {name} exists but has no file usable{where}; the newest: "
+            + "; ".join(shown)
+            + more
+        )
+
+    def _rejection(self, file: Artifact) -> str:
+        """Why one file cannot be used here (the first reason that applies)."""
+        binary, target = self.finder.settings.binary, self.target
+        if file.yanked is not None:
+            return "yanked" + (f": {file.yanked}" if file.yanked else "")
+        if not file.is_wheel and not binary.allows_sdist(file.name):
+            return "an sdist, excluded by --only-binary"
+        if file.is_wheel and not binary.allows_wheel(file.name):
+            return "a wheel, excluded by --no-binary"
+        if target is not None and file.requires_python is not None:
+            if not file.requires_python.contains(target.python_full_version, prereleases=True):
+                return f"requires Python {file.requires_python}"
+        if target is not None and file.is_wheel:
+            if all(target.tag_priority(t) is None for t in file.tags):
+                return f"its tags {', '.join(sorted(str(t) for t in file.tags)[:3])} do not fit"
+        if file.version.is_prerelease:
+            return "a pre-release (--pre allows them)"
+        return "excluded by the version or binary policy"
 
     def describe_locations(self) -> str:
         settings = self.finder.settings

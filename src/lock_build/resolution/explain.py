@@ -9,12 +9,13 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 from resolvelib.structs import RequirementInformation
 
-from lock_build.models import Release
+from lock_build.models import CoreMetadata, Release
 from lock_build.resolution.model import Candidate, PackageSource, ResolveRequest, Wanted
 from lock_build.resolution.provider import split_identifier
 
 BUILD_SUFFIX = " (build)"
 _MAX_VERSIONS_SHOWN = 8
+_MAX_VERSIONS_LISTED = 4  # more versions than this read better as a range
 
 
 def who_asked(wanted: Wanted, parent: Candidate | None) -> str:
@@ -85,7 +86,7 @@ def _available(
             f"every version of {name} is yanked: {_listed(yanked, _yank_reason)}{asked}; "
             "a yanked release is used only when pinned exactly (==)"
         )
-    text = f"the versions that exist for this target are {_listed(live, None)}{asked}"
+    text = f"the versions that exist for this target are {_span(live)}{asked}"
     skipped = [r for r in live if (name, r.version) in rejected]
     if skipped:
         reasons = _listed(skipped, lambda r: rejected[(name, r.version)])
@@ -93,6 +94,15 @@ def _available(
     if yanked:
         text += f"; yanked, so not considered without an exact pin: {_listed(yanked, _yank_reason)}"
     return text
+
+
+def _span(releases: Sequence[Release]) -> str:
+    """A few versions listed newest first; more collapsed into a range of what exists:
+    ``1.0 to 2.3 (12 versions)``."""
+    versions = sorted({r.version for r in releases})
+    if len(versions) <= _MAX_VERSIONS_LISTED:
+        return ", ".join(str(v) for v in reversed(versions)) or "none"
+    return f"{versions[0]} to {versions[-1]} ({len(versions)} versions)"
 
 
 def _listed(releases: Sequence[Release], why: Callable[[Release], str] | None) -> str:
@@ -106,3 +116,29 @@ def _listed(releases: Sequence[Release], why: Callable[[Release], str] | None) -
 def _yank_reason(release: Release) -> str:
     reason = release.artifact.yanked
     return f"reason: {reason}" if reason else "no reason given"
+
+
+def unknown_extras_warning(candidate: Candidate, metadata: CoreMetadata) -> str | None:
+    """pip's "does not provide the extra", naming the extras the package does define."""
+    missing = sorted(candidate.extras - metadata.provides_extra)
+    if not missing:
+        return None
+    extras = ", ".join(repr(e) for e in missing)
+    defined = ", ".join(sorted(metadata.provides_extra)) or "none"
+    plural = "s" if len(missing) > 1 else ""
+    return (
+        f"{candidate.name} {candidate.version} does not provide the extra{plural} {extras} "
+        f"(its extras: {defined})"
+    )
+
+
+def yanked_warning(release: Release, where: str = "") -> str | None:
+    """A yanked release can only be chosen through an exact pin (PEP 592): say so, with
+    the index's reason, as pip does when it installs one."""
+    if not release.yanked:
+        return None
+    place = f" (in the build environment of {where})" if where else ""
+    return (
+        f"{release.name} {release.version}{place} is yanked ({_yank_reason(release)}); "
+        "it is used because it is pinned exactly"
+    )

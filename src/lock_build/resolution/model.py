@@ -135,9 +135,14 @@ class ResolvedPackage:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Resolution:
-    """The result: one candidate per name (extras folded into their base)."""
+    """The result: one candidate per name (extras folded into their base).
+
+    ``warnings`` are what pip would warn about this result (an extra a package does
+    not define); the caller decides whether to show them.
+    """
 
     packages: tuple[ResolvedPackage, ...]
+    warnings: tuple[str, ...] = ()
 
     def versions(self) -> dict[NormalizedName, Version]:
         return {p.candidate.name: p.candidate.version for p in self.packages}

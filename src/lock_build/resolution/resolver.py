@@ -10,7 +10,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lock_build.errors import ResolutionError
 from lock_build.reporting import NULL_REPORTER, Reporter
-from lock_build.resolution.explain import explain_conflict
+from lock_build.resolution.explain import explain_conflict, unknown_extras_warning
 from lock_build.resolution.model import (
     Candidate,
     PackageSource,
@@ -97,4 +97,12 @@ def _collect(result: object, provider: Provider) -> Resolution:
             dependencies=tuple(sorted(deps[name])),
             via=tuple(sorted(via[name])),
         )
-    return Resolution(packages=tuple(packages[n] for n in sorted(packages)))
+    warnings = [
+        unknown_extras_warning(candidate, provider.source.metadata(candidate.release))
+        for _, candidate in sorted(mapping.items())
+        if candidate.extras and candidate.release is not None
+    ]
+    return Resolution(
+        packages=tuple(packages[n] for n in sorted(packages)),
+        warnings=tuple(w for w in warnings if w is not None),
+    )

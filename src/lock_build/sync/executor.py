@@ -47,6 +47,7 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
+from lock_build.sync.safety import check_own_needs
 from lock_build.target import Target, target_for_interpreter
 
 
@@ -163,6 +164,7 @@ def sync(
         source_digests=digests,
         tags=target.tags,
     )
+    check_own_needs(plan, state)  # before anything changes, and in a dry run too
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
