@@ -284,3 +284,12 @@ def test_no_fitting_target_lists_the_targets(project: Project, tmp_path: Path) -
     assert_clean_error(run, "No target of the lock fits", FOREIGN_ID, "cp312-win_amd64")
     plan = project.run("plan", "--python", env_python, index=False)
     assert_clean_error(plan, FOREIGN_ID, "cp312-win_amd64")
+
+
+def test_targets_can_come_from_the_configuration(project: Project) -> None:
+    project.write("requirements.in", "shared\nnative\n")
+    project.write("lock-build.toml", f'targets = ["{HERE.python_version}", "{FOREIGN}"]\n')
+    project.compile().ok()
+    assert sorted(t["id"] for t in project.lock()["target"]) == sorted([id_of(HERE), FOREIGN_ID])
+    project.write("lock-build.toml", "targets = [3.12]\n")
+    assert_clean_error(project.compile(), "targets must be a list of target specs")
