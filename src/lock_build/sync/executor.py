@@ -33,6 +33,7 @@ from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
 from lock_build.lockfile.model import glibc_of, usable_on
 from lock_build.lockfile.sources import SourcePolicy
+from lock_build.multilock import lock_for_consumer
 from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, make_plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
@@ -123,8 +124,12 @@ def sync(
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
     reporter: Reporter = NULL_REPORTER,
+    target_id: str | None = None,
 ) -> SyncResult:
-    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
+    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order.
+
+    A lock with several targets is synced as the target ``python`` fits best, or as
+    ``target_id``."""
     started = time.monotonic()
     report = reporter
     if settings is None:
@@ -137,6 +142,7 @@ def sync(
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
+    lock = lock_for_consumer(lock, target, target_id, report)
     check_target(lock, target)
     abi_check.check_lock(lock)
     state = inspect_environment(python)
