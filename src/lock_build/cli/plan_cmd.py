@@ -11,6 +11,7 @@ from lock_build.cli import options
 from lock_build.cli.output import start
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
+from lock_build.yanks import yanked_notes
 
 
 @click.command("plan")
@@ -24,6 +25,7 @@ from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
     directory=True,
 )
 @options.python_option
+@options.target_id_option
 @options.console_options
 def command(
     *,
@@ -31,6 +33,7 @@ def command(
     fmt: str,
     output: Path | None,
     python: str | None,
+    target_id: str | None,
     console: options.ConsoleFlags,
 ) -> None:
     """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE.
@@ -43,7 +46,12 @@ def command(
     out = start(console)
     path = lockfile or find_lockfile(Path.cwd())
     interpreter = select_interpreter(python) if python else None
-    plan = prepare(read_lock(path), lock_dir=path.parent, python=interpreter).plan()
+    prepared = prepare(
+        read_lock(path), lock_dir=path.parent, python=interpreter, target_id=target_id, reporter=out
+    )
+    plan = prepared.plan()
+    for note in yanked_notes(prepared.lock.packages):
+        out.warn(note)
     if fmt == "sh":
         if output is None:
             raise InputError(

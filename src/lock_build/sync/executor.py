@@ -15,8 +15,10 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.archives import extract_archive
 from lock_build.building import hooks
@@ -30,10 +32,10 @@ from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
 from lock_build.pipconfig import load_index_settings
-from lock_build.plan import BuildStep, FetchStep, Plan, target_key
+from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
-from lock_build.sync import abi_check
+from lock_build.sync import abi_check, journal
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -42,8 +44,10 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
+from lock_build.sync.metadata_check import check_wheels
 from lock_build.sync.prepare import prepare
 from lock_build.sync.safety import check_own_needs
+from lock_build.yanks import yanked_notes
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,8 +81,12 @@ def sync(
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
     reporter: Reporter = NULL_REPORTER,
+    target_id: str | None = None,
 ) -> SyncResult:
-    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
+    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order.
+
+    A lock with several targets is synced as the target ``python`` fits best, or as
+    ``target_id``."""
     started = time.monotonic()
     report = reporter
     if settings is None:
@@ -88,8 +96,16 @@ def sync(
     sources_policy(lock_dir, settings).check(lock)
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
-    # Files the lock names relative to itself (a ./wheels find-links dir) made absolute once.
-    prepared = prepare(lock, lock_dir=lock_dir, python=python, installer=installer)
+    # Files the lock names relative to itself (a ./wheels find-links dir) made absolute once,
+    # the target of a lock with several chosen, the interpreter checked, its packages read.
+    prepared = prepare(
+        lock,
+        lock_dir=lock_dir,
+        python=python,
+        target_id=target_id,
+        installer=installer,
+        reporter=report,
+    )
     lock, state = prepared.lock, prepared.state
     assert state is not None  # prepared against python's environment
     abi_check.check_lock(lock)
@@ -105,8 +121,13 @@ def sync(
         target_has_pip="pip" in state.installed,
         break_system_packages=break_system_packages,
     )
-    plan = prepared.plan()
+    interrupted = journal.read_journal(state.prefix)
+    plan = prepared.plan_for(_trusted_installed(state, interrupted, lock))
+    if interrupted is not None:
+        plan = _repair_plan(plan, state, interrupted, report)
     check_own_needs(plan, state)  # before anything changes, and in a dry run too
+    for note in yanked_notes(lock.packages):
+        report.warn(note)
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
@@ -129,11 +150,19 @@ def sync(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
         wheels = _install_set(plan, lock, files, built)
+        check_wheels(lock, wheels, frozenset(built))
+        # Remembered in the environment until the installer is done (see sync.journal).
+        batch = journal.Journal(
+            installing=tuple((canonicalize_name(w.name), w.version) for w in wheels),
+            removing=tuple(r.name for r in plan.remove),
+        )
+        journal.begin(state.prefix, batch)
         _apply(plan, state, tool, wheels, report)
+        journal.finish(state.prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    after = prepared.replan(inspect_environment(python))
+    after = prepared.plan_for(inspect_environment(python).installed)
     if after.changes:
         left = ", ".join(
             [f"{s.name} ({s.action})" for s in after.install]
@@ -151,6 +180,42 @@ def sync(
         reused=tuple(reused),
         seconds=time.monotonic() - started,
     )
+
+
+def _trusted_installed(
+    state: EnvironmentState, interrupted: journal.Journal | None, lock: Lock
+) -> dict[NormalizedName, InstalledDist]:
+    """What is installed, less the locked packages an interrupted install was changing:
+    their files are unverified, so the plan installs them again."""
+    if interrupted is None:
+        return state.installed
+    locked = {pkg.name for pkg in lock.runtime_packages()}
+    suspect = interrupted.names & locked
+    return {name: dist for name, dist in state.installed.items() if name not in suspect}
+
+
+def _repair_plan(
+    plan: Plan, state: EnvironmentState, interrupted: journal.Journal, report: Reporter
+) -> Plan:
+    """Mark the reinstalls an interrupted install needs, and say what it left broken."""
+    reason = "an earlier install was interrupted"
+    steps = []
+    for step in plan.install:
+        have = state.installed.get(step.name)
+        if step.name in interrupted.names and have is not None:
+            damaged = journal.damaged_files(state.site_dirs, step.name, have.version)
+            why = reason + (f"; {len(damaged)} file(s) differ from its RECORD" if damaged else "")
+            same = have.version == str(step.version)
+            step = replace(
+                step,
+                action="reinstall" if same else step.action,
+                installed_version=have.version,
+                reason=why,
+            )
+        steps.append(step)
+    names = ", ".join(sorted(interrupted.names))
+    report.warn(f"An earlier install into {state.python} was interrupted; repairing {names}.")
+    return replace(plan, install=tuple(steps))
 
 
 def built_keys(plan: Plan, reused: Sequence[str]) -> list[str]:
@@ -199,7 +264,7 @@ def _fetch_all(
             missing.append((step, dest))
     if not missing:
         return found
-    client = HttpClient(settings, cache_dir)
+    client = HttpClient(settings, cache_dir, reporter=report)
     done = 0
 
     def one(item: tuple[FetchStep, Path]) -> tuple[str, Path]:

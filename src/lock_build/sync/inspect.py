@@ -53,6 +53,8 @@ print(json.dumps({
     "prefix": sys.prefix,
     "base_prefix": sys.base_prefix,
     "stdlib": paths["stdlib"],
+    "purelib": paths["purelib"],
+    "platlib": paths["platlib"],
     "dists": dists,
 }))
 """
@@ -66,6 +68,7 @@ class EnvironmentState:
     prefix: Path
     base_prefix: Path
     stdlib: Path
+    site_dirs: tuple[Path, ...]
     installed: dict[NormalizedName, InstalledDist]
 
     @property
@@ -112,6 +115,7 @@ def inspect_environment(python: Path) -> EnvironmentState:
         prefix=Path(facts["prefix"]),
         base_prefix=Path(facts["base_prefix"]),
         stdlib=Path(facts["stdlib"]),
+        site_dirs=tuple(dict.fromkeys(Path(facts[k]) for k in ("purelib", "platlib"))),
         installed=dict(sorted(installed.items())),
     )
 

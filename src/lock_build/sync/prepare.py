@@ -21,7 +21,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from lock_build.errors import TargetError
 from lock_build.lockfile import Lock
 from lock_build.lockfile.model import glibc_of, usable_on
+from lock_build.multilock import consumer_machine, lock_for_consumer
 from lock_build.plan import InstalledDist, Plan, make_plan
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import InstallerName, spared_by
 from lock_build.target import Target, target_for_interpreter
@@ -38,14 +40,12 @@ class Prepared:
     tags: tuple[Tag, ...] | None  # the interpreter's, best first; None: the lock target's
 
     def plan(self) -> Plan:
-        installed = self.state.installed if self.state is not None else None
-        return self._plan(installed)
+        """The plan against the environment as read (or a fresh one)."""
+        return self.plan_for(self.state.installed if self.state is not None else None)
 
-    def replan(self, state: EnvironmentState) -> Plan:
-        """The plan against ``state`` (the environment read again), same lock and digests."""
-        return self._plan(state.installed)
-
-    def _plan(self, installed: Mapping[NormalizedName, InstalledDist] | None) -> Plan:
+    def plan_for(self, installed: Mapping[NormalizedName, InstalledDist] | None) -> Plan:
+        """The plan against ``installed`` (the environment read again, or what of it is
+        trusted), with the same lock, spared names, digests and tags."""
         return make_plan(
             self.lock,
             installed,
@@ -56,23 +56,37 @@ class Prepared:
 
 
 def prepare(
-    lock: Lock, *, lock_dir: Path, python: Path | None, installer: InstallerName = "pip"
+    lock: Lock,
+    *,
+    lock_dir: Path,
+    python: Path | None,
+    target_id: str | None = None,
+    installer: InstallerName = "pip",
+    reporter: Reporter = NULL_REPORTER,
 ) -> Prepared:
-    """Ready ``lock`` for planning against ``python``'s environment (``None``: a fresh one)."""
+    """Ready ``lock`` for planning against ``python``'s environment (``None``: a fresh one).
+
+    A lock with several targets is taken as the target ``python`` fits best (without
+    ``python``: the one the default interpreter fits), or as ``target_id``."""
     lock_dir = lock_dir.resolve()
     lock = lock.with_absolute_files(lock_dir)
+    machine = (
+        target_for_interpreter(python)
+        if python is not None
+        else consumer_machine(lock, None, target_id)
+    )
+    lock = lock_for_consumer(lock, machine, target_id, reporter)
     digests = local_source_digests(lock, lock_dir)
-    if python is None:
+    if python is None or machine is None:
         return Prepared(lock=lock, state=None, keep=frozenset(), source_digests=digests, tags=None)
-    target = target_for_interpreter(python)
-    check_target(lock, target)
+    check_target(lock, machine)
     state = inspect_environment(python)
     return Prepared(
         lock=lock,
         state=state,
         keep=frozenset(spared_names(state, spared_by(installer))),
         source_digests=digests,
-        tags=tuple(target.tags),
+        tags=tuple(machine.tags),
     )
 
 
