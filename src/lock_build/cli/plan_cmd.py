@@ -11,6 +11,7 @@ from lock_build.cli import options
 from lock_build.cli.output import start
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock
+from lock_build.multilock import consumer_machine, lock_for_consumer
 from lock_build.yanks import yanked_notes
 
 
@@ -25,6 +26,7 @@ from lock_build.yanks import yanked_notes
     directory=True,
 )
 @options.python_option
+@options.target_id_option
 @options.console_options
 def command(
     *,
@@ -32,6 +34,7 @@ def command(
     fmt: str,
     output: Path | None,
     python: str | None,
+    target_id: str | None,
     console: options.ConsoleFlags,
 ) -> None:
     """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE.
@@ -41,6 +44,7 @@ def command(
     out = start(console)
     path = lockfile or find_lockfile(Path.cwd())
     lock = read_lock(path).with_absolute_files(path.parent.resolve())
+    lock = lock_for_consumer(lock, consumer_machine(lock, python, target_id), target_id, out)
     installed = None
     keep: set[NormalizedName] = set()
     if python:
