@@ -45,7 +45,9 @@ def python39() -> Path:
 @pytest.fixture
 def venv39(python39: Path, tmp_path: Path) -> Path:
     path = tmp_path / "venv39"
-    subprocess.run([str(python39), "-m", "venv", "--without-pip", str(path)], check=True)
+    # With its own pip, as a user's 3.9 venv has: pip 26 (beside lock-build) cannot act on
+    # a 3.9 interpreter through --python, and sync then uses the target's pip.
+    subprocess.run([str(python39), "-m", "venv", str(path)], check=True)
     return path
 
 

@@ -5,21 +5,26 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lock_build.cli import options
-from lock_build.cli.output import default_cache_dir, start
+from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import StaleError
 from lock_build.lockfile import find_lockfile, read_lock
 from lock_build.plan import Plan
 from lock_build.sync.safety import RunningInterpreter, refuse_base_interpreter
 from lock_build.target import select_interpreter
 
+if TYPE_CHECKING:
+    from lock_build.sync.executor import SyncResult
+
 
 @click.command("sync")
 @options.lockfile_argument
 @options.python_option
+@options.target_id_option
 @options.dry_run_option
 @options.sync_options
 @options.console_options
@@ -27,6 +32,7 @@ def command(
     *,
     lockfile: Path | None,
     python: str | None,
+    target_id: str | None,
     dry_run: bool,
     installer: str,
     jobs: int | None,
@@ -55,8 +61,15 @@ def command(
         jobs=jobs or os.cpu_count() or 1,
         break_system_packages=break_system_packages,
         reporter=out,
+        target_id=target_id,
     )
     out.clear_status()
+    _render(result, interpreter, path, dry_run=dry_run, console=out)
+
+
+def _render(
+    result: SyncResult, interpreter: Path, path: Path, *, dry_run: bool, console: Console
+) -> None:
     plan = result.plan
     if dry_run:
         click.echo(render_changes(plan) if plan.changes else "Nothing would change.")
@@ -67,13 +80,13 @@ def command(
             )
         return
     if not plan.changes:
-        out.info(
+        console.info(
             f"{interpreter}: already matches {path.name} "
             f"({len(plan.unchanged)} package(s), {result.seconds:.2f}s)."
         )
         return
-    out.info(render_changes(plan).rstrip())
-    out.info(
+    console.info(render_changes(plan).rstrip())
+    console.info(
         f"Synced {interpreter} to {path.name}: {len(plan.install)} installed, "
         f"{len(plan.remove)} removed, {len(result.built)} built, "
         f"{len(result.reused)} build(s) reused from the cache ({result.seconds:.1f}s)."

@@ -151,6 +151,7 @@ def _build_environment(build: LockedBuild) -> BuildEnvironment:
         substitutions=build.substitutions,
         config_settings=build.config_settings,
         isolated=build.isolated,
+        abi=build.abi,
     )
 
 
