@@ -16,12 +16,6 @@ from support import dists
 from support.index import LocalIndex
 
 
-@pytest.fixture(autouse=True)
-def trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local index is plain http: sync fetches from it only when the run trusts it."""
-    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
-
-
 def _python39() -> Path | None:
     configured = os.environ.get("LOCK_BUILD_TEST_PYTHON39")
     if configured:
