@@ -151,6 +151,15 @@ def builtin_rules() -> AbiRules:
     return AbiRules(rules={k: v for k, v in parsed.items() if v is not None})
 
 
+def config_rules(raw: object, *, where: str) -> dict[NormalizedName, AbiRule | None]:
+    """The ``abi`` table of the project's configuration (passed through raw by ``config``)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise AbiRuleError(where, f"is {raw!r}, not a table of rules by package")
+    return parse_rules(raw, where=where)
+
+
 def parse_rules(data: Mapping[str, Any], *, where: str) -> dict[NormalizedName, AbiRule | None]:
     """Validate a table of rules (``package -> table | kind | false``) into typed values.
 

@@ -81,6 +81,7 @@ class ConsoleFlags:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TargetFlags:
     python: str | None
+    targets: tuple[str, ...]
     python_version: str | None
     platform: str | None
 
@@ -223,12 +224,36 @@ target_options = _packed(
     "target",
     TargetFlags,
     python_option,
+    option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="SPEC",
+        help="Lock for this target too (repeatable): a Python version (3.12), a version and a "
+        "wheel platform tag (3.11-manylinux_2_28_x86_64) or an interpreter path. On an "
+        "existing lock it adds or refreshes just these targets.",
+    ),
     option("--python-version", metavar="X.Y", help="Lock for another Python version."),
     option(
         "--platform",
         metavar="TAG",
         help="Lock for another platform (a wheel tag: manylinux_2_28_x86_64).",
     ),
+)
+
+# Consumers of a multi-target lock: which target to act on.
+target_id_option = option(
+    "--target",
+    "target_id",
+    metavar="ID",
+    help="The lock's target to use, e.g. cp311-manylinux_2_28_x86_64 [default: the most "
+    "specific one the interpreter fits].",
+)
+export_target_option = option(
+    "--target",
+    "target_id",
+    metavar="ID",
+    help="Export this target of the lock [default: every target, with markers].",
 )
 
 index_options = _packed(

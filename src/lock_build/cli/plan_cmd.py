@@ -11,6 +11,8 @@ from lock_build.cli import options
 from lock_build.cli.output import start
 from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock
+from lock_build.multilock import consumer_machine, lock_for_consumer
+from lock_build.yanks import yanked_notes
 
 
 @click.command("plan")
@@ -24,6 +26,7 @@ from lock_build.lockfile import find_lockfile, read_lock
     directory=True,
 )
 @options.python_option
+@options.target_id_option
 @options.console_options
 def command(
     *,
@@ -31,6 +34,7 @@ def command(
     fmt: str,
     output: Path | None,
     python: str | None,
+    target_id: str | None,
     console: options.ConsoleFlags,
 ) -> None:
     """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE.
@@ -40,6 +44,7 @@ def command(
     out = start(console)
     path = lockfile or find_lockfile(Path.cwd())
     lock = read_lock(path).with_absolute_files(path.parent.resolve())
+    lock = lock_for_consumer(lock, consumer_machine(lock, python, target_id), target_id, out)
     installed = None
     keep: set[NormalizedName] = set()
     if python:
@@ -56,6 +61,8 @@ def command(
 
     digests = local_source_digests(lock, path.parent.resolve())
     plan = make_plan(lock, installed, keep=keep, source_digests=digests)
+    for note in yanked_notes(lock.packages):
+        out.warn(note)
     if fmt == "sh":
         if output is None:
             raise InputError(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 @click.command("sync")
 @options.lockfile_argument
 @options.python_option
+@options.target_id_option
 @options.dry_run_option
 @options.sync_options
 @options.console_options
@@ -31,6 +32,7 @@ def command(
     *,
     lockfile: Path | None,
     python: str | None,
+    target_id: str | None,
     dry_run: bool,
     installer: str,
     jobs: int | None,
@@ -59,6 +61,7 @@ def command(
         jobs=jobs or os.cpu_count() or 1,
         break_system_packages=break_system_packages,
         reporter=out,
+        target_id=target_id,
     )
     out.clear_status()
     _render(result, interpreter, path, dry_run=dry_run, console=out)

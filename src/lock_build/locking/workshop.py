@@ -61,18 +61,18 @@ class Workshop:
     ) -> None:
         self.finder = finder
         self.target = target
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir.absolute()  # hooks run with another working directory
         self.reporter = reporter
         self.env_pins: EnvPins | None = None
         self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
         # (name, version) of local projects locked as editable (-e): set by the compile loop.
         self.editable: set[tuple[NormalizedName, Version]] = set()
-        self.wheels = WheelCache(cache_dir / "wheels")
+        self.wheels = WheelCache(self.cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
         self._trees: dict[str, Path] = {}
         # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
-        self._pool = _EnvironmentPool(cache_dir / "build")
+        self._pool = _EnvironmentPool(self.cache_dir / "build")
 
     def close(self) -> None:
         self._pool.close()

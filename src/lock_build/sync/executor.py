@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -33,11 +33,12 @@ from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
 from lock_build.lockfile.model import glibc_of, usable_on
 from lock_build.lockfile.sources import SourcePolicy
+from lock_build.multilock import lock_for_consumer
 from lock_build.pipconfig import load_index_settings
-from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, make_plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
-from lock_build.sync import abi_check
+from lock_build.sync import abi_check, journal
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -46,8 +47,10 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
+from lock_build.sync.metadata_check import check_wheels
 from lock_build.sync.safety import check_own_needs
 from lock_build.target import Target, target_for_interpreter
+from lock_build.yanks import yanked_notes
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -121,8 +124,12 @@ def sync(
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
     reporter: Reporter = NULL_REPORTER,
+    target_id: str | None = None,
 ) -> SyncResult:
-    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
+    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order.
+
+    A lock with several targets is synced as the target ``python`` fits best, or as
+    ``target_id``."""
     started = time.monotonic()
     report = reporter
     if settings is None:
@@ -135,6 +142,7 @@ def sync(
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
     target = target_for_interpreter(python)
+    lock = lock_for_consumer(lock, target, target_id, report)
     check_target(lock, target)
     abi_check.check_lock(lock)
     state = inspect_environment(python)
@@ -151,14 +159,19 @@ def sync(
         break_system_packages=break_system_packages,
     )
     digests = local_source_digests(lock, lock_dir)
+    interrupted = journal.read_journal(state.prefix)
     plan = make_plan(
         lock,
-        state.installed,
+        _trusted_installed(state, interrupted, lock),
         keep=spared_names(state, tool.spared()),
         source_digests=digests,
         tags=target.tags,
     )
+    if interrupted is not None:
+        plan = _repair_plan(plan, state, interrupted, report)
     check_own_needs(plan, state)  # before anything changes, and in a dry run too
+    for note in yanked_notes(lock.packages):
+        report.warn(note)
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
@@ -181,7 +194,15 @@ def sync(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
         wheels = _install_set(plan, lock, files, built)
+        check_wheels(lock, wheels, frozenset(built))
+        # Remembered in the environment until the installer is done (see sync.journal).
+        batch = journal.Journal(
+            installing=tuple((canonicalize_name(w.name), w.version) for w in wheels),
+            removing=tuple(r.name for r in plan.remove),
+        )
+        journal.begin(state.prefix, batch)
         _apply(plan, state, tool, wheels, report)
+        journal.finish(state.prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -209,6 +230,42 @@ def sync(
         reused=tuple(reused),
         seconds=time.monotonic() - started,
     )
+
+
+def _trusted_installed(
+    state: EnvironmentState, interrupted: journal.Journal | None, lock: Lock
+) -> dict[NormalizedName, InstalledDist]:
+    """What is installed, less the locked packages an interrupted install was changing:
+    their files are unverified, so the plan installs them again."""
+    if interrupted is None:
+        return state.installed
+    locked = {pkg.name for pkg in lock.runtime_packages()}
+    suspect = interrupted.names & locked
+    return {name: dist for name, dist in state.installed.items() if name not in suspect}
+
+
+def _repair_plan(
+    plan: Plan, state: EnvironmentState, interrupted: journal.Journal, report: Reporter
+) -> Plan:
+    """Mark the reinstalls an interrupted install needs, and say what it left broken."""
+    reason = "an earlier install was interrupted"
+    steps = []
+    for step in plan.install:
+        have = state.installed.get(step.name)
+        if step.name in interrupted.names and have is not None:
+            damaged = journal.damaged_files(state.site_dirs, step.name, have.version)
+            why = reason + (f"; {len(damaged)} file(s) differ from its RECORD" if damaged else "")
+            same = have.version == str(step.version)
+            step = replace(
+                step,
+                action="reinstall" if same else step.action,
+                installed_version=have.version,
+                reason=why,
+            )
+        steps.append(step)
+    names = ", ".join(sorted(interrupted.names))
+    report.warn(f"An earlier install into {state.python} was interrupted; repairing {names}.")
+    return replace(plan, install=tuple(steps))
 
 
 def built_keys(plan: Plan, reused: Sequence[str]) -> list[str]:
@@ -311,7 +368,7 @@ def _fetch_all(
             missing.append((step, dest))
     if not missing:
         return found
-    client = HttpClient(settings, cache_dir)
+    client = HttpClient(settings, cache_dir, reporter=report)
     done = 0
 
     def one(item: tuple[FetchStep, Path]) -> tuple[str, Path]:
