@@ -18,13 +18,6 @@ from lock_build.sync.safety import (
 )
 from support.index import LocalIndex
 
-
-@pytest.fixture(autouse=True)
-def trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local index is plain http: sync fetches from it only when the run trusts it."""
-    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
-
-
 BASE = RunningInterpreter(
     executable=Path("/usr/bin/python3"), prefix=Path("/usr"), base_prefix=Path("/usr")
 )
