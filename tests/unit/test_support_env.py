@@ -10,11 +10,10 @@ from pathlib import Path
 
 def test_pip_configuration_is_hidden(tmp_path: Path) -> None:
     assert os.environ["PIP_CONFIG_FILE"] == os.devnull
-    # The one variable set: the local test index is plain http, which sync fetches from
-    # only when the run trusts its host.
+    # The one setting conftest adds: the local http test index is a trusted host.
     assert os.environ["PIP_TRUSTED_HOST"] == "127.0.0.1"
-    set_here = ("PIP_CONFIG_FILE", "PIP_TRUSTED_HOST")
-    assert not [k for k in os.environ if k.startswith("PIP_") and k not in set_here]
+    ours = {"PIP_CONFIG_FILE", "PIP_TRUSTED_HOST"}
+    assert not [k for k in os.environ if k.startswith("PIP_") and k not in ours]
     assert os.environ["UV_NO_CONFIG"] == "1"
     cache = Path(os.environ["LOCK_BUILD_CACHE_DIR"])
     assert cache.is_dir() and not any(cache.iterdir())

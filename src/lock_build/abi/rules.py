@@ -101,12 +101,11 @@ class AbiRules:
         return frozenset(self.rules)
 
     def rule_for(self, package: NormalizedName, sdist: NormalizedName) -> AbiRule | None:
-        rule = self.rules.get(package)
-        if rule is None:
-            return None
+        """``package``'s rule in ``sdist``'s build; equality where ``--abi-equal`` asks,
+        whether or not the package is otherwise an ABI package."""
         if package in self.equal_for.get(sdist, frozenset()):
             return equal_rule(package)
-        return rule
+        return self.rules.get(package)
 
     def overridden(
         self,
