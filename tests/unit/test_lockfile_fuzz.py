@@ -28,7 +28,7 @@ from lock_build.graph import render_graph
 from lock_build.lockfile import Lock, loads
 from lock_build.plan import make_plan
 
-EXAMPLES = int(os.environ.get("LOCK_BUILD_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("LOCK_BUILD_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
