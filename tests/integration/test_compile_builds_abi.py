@@ -17,13 +17,6 @@ from pathlib import Path
 import pytest
 from test_compile_builds_support import builds, compile_lock, entries, pins
 
-
-@pytest.fixture(autouse=True)
-def trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local index is plain http: sync fetches from it only when the run trusts it."""
-    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
-
-
 IMPORT = "import {0}, {0}._built_against as b; print(b.BUILT_AGAINST)"
 
 

@@ -241,6 +241,9 @@ def test_target_on_an_existing_lock_adds_it_and_keeps_the_others(project: Projec
     project.write("requirements.in", "shared\nnative\noldonly\n")
     stale = project.compile("--check")
     assert stale.exit_code == 1 and "oldonly" in stale.output
+    # Refreshing one target after the inputs changed warns that the other is stale.
+    partial = project.compile("--target", FOREIGN).ok()
+    assert f"kept target(s) {id_of(HERE)} still hold the old resolution" in partial.output
 
 
 def test_consumers_pick_the_most_specific_floor_and_say_so(

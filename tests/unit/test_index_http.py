@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.machinery
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -338,3 +339,35 @@ def test_truncated_download_keeps_nothing(local_index, tmp_path: Path) -> None: 
     with pytest.raises(NetworkError, match="truncated body.* while downloading"):
         HttpClient(IndexSettings(retries=0)).download(url, tmp_path / "out" / wheel.name)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_keyring_credentials_are_asked_for_the_url_then_its_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pip's keyring habit: the URL first, then the host; a failing backend counts as none."""
+    import sys
+    import types
+
+    from lock_build.index.http import keyring_credentials
+
+    asked: list[str] = []
+
+    def get_credential(service: str, username: str | None) -> object:
+        asked.append(service)
+        if service == "pypi.internal":
+            return types.SimpleNamespace(username="al", password="s3cret")
+        return None
+
+    fake = types.ModuleType("keyring")
+    fake.get_credential = get_credential  # type: ignore[attr-defined]
+    fake.__spec__ = importlib.machinery.ModuleSpec("keyring", None)
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+
+    assert keyring_credentials("https://pypi.internal/simple/x/") == ("al", "s3cret")
+    assert asked == ["https://pypi.internal/simple/x/", "pypi.internal"]
+
+    def broken(service: str, username: str | None) -> object:
+        raise RuntimeError("no backend")
+
+    fake.get_credential = broken  # type: ignore[attr-defined]
+    assert keyring_credentials("https://pypi.internal/simple/x/") is None

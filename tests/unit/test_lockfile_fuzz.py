@@ -30,7 +30,7 @@ from lock_build.plan import make_plan
 from lock_build.plan_output import plan_json, plan_text
 from lock_build.plan_script import plan_script
 
-EXAMPLES = int(os.environ.get("LOCK_BUILD_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("LOCK_BUILD_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

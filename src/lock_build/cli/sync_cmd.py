@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 @options.target_id_option
 @options.dry_run_option
 @options.sync_options
+@options.connection_options
 @options.console_options
 def command(
     *,
@@ -37,13 +38,23 @@ def command(
     installer: str,
     jobs: int | None,
     break_system_packages: bool,
+    connection: options.ConnectionFlags,
     console: options.ConsoleFlags,
 ) -> None:
     """Build what the lock says must be built, then install, upgrade, downgrade and remove
     so the target environment equals LOCKFILE."""
+    from lock_build.pipconfig import load_index_settings
     from lock_build.sync import sync
 
     out = start(console)
+    cache_dir = default_cache_dir(console.cache_dir)
+    # The same settings compile uses (flags > PIP_* > pip's files): proxy, certificates,
+    # trusted hosts and the indexes whose credentials the lock's redacted URLs need.
+    settings = load_index_settings(
+        flags=connection.as_flags(), input_options=None, cache_dir=cache_dir
+    )
+    for warning in settings.warnings:
+        out.warn(warning)
     path = lockfile or find_lockfile(Path.cwd())
     lock = read_lock(path)
     running = RunningInterpreter(
@@ -55,11 +66,12 @@ def command(
         lock,
         lock_dir=path.resolve().parent,
         python=interpreter,
-        cache_dir=default_cache_dir(console.cache_dir),
+        cache_dir=cache_dir,
         dry_run=dry_run,
         installer=installer,  # type: ignore[arg-type]
         jobs=jobs or os.cpu_count() or 1,
         break_system_packages=break_system_packages,
+        settings=settings,
         reporter=out,
         target_id=target_id,
     )

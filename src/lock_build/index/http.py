@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import http.client
+import importlib.util
 import os
 import re
 import socket
@@ -165,7 +166,10 @@ class HttpClient:
         if known:
             return HTTPBasicAuth(*known)
         netrc = get_netrc_auth(url)
-        return HTTPBasicAuth(*netrc) if netrc else None
+        if netrc:
+            return HTTPBasicAuth(*netrc)
+        found = keyring_credentials(url)
+        return HTTPBasicAuth(*found) if found else None
 
     def _verify(self, url: str) -> bool | str:
         host = urlsplit(url).hostname or ""
@@ -594,3 +598,21 @@ def _file_page(url: str) -> Page | None:
     # Relative links resolve against the page itself, so name the file when we read index.html.
     page_url = path.as_uri() if path != file_url_to_path(url) else url
     return Page(url=page_url, content_type=content_type, body=body)
+
+
+def keyring_credentials(url: str) -> tuple[str, str] | None:
+    """Credentials from the ``keyring`` package when it is installed, as pip asks it: for the
+    URL, then for its host. A keyring backend that fails counts as having none."""
+    if importlib.util.find_spec("keyring") is None:
+        return None
+    import keyring
+
+    parts = urlsplit(url)
+    for service in (url, parts.hostname or ""):
+        try:
+            credential = keyring.get_credential(service, None)
+        except Exception:  # noqa: BLE001 - any backend fault: fall through, as pip does
+            return None
+        if credential is not None and credential.username:
+            return credential.username, credential.password or ""
+    return None

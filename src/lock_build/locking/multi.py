@@ -43,6 +43,13 @@ def compile_targets(
         kept_parts = [
             lock_for_target(previous, t.id) for t in previous.targets if t.id not in wanted
         ]
+    if kept_parts and previous is not None and previous.inputs_digest != request.inputs.digest():
+        reporter.warn(
+            "The inputs changed since the lock was written, and the kept target(s) "
+            + ", ".join(p.targets[0].id for p in kept_parts)
+            + " still hold the old resolution: compile them too (--target, on a matching "
+            "machine for a foreign platform)."
+        )
     previous_ids = {t.id for t in previous.targets} if previous is not None else set()
     parts = list(kept_parts)
     compiled: list[tuple[str, CompileResult]] = []
