@@ -32,6 +32,9 @@ def isolated_pip_env(
         if (key.startswith("PIP_") and key not in keep) or key.startswith("UV_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    # The local test index is plain http on 127.0.0.1: sync fetches from an http host only
+    # when the run trusts it, as a user's pip configuration would.
+    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
     monkeypatch.setenv("UV_NO_CONFIG", "1")
     monkeypatch.setenv("LOCK_BUILD_CACHE_DIR", str(tmp_path_factory.mktemp("lock-build-cache")))
 

@@ -124,3 +124,20 @@ class NoMatchingTargetError(TargetError):
         self.machine = machine
         self.targets = targets
         self.wanted = wanted
+
+
+class ForeignBuildError(TargetError):
+    """A target this machine cannot run build hooks for needs sdists built."""
+
+    def __init__(self, target: str, spec: str, sdists: tuple[str, ...]) -> None:
+        shown = ", ".join(sdists[:5]) + (f" and {len(sdists) - 5} more" if len(sdists) > 5 else "")
+        super().__init__(
+            f"Target {target} needs {shown} built from source, and this machine has no "
+            "interpreter of that Python version on that platform to run build hooks in.",
+            hint=f"Run lock-build compile --target {spec} on a matching machine: on an existing "
+            "lock it adds or refreshes just that target and keeps the others. Or lock only "
+            "wheels for it (--only-binary).",
+        )
+        self.target = target
+        self.spec = spec
+        self.sdists = sdists

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tomlkit
@@ -31,6 +31,7 @@ from lock_build.errors import LockfileError
 from lock_build.lockfile import LocalSource, Lock, LockedFile, LockedPackage
 from lock_build.redaction import redact
 from lock_build.settings import PYPI_SIMPLE
+from lock_build.yanks import yanked_notes
 
 FORMATS = ("requirements", "build-constraints", "pylock")
 
@@ -446,11 +447,15 @@ def export(
     command: str | None = None,
     style: RequirementsStyle = RequirementsStyle(),
 ) -> ExportResult:
-    """Dispatch on a format name from ``FORMATS``; ``style`` applies to requirements."""
+    """Dispatch on a format name from ``FORMATS``; ``style`` applies to requirements.
+
+    Every format carries the lock's yanked releases as warnings (none can say it)."""
     if fmt == "requirements":
-        return export_requirements(lock, command=command, style=style)
-    if fmt == "build-constraints":
-        return export_build_constraints(lock, command=command)
-    if fmt == "pylock":
-        return export_pylock(lock, command=command)
-    raise ValueError(f"unknown export format {fmt!r}")
+        result = export_requirements(lock, command=command, style=style)
+    elif fmt == "build-constraints":
+        result = export_build_constraints(lock, command=command)
+    elif fmt == "pylock":
+        result = export_pylock(lock, command=command)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return replace(result, warnings=(*result.warnings, *yanked_notes(lock.packages)))

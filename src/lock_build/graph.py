@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import InvalidName, NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from lock_build.errors import LockfileError
@@ -393,7 +393,7 @@ class _Walker:
     def roots(self) -> list[LockedPackage]:
         """Runtime packages the inputs asked for, then runtime packages nothing reaches."""
         runtime = sorted(self.runtime.values(), key=lambda p: p.name)
-        roots = [p for p in runtime if any(self._is_input(v) for v in p.via)]
+        roots = [p for p in runtime if any(o.kind == "input" for o in self.lock.origins(p))]
         reached = {p.key for p in roots}
         stack = list(roots)
         while stack:
@@ -416,16 +416,6 @@ class _Walker:
                         reached.add(child.key)
                         stack.append(child)
         return roots
-
-    def _is_input(self, via: str) -> bool:
-        """Whether a ``via`` entry names an input (``-r requirements.in``, ``pyproject.toml``)
-        rather than a package; constraints files only narrow, they add nothing."""
-        if via.endswith(" (build)") or via.startswith("-c"):
-            return False
-        try:
-            return canonicalize_name(via, validate=True) not in self.names
-        except InvalidName:  # not a project name at all, e.g. "-r requirements.in"
-            return True
 
 
 def _build_members(lock: Lock, build: BuildEnvironment) -> list[LockedPackage]:

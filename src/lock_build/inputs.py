@@ -22,6 +22,7 @@ from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+from dependency_groups import DependencyGroupInclude, DependencyGroupResolver
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -189,6 +190,21 @@ class InputSet:
     warnings: tuple[str, ...] = ()
     cwd: Path | None = None
     dynamic: tuple[DynamicProject, ...] = ()
+
+    def required_hashes(self) -> dict[NormalizedName, frozenset[str]]:
+        """Project -> the sha256 digests its ``--hash`` options allow (every line must hold).
+
+        As in pip's hash-checking mode, a file of that project whose sha256 is not
+        among them is never used.
+        """
+        found: dict[NormalizedName, frozenset[str]] = {}
+        # Unnamed links are named only once their archive is read: not checked here.
+        for item in (*self.requirements, *self.constraints):
+            if not item.hashes:
+                continue
+            digests = frozenset(h.partition(":")[2] for h in item.hashes)
+            found[item.name] = found[item.name] & digests if item.name in found else digests
+        return found
 
     def digest(self) -> str:
         """``sha256:`` of the normalized inputs, stored in the lock for ``--check``.
@@ -362,9 +378,18 @@ def parse_requirements_file(
     return collector.freeze()
 
 
-def _read_requirements_file(c: _Collector, path: Path, *, constraint: bool) -> None:
+def _read_requirements_file(
+    c: _Collector, path: Path, *, constraint: bool, where: str | None = None
+) -> None:
+    """``where``: the ``file:line`` that includes this file (None for a named input)."""
     display = _display(path, c.cwd)
-    key = path.resolve()
+    at = f"{where}: " if where else ""
+    try:
+        key = path.resolve()
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{at}Cannot read requirements file {display!r}: {_os_reason(exc)}."
+        ) from None
     if key in c.stack:
         chain = " -> ".join(_display(p, c.cwd) for p in [*c.stack, key])
         raise InputError(
@@ -375,17 +400,28 @@ def _read_requirements_file(c: _Collector, path: Path, *, constraint: bool) -> N
         # "-" is standard input (pip-compile's habit), read once by the CLI.
         text = c.stdin if path.name == "-" and c.stdin is not None else path.read_text("utf-8")
     except FileNotFoundError:
-        raise InputError(f"Requirements file {display} does not exist.") from None
+        raise InputError(f"{at}Requirements file {display} does not exist.") from None
     except IsADirectoryError:
-        raise InputError(f"{display} is a directory, not a requirements file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read requirements file {display}: {exc}.") from None
+        raise InputError(f"{at}{display} is a directory, not a requirements file.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{at}Requirements file {display} is not UTF-8 (byte {exc.start})."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{at}Cannot read requirements file {display}: {_os_reason(exc)}."
+        ) from None
     c.files.append(path)
     c.stack.append(key)
     try:
         source = ("-c " if constraint else "-r ") + display
         for number, line in _logical_lines(text, c.environ):
-            _handle_line(c, path, display, source, number, line, constraint=constraint)
+            try:
+                _handle_line(c, path, display, source, number, line, constraint=constraint)
+            except (OSError, ValueError) as exc:
+                # A path the file system refuses (too long, a NUL byte, ...): still
+                # one message naming the line, never a traceback.
+                raise InputError(f"{display}:{number}: {line!r}: {_os_reason(exc)}.") from None
     finally:
         c.stack.pop()
 
@@ -548,6 +584,12 @@ def _requirement_options(
                 raise InputError(
                     f"{where}: {line!r}: --hash={value} is not of the form sha256:<hex digest>."
                 )
+            if algorithm.lower() != "sha256" or len(digest) != 64:
+                raise InputError(
+                    f"{where}: {line!r}: --hash={value}: lock-build checks sha256 hashes "
+                    "(64 hex digits), the hash indexes publish.",
+                    hint="Give the file's sha256 (pip hash FILE prints it).",
+                )
             hashes.append(f"{algorithm.lower()}:{digest.lower()}")
         else:
             c.warnings.append(f"{where}: {name} is not supported yet and is ignored.")
@@ -577,7 +619,7 @@ def _apply_option(
             )
         target = base / os.path.expanduser(value)
         # pip: -r inside a constraints file reads requirements; -c always constraints.
-        _read_requirements_file(c, target, constraint=(kind == "constraint"))
+        _read_requirements_file(c, target, constraint=(kind == "constraint"), where=where)
         return
     if kind == "index_url":
         assert value is not None
@@ -679,6 +721,8 @@ def _add_requirement(
     item = parse_requirement(
         text, base=base, source=source, where=where, line=line, editable=editable, hashes=hashes
     )
+    if hashes:
+        _check_hashable(item, where, line)
     if constraint:
         if isinstance(item, UnnamedLink):
             raise InputError(
@@ -696,6 +740,28 @@ def _add_requirement(
         c.unnamed.append(item)
     else:
         c.requirements.append(item)
+
+
+def _check_hashable(item: InputRequirement | UnnamedLink, where: str, line: str) -> None:
+    """pip's hash-checking mode: a --hash only makes sense for exactly one file."""
+    link = item.link
+    if link is not None and link.kind != "archive":
+        raise InputError(
+            f"{where}: {line!r}: --hash cannot check a {link.kind} (only an archive has a hash)."
+        )
+    if isinstance(item, UnnamedLink) or link is not None:
+        return
+    specifiers = list(item.requirement.specifier)
+    if not (
+        len(specifiers) == 1
+        and specifiers[0].operator in ("==", "===")
+        and not specifiers[0].version.endswith(".*")
+    ):
+        raise InputError(
+            f"{where}: {line!r}: a requirement with --hash must be pinned with == "
+            "(pip's hash-checking mode requires it).",
+            hint=f"Pin it, e.g. {item.requirement.name}==<version>, or drop the --hash.",
+        )
 
 
 def parse_requirement(
@@ -742,6 +808,12 @@ def parse_requirement(
                     f"{where}: {line!r} has an invalid marker ({_first_line(exc)})."
                 ) from None
         location = location.strip()
+        if re.search(r"\s" if _is_url(location) else r"[\x00-\x1f]", location):
+            raise InputError(
+                f"{where}: {line!r}: {'a URL' if _is_url(location) else 'a path'} cannot "
+                "contain whitespace or control characters.",
+                hint="Put each requirement on its own line; percent-encode spaces in URLs.",
+            )
         extras: frozenset[str] = frozenset()
         match = _EXTRAS_SUFFIX_RE.match(location)
         if match and not _is_url(location):
@@ -1051,6 +1123,11 @@ def _dependency_groups(
     display: str,
     convert: _Converter,
 ) -> list[InputRequirement | UnnamedLink]:
+    """PEP 735 groups, read by the PyPA ``dependency-groups`` package.
+
+    Each requirement keeps the group that lists it as its origin, so includes are walked
+    here group by group (``lookup``), each group once; the package validates the table,
+    normalizes the names and parses the entries."""
     if table is None:
         raise InputError(
             f"{display} has no [dependency-groups] table, so there is no group "
@@ -1058,15 +1135,14 @@ def _dependency_groups(
         )
     if not isinstance(table, dict):
         raise InputError(f"{display}: [dependency-groups] must be a table.")
-    names: dict[NormalizedName, str] = {}
-    for key in table:
-        normalized = canonicalize_name(key)
-        if normalized in names:
-            raise InputError(
-                f"{display}: dependency groups {names[normalized]!r} and {key!r} "
-                "have the same normalized name."
-            )
-        names[normalized] = key
+    try:
+        resolver = DependencyGroupResolver(table)
+    except ValueError as exc:  # two keys, one normalized name
+        raise InputError(
+            f"{display}: [dependency-groups] has groups with the same normalized name "
+            f"({str(exc).rstrip('.')})."
+        ) from None
+    names = {canonicalize_name(key): key for key in table}
     result: list[InputRequirement | UnnamedLink] = []
     done: set[NormalizedName] = set()
 
@@ -1085,20 +1161,24 @@ def _dependency_groups(
             return
         key = names[normalized]
         entries = table[key]
-        if not isinstance(entries, list):
-            raise InputError(f"{display}: dependency-groups.{key} must be an array.")
-        for index, entry in enumerate(entries):
-            if isinstance(entry, dict):
-                if set(entry) != {"include-group"} or not isinstance(entry["include-group"], str):
-                    raise InputError(
-                        f"{display}: dependency-groups.{key}[{index}] must be a "
-                        f'string or {{include-group = "..."}}, not {entry!r}.'
-                    )
-                visit(entry["include-group"], [*chain, normalized])
+        try:
+            elements = resolver.lookup(key)
+        except (TypeError, ValueError, InvalidRequirement) as exc:
+            if isinstance(entries, list):  # an entry that is no requirement: say where
+                for index, entry in enumerate(entries):
+                    if isinstance(entry, str):
+                        convert(entry, f"dependency-groups.{key}[{index}]", display)
+            raise InputError(
+                f"{display}: each entry of dependency-groups.{key} must be a string or "
+                f'{{include-group = "..."}} ({str(exc).rstrip(".")}).'
+            ) from None
+        for index, element in enumerate(elements):
+            if isinstance(element, DependencyGroupInclude):
+                visit(element.include_group, [*chain, normalized])
             else:
                 result.append(
                     convert(
-                        entry,
+                        entries[index],
                         f"dependency-groups.{key}[{index}]",
                         f"{display} (group: {normalized})",
                     )
@@ -1269,6 +1349,15 @@ def default_output_path(first_input: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _os_reason(exc: BaseException) -> str:
+    """Why the file system (or a parser under it) refused a path, in a few words."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if "null" in str(exc).lower():
+        return "it contains a NUL byte"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _absolute(path: Path, cwd: Path) -> Path:

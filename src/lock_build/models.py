@@ -15,7 +15,6 @@ from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
-    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
@@ -171,5 +170,4 @@ def _tags(text: str) -> frozenset[Tag]:
     return frozenset(parse_tag(text))
 
 
-def normalize(name: str) -> NormalizedName:
-    return canonicalize_name(name)
+__all__ = ["Artifact", "ArtifactKind", "CoreMetadata", "Release", "artifact_from_filename"]

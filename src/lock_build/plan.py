@@ -1,4 +1,4 @@
-"""Lock → ordered install plan: fetch, build stages, install, remove.
+"""Lock → ordered install plan: fetch, build stages, install, remove (data only).
 
 The plan is derived, never stored: the same lock (and the same installed set) always
 gives the same plan. Build stages follow the build graph: an sdist whose build
@@ -8,32 +8,28 @@ that do not depend on each other share a stage (and may run in parallel).
 Every build gets a *fingerprint* (`BuildFingerprint` over its pins' identities, its
 config settings and the target). It is stamped into the wheel sync builds and so
 into the installed ``.dist-info``; an installed distribution built from source
-matches the lock only when that stamp equals the fingerprint computed here.
+matches the lock only when that stamp equals the fingerprint computed here
+(``building.fingerprint`` owns the recipe).
+
+The plan is a value: ``plan_output`` renders it as text or JSON, ``plan_script`` as a
+plain-pip shell script; ``sync.prepare`` gathers what planning against an environment
+needs (the installed set, the spared names, local tree digests).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from lock_build.building.wheel_stamp import BuildFingerprint, BuildPin
+from lock_build.building import fingerprint as fp
+from lock_build.building.fingerprint import BuildPin
 from lock_build.errors import LockfileError
-from lock_build.lockfile import (
-    BuildEnvironment,
-    Lock,
-    LockedFile,
-    LockedPackage,
-    write_text_atomic,
-)
+from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage
 
 InstallAction = Literal["install", "upgrade", "downgrade", "reinstall"]
 
@@ -138,74 +134,16 @@ class Plan:
     def changes(self) -> bool:
         return bool(self.install or self.remove)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
-
-    def to_dict(self) -> dict[str, Any]:
-        stages: list[dict[str, Any]] = [
-            {"stage": "fetch", "artifacts": [_fetch_dict(f) for f in self.fetch]}
-        ]
-        for i, stage in enumerate(self.build_stages, 1):
-            stages.append({"stage": "build", "index": i, "builds": [_build_dict(b) for b in stage]})
-        stages.append({"stage": "install", "packages": [_install_dict(s) for s in self.install]})
-        if self.against_environment:
-            stages.append(
-                {
-                    "stage": "remove",
-                    "packages": [{"name": r.name, "version": r.version} for r in self.remove],
-                }
-            )
-        return {"plan-version": 1, "target": dict(self.target), "stages": stages}
-
-    def render_text(self) -> str:
-        lines = [f"Plan for {_describe_target(self.target)}"]
-        lines.append(f"1. fetch and verify {len(self.fetch)} artifact(s)")
-        for f in self.fetch:
-            lines.append(f"     {f.filename}" + ("" if f.sha256 else "  (unhashed)"))
-        n = 2
-        for i, stage in enumerate(self.build_stages, 1):
-            lines.append(f"{n}. build stage {i} ({len(stage)} build(s), may run in parallel)")
-            for step in stage:
-                source = step.sdist or f"{step.source_url} (unhashed {step.source_kind})"
-                lines.append(f"     {step.key} from {source}")
-                pins = ", ".join(
-                    f"{p.name}=={p.version}" + (" [built]" if p.built else "") for p in step.pins
-                )
-                lines.append(f"       in a fresh environment with: {pins or '(nothing)'}")
-                lines.append(f"       fingerprint {step.fingerprint[:16]}")
-            n += 1
-        lines.append(f"{n}. install {len(self.install)} package(s)")
-        for s in self.install:
-            what = "built wheel" if s.built else s.wheel
-            was = f" (was {s.installed_version})" if s.installed_version else ""
-            why = f": {s.reason}" if s.reason else ""
-            lines.append(f"     {s.action} {s.name}=={s.version}{was} from {what}{why}")
-        if self.against_environment:
-            lines.append(f"{n + 1}. remove {len(self.remove)} package(s)")
-            for r in self.remove:
-                lines.append(f"     {r.name}=={r.version}")
-            if self.unchanged:
-                lines.append(f"   ({len(self.unchanged)} package(s) already match the lock)")
-        return "\n".join(lines) + "\n"
-
-    def render_sh(self, out_dir: Path) -> Path:
-        """Write ``plan.sh`` and its requirement files into ``out_dir``; return the script."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        files = _sh_files(self)
-        for name, text in files.items():
-            write_text_atomic(out_dir / name, text)
-        script = out_dir / "plan.sh"
-        script.chmod(0o755)
-        return script
-
 
 # --- building the plan ------------------------------------------------------------------
 
 
 def target_key(target: Mapping[str, Any]) -> str:
-    """The target part of fingerprints and of the wheel-cache key."""
-    return "-".join(
-        str(target.get(k, "")) for k in ("implementation", "python-version", "platform")
+    """The target part of fingerprints and of the wheel-cache key, for a lock's target."""
+    return fp.target_key(
+        implementation=str(target.get("implementation", "")),
+        python_version=str(target.get("python-version", "")),
+        platform=str(target.get("platform", "")),
     )
 
 
@@ -303,12 +241,9 @@ def _install_step(
     fingerprints: _Fingerprints,
 ) -> InstallStep | None:
     chosen = pkg.wheel_for(fingerprints.tags)
-    wheel = chosen.filename if chosen else None
-    sha = chosen.sha256 if chosen else None
-    common = dict(name=pkg.name, version=pkg.version, built=chosen is None, wheel=wheel, sha256=sha)
     have = installed.get(pkg.name) if installed is not None else None
     if have is None:
-        return InstallStep(action="install", **common)  # type: ignore[arg-type]
+        return _step(pkg, chosen, "install")
     try:
         have_version = Version(have.version)
     except InvalidVersion:
@@ -317,7 +252,7 @@ def _install_step(
         action: InstallAction = (
             "upgrade" if have_version is None or have_version < pkg.version else "downgrade"
         )
-        return InstallStep(action=action, installed_version=have.version, **common)  # type: ignore[arg-type]
+        return _step(pkg, chosen, action, installed_version=have.version)
     if chosen is None:
         wanted = fingerprints.of(fingerprints.build_of(pkg))
         if have.fingerprint != wanted:
@@ -326,13 +261,29 @@ def _install_step(
                 if have.fingerprint is None
                 else "installed build was made against other build pins"
             )
-            return InstallStep(
-                action="reinstall",
-                installed_version=have.version,
-                reason=reason,
-                **common,  # type: ignore[arg-type]
-            )
+            return _step(pkg, chosen, "reinstall", installed_version=have.version, reason=reason)
     return None
+
+
+def _step(
+    pkg: LockedPackage,
+    chosen: LockedFile | None,
+    action: InstallAction,
+    *,
+    installed_version: str | None = None,
+    reason: str = "",
+) -> InstallStep:
+    """Install ``pkg`` from its ``chosen`` wheel, or from a build when there is none."""
+    return InstallStep(
+        name=pkg.name,
+        version=pkg.version,
+        action=action,
+        built=chosen is None,
+        wheel=chosen.filename if chosen else None,
+        sha256=chosen.sha256 if chosen else None,
+        installed_version=installed_version,
+        reason=reason,
+    )
 
 
 def _add_fetch(
@@ -466,10 +417,12 @@ class _Fingerprints:
             ]
         finally:
             self._visiting.pop()
-        settings: dict[str, str] = dict(build.config_settings)
-        if build.key in self.source_digests:
-            settings["lock-build:source-tree"] = self.source_digests[build.key]
-        digest = BuildFingerprint.of(pins, settings, target_tag=self.target_key).digest
+        digest = fp.build_fingerprint(
+            pins,
+            dict(build.config_settings),
+            target_key=self.target_key,
+            source_digest=self.source_digests.get(build.key),
+        )
         self._fingerprints[build.key] = digest
         return digest
 
@@ -479,200 +432,18 @@ class _Fingerprints:
         if wheel is not None:
             return wheel.sha256
         inner = self.of(self.build_of(pkg))
-        base = pkg.sdist.sha256 if pkg.sdist and pkg.sdist.sha256 else ""
-        return hashlib.sha256(f"{base}:{inner}".encode()).hexdigest()
+        return fp.built_identity(pkg.sdist.sha256 if pkg.sdist else None, inner)
 
 
-# --- rendering helpers ------------------------------------------------------------------
-
-
-def _describe_target(target: Mapping[str, Any]) -> str:
-    return (
-        f"{target.get('implementation', '?')} "
-        f"{target.get('python-full-version') or target.get('python-version', '?')}"
-        f" on {target.get('platform', '?')}"
-    )
-
-
-def _fetch_dict(f: FetchStep) -> dict[str, Any]:
-    return {
-        "name": f.name,
-        "version": str(f.version),
-        "kind": f.kind,
-        "filename": f.filename,
-        "url": f.url,
-        "sha256": f.sha256,
-    }
-
-
-def _build_dict(b: BuildStep) -> dict[str, Any]:
-    return {
-        "name": b.name,
-        "version": str(b.version),
-        "sdist": b.sdist,
-        "sha256": b.sdist_sha256,
-        "source": {"kind": b.source_kind, "url": b.source_url} if b.source_url else None,
-        "pins": [
-            {
-                "name": p.name,
-                "version": str(p.version),
-                "wheel": p.wheel,
-                "sha256": p.sha256,
-                "built": p.built,
-            }
-            for p in b.pins
-        ],
-        "config-settings": dict(b.config_settings),
-        "fingerprint": b.fingerprint,
-    }
-
-
-def _install_dict(s: InstallStep) -> dict[str, Any]:
-    return {
-        "name": s.name,
-        "version": str(s.version),
-        "action": s.action,
-        "built": s.built,
-        "wheel": s.wheel,
-        "sha256": s.sha256,
-        "installed-version": s.installed_version,
-        "reason": s.reason or None,
-    }
-
-
-def _wheel_glob(name: str, version: Version) -> str:
-    return f"{name.replace('-', '_')}-{version}-*.whl"
-
-
-def _hashed_line(name: str, version: Version, sha256: str | None) -> str:
-    line = f"{name}=={version}"
-    return f"{line} --hash=sha256:{sha256}" if sha256 else line
-
-
-_SH_HEADER = """\
-#!/bin/sh
-# Generated by lock-build plan --format sh: reproduces the lock's install plan with
-# plain pip where lock-build is not installed (a Dockerfile, CI).
-#
-#   PYTHON=/path/to/target/python sh plan.sh
-#
-# pip's build isolation cannot install per-sdist pinned build environments and does not
-# hash-check build dependencies, so every build gets its own venv holding exactly the
-# locked build pins (installed with --require-hashes --no-deps) and runs
-# `pip wheel --no-build-isolation`. Wheels built here have no hash known in advance:
-# the script hashes each one right after building it and installs it with that hash,
-# which proves only that what is installed is what was built here.
-#
-# pip runs from outside each build venv (`pip --python`, pip >= 22.3), so build venvs
-# need no pip of their own. PIP may name another pip command (default: the target's).
-set -eu
-
-HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
-PYTHON=${PYTHON:-python3}
-PIP=${PIP:-"$PYTHON -m pip"}
-WORK=${WORK:-"$HERE/work"}
-DISTS="$WORK/dists"
-WHEELS="$WORK/wheels"
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-mkdir -p "$DISTS" "$WHEELS"
-
-pip_in() {  # pip_in PYTHON ARGS...: run pip against another interpreter
-    _py=$1; shift
-    $PIP --python "$_py" "$@"
-}
-
-built_req() {  # built_req NAME VERSION GLOB: a hashed requirement for a wheel built here
-    _whl=$(ls "$WHEELS"/$3 2>/dev/null | head -n 1)
-    if [ -z "$_whl" ]; then echo "plan.sh: no built wheel for $1==$2" >&2; exit 1; fi
-    _sha=$("$PYTHON" -c 'import hashlib, sys
-print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$_whl")
-    echo "$1==$2 --hash=sha256:$_sha"
-}
-"""
-
-
-def _sh_files(plan: Plan) -> dict[str, str]:
-    files: dict[str, str] = {}
-    body = [_SH_HEADER]
-    wheels = [f for f in plan.fetch if f.kind == "wheel"]
-    files["fetch.txt"] = "".join(
-        f"{f.name} @ {f.url}" + (f" --hash=sha256:{f.sha256}" if f.sha256 else "") + "\n"
-        for f in wheels
-    )
-    body.append(
-        "\n# Stage 1: fetch and verify every locked wheel (sdists are fetched, by hash,\n"
-        "# in their build stage: `pip download` of an sdist would build it).\n"
-    )
-    if wheels:
-        body.append(
-            'pip_in "$PYTHON" download --no-deps --require-hashes --only-binary :all: '
-            '-d "$DISTS" -r "$HERE/fetch.txt"\n'
-        )
-    for i, stage in enumerate(plan.build_stages, 1):
-        body.append(f"\n# Build stage {i}: {', '.join(s.key for s in stage)}\n")
-        for step in stage:
-            slug = f"{step.name}-{step.version}"
-            hashed = [p for p in step.pins if not p.built]
-            built = [p for p in step.pins if p.built]
-            files[f"build-{slug}.txt"] = "".join(
-                _hashed_line(p.name, p.version, p.sha256) + "\n" for p in hashed
-            )
-            env = f'"$WORK/env-{slug}"'
-            body.append(f"# {step.key}: fingerprint {step.fingerprint}\n")
-            body.append(f'rm -rf {env}\n"$PYTHON" -m venv --without-pip {env}\n')
-            reqs = f'-r "$HERE/build-{slug}.txt"'
-            if built:
-                body.append(f': > "$WORK/built-for-{slug}.txt"\n')
-                for p in built:
-                    body.append(
-                        f"built_req {p.name} {p.version} '{_wheel_glob(p.name, p.version)}'"
-                        f' >> "$WORK/built-for-{slug}.txt"\n'
-                    )
-                reqs += f' -r "$WORK/built-for-{slug}.txt"'
-            if step.pins:
-                body.append(
-                    f"pip_in {env}/bin/python install --no-index --no-deps --require-hashes "
-                    f'--find-links "$DISTS" --find-links "$WHEELS" {reqs}\n'
-                )
-            if step.sdist:
-                files[f"sdist-{slug}.txt"] = (
-                    f"{step.name} @ {step.sdist_url}"
-                    + (f" --hash=sha256:{step.sdist_sha256}" if step.sdist_sha256 else "")
-                    + "\n"
-                )
-                source = f'--require-hashes -r "$HERE/sdist-{slug}.txt"'
-            else:
-                body.append(f"# {step.key} is a local {step.source_kind}: built unhashed.\n")
-                source = shlex.quote(step.source_url or ".")
-            settings = "".join(
-                f" --config-settings {shlex.quote(f'{k}={v}')}" for k, v in step.config_settings
-            )
-            body.append(
-                f"pip_in {env}/bin/python wheel --no-build-isolation --no-deps "
-                f'--no-cache-dir{settings} -w "$WHEELS" {source}\n'
-            )
-            body.append(f"rm -rf {env}\n")
-    hashed = [s for s in plan.install if not s.built]
-    built_install = [s for s in plan.install if s.built]
-    files["install.txt"] = "".join(_hashed_line(s.name, s.version, s.sha256) + "\n" for s in hashed)
-    body.append("\n# Install: locked wheels by hash, wheels built above by the hash taken here.\n")
-    body.append(': > "$WORK/built-install.txt"\n')
-    for s in built_install:
-        body.append(
-            f"built_req {s.name} {s.version} '{_wheel_glob(s.name, s.version)}'"
-            ' >> "$WORK/built-install.txt"\n'
-        )
-    if plan.install:
-        # --force-reinstall: a same-version build made against other pins must be replaced.
-        body.append(
-            'pip_in "$PYTHON" install --no-index --no-deps --require-hashes --force-reinstall '
-            '--find-links "$DISTS" --find-links "$WHEELS" '
-            '-r "$HERE/install.txt" -r "$WORK/built-install.txt"\n'
-        )
-    if plan.remove:
-        names = " ".join(shlex.quote(r.name) for r in plan.remove)
-        body.append(
-            f'\n# Remove what the lock does not list.\npip_in "$PYTHON" uninstall -y {names}\n'
-        )
-    files["plan.sh"] = "".join(body)
-    return files
+__all__ = [
+    "BuildPinSource",
+    "BuildStep",
+    "FetchStep",
+    "InstallAction",
+    "InstallStep",
+    "InstalledDist",
+    "Plan",
+    "RemoveStep",
+    "make_plan",
+    "target_key",
+]

@@ -9,10 +9,13 @@ version they were built against.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from test_compile_builds_support import builds, compile_lock, entries, pins, run_lock_build
+from test_compile_builds_support import builds, compile_lock, entries, pins
 
 IMPORT = "import {0}, {0}._built_against as b; print(b.BUILT_AGAINST)"
 
@@ -49,10 +52,26 @@ def index(index_server, tmp_path_factory):  # noqa: ANN001, ANN201
     index_server.remove_index(idx)
 
 
-def sync_into(venv, run, cache: Path):  # noqa: ANN001, ANN201
-    return run_lock_build(
-        ["sync", run.lockfile.name, "--python", venv.python, "--cache-dir", cache],
+def sync_into(venv, run, cache: Path, index_url: str):  # noqa: ANN001, ANN201
+    """`lock-build sync` with the index configured (sync fetches only from configured places)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lock_build",
+            "sync",
+            run.lockfile.name,
+            "--python",
+            venv.python,
+            "--cache-dir",
+            cache,
+        ],
         cwd=run.lockfile.parent,
+        env={**os.environ, "PIP_INDEX_URL": index_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -68,6 +87,15 @@ def test_numpy_2_build_next_to_runtime_numpy_1_needs_no_substitution(
     # The newest numpy whose builds run with 1.26.4 (2.9.0 matches no clause of the rule).
     assert pins(build) == {"numpy": "2.3.0"}
     assert "substitutions" not in build and build["shared"] == []
+    assert build["abi"] == [
+        {
+            "package": "numpy",
+            "built": "2.3.0",
+            "runtime": "1.26.4",
+            "runs-with": "<3,>=1.23",
+            "rule": "numpy",
+        }
+    ]
     assert "builds against" not in run.stderr and "warning" not in run.stderr
     assert entries(lock, "numpy")["1.26.4"]["runtime"] is True
     assert entries(lock, "numpy")["2.3.0"]["runtime"] is False
@@ -76,7 +104,7 @@ def test_numpy_2_build_next_to_runtime_numpy_1_needs_no_substitution(
         "1.26.4"
     ]
     env = venv_factory("np2build")
-    synced = sync_into(env, run, tmp_path / "sync-cache")
+    synced = sync_into(env, run, tmp_path / "sync-cache", index.url)
     assert synced.returncode == 0, synced.stderr
     out = env.run("-c", IMPORT.format("np2build") + "; import numpy; print(numpy.__version__)")
     assert out.returncode == 0, out.stderr
@@ -97,8 +125,17 @@ def test_the_seed_failure_is_still_impossible(index, venv_factory, tmp_path: Pat
     assert pins(build) == {"numpy": "2.2.6"}
     assert build["substitutions"] == [{"package": "numpy", "declared": "numpy<2", "used": "2.2.6"}]
     assert "np1build 1.0 builds against numpy==2.2.6" in run.stderr
+    assert build["abi"] == [
+        {
+            "package": "numpy",
+            "built": "2.2.6",
+            "runtime": "2.2.6",
+            "runs-with": "<3,>=1.21",
+            "rule": "numpy",
+        }
+    ]
     env = venv_factory("np1build")
-    assert sync_into(env, run, tmp_path / "sync-cache").returncode == 0
+    assert sync_into(env, run, tmp_path / "sync-cache", index.url).returncode == 0
     out = env.run("-c", IMPORT.format("np1build"))
     assert out.returncode == 0 and out.stdout.strip() == "2.2.6", out.stderr
     declared = compile_lock(
@@ -116,6 +153,7 @@ def test_per_sdist_equality_override(index, tmp_path: Path) -> None:  # noqa: AN
     build = builds(run.lock)["np2build"]
     assert pins(build) == {"numpy": "1.26.4"} and build["shared"] == ["numpy"]
     assert [s["used"] for s in build["substitutions"]] == ["1.26.4"]
+    assert [(r["runs-with"], r["rule"]) for r in build["abi"]] == [("==1.26.4", "equal")]
     assert run.lock["options"]["abi-equal"] == ["np2build:numpy"]
     bad = compile_lock(tmp_path / "bad", index.url, ["np2build"], "--abi-equal", "numpy")
     assert bad.code == 2 and "SDIST:PKG" in bad.error
@@ -129,6 +167,63 @@ def test_match_runtime_makes_numpy_equal_again(index, tmp_path: Path) -> None:  
     assert "np2build 1.0 builds against numpy==1.26.4" in run.stderr
 
 
+def test_rules_from_the_project_configuration(index, tmp_path: Path) -> None:  # noqa: ANN001
+    equal = compile_lock(
+        tmp_path / "equal",
+        index.url,
+        ["numpy==1.26.4", "np2build"],
+        files={"pyproject.toml": '[tool.lock-build.abi]\nnumpy = "equal"\n'},
+    )
+    build = builds(equal.lock)["np2build"]
+    assert pins(build) == {"numpy": "1.26.4"} and build["substitutions"]
+    # A rule of one's own: np2build's numpy builds run with anything >=1.0 here.
+    own = compile_lock(
+        tmp_path / "own",
+        index.url,
+        ["numpy==1.23.2", "np2build"],
+        files={
+            "lock-build.toml": "[abi.numpy]\n"
+            'source = "https://example.org/policy"\n'
+            'clauses = [{build = ">=2", runs-with = ">=1.0,<3"}]\n'
+        },
+    )
+    (record,) = builds(own.lock)["np2build"]["abi"]
+    assert record["built"] == "2.9.0" and record["runs-with"] == "<3,>=1.0"
+    bad = compile_lock(
+        tmp_path / "bad",
+        index.url,
+        ["np2build"],
+        files={"lock-build.toml": '[abi.numpy]\nkind = "loose"\n'},
+    )
+    assert bad.code == 2
+    assert "lock-build.toml [abi]: numpy.kind: is 'loose'" in bad.error
+
+
+def test_sync_checks_the_recorded_range_before_changing_anything(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    run = compile_lock(tmp_path, index.url, ["numpy==1.26.4", "np2build"])
+    env = venv_factory("recorded")
+    env.pip("install", "--no-deps", "--index-url", index.url, "numpy==2.2.6")
+    # The lock, not this machine's rules, is what sync checks: a record saying the build
+    # runs only with numpy>=1.27 refuses the runtime 1.26.4, though the shipped rule agrees.
+    text = run.lockfile.read_text(encoding="utf-8")
+    run.lockfile.write_text(text.replace('"<3,>=1.23"', '">=1.27,<3"'), encoding="utf-8")
+    index.clear_requests()
+    refused = sync_into(env, run, tmp_path / "sync-cache", index.url)
+    assert refused.returncode == 2, refused.stderr
+    (error,) = [line for line in refused.stderr.splitlines() if line.startswith("error: ")]
+    assert "np2build==1.0 was built against numpy 2.3.0 and would run with numpy 1.26.4" in error
+    assert "runs with numpy<3,>=1.27" in error
+    assert "Nothing in the target environment was changed" in error
+    assert env.freeze() == {"numpy": "2.2.6"}
+    assert index.requests == []  # refused before anything was fetched
+    # The recorded range as compiled accepts it.
+    run.lockfile.write_text(text, encoding="utf-8")
+    assert sync_into(env, run, tmp_path / "sync-cache", index.url).returncode == 0
+    assert env.freeze() == {"numpy": "1.26.4", "np2build": "1.0"}
+
+
 # -- torch: the same artifact -------------------------------------------------------------
 
 
@@ -137,12 +232,13 @@ def test_torch_builds_use_the_runtime_artifact(index, venv_factory, tmp_path: Pa
     found = builds(run.lock)
     assert pins(found["tany"]) == {"torch": "2.3.0"} and found["tany"]["shared"] == ["torch"]
     assert "substitutions" not in found["tany"]
+    assert [(r["runs-with"], r["rule"]) for r in found["tany"]["abi"]] == [("===2.3.0", "torch")]
     # torch>=2.4 excludes the runtime 2.3.0, and no other torch build runs with it.
     assert pins(found["tnewer"]) == {"torch": "2.3.0"}
     assert [s["package"] for s in found["tnewer"]["substitutions"]] == ["torch"]
     assert list(entries(run.lock, "torch")) == ["2.3.0"]
     env = venv_factory("torch")
-    assert sync_into(env, run, tmp_path / "sync-cache").returncode == 0
+    assert sync_into(env, run, tmp_path / "sync-cache", index.url).returncode == 0
     for name in ("tany", "tnewer"):
         out = env.run("-c", IMPORT.format(name))
         assert out.returncode == 0 and out.stdout.strip() == "2.3.0", out.stderr
@@ -172,7 +268,7 @@ def test_a_known_failure_at_sync_keeps_the_fix_last(index, venv_factory, tmp_pat
     run = compile_lock(tmp_path, index.url, ["oldbuild"])
     assert run.code == 0, run.stderr  # its hooks work; only build_wheel fails
     env = venv_factory("oldbuild")
-    synced = sync_into(env, run, tmp_path / "sync-cache")
+    synced = sync_into(env, run, tmp_path / "sync-cache", index.url)
     assert synced.returncode == 2
     (error,) = [line for line in synced.stderr.splitlines() if line.startswith("error: ")]
     assert "Nothing in the target environment was changed." in error

@@ -4,6 +4,9 @@ entries with one warning each, recomputes them, and writes the same lock."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,3 +75,28 @@ def test_compile_over_a_damaged_cache_recomputes(index, tmp_path: Path, damage: 
             assert any(str(path) in line for line in dropped), (path, again.stderr)
             # Recomputed and stored again, in the current format.
             assert json.loads(path.read_text(encoding="utf-8"))["format"] == 2
+
+
+def test_a_relative_cache_dir_works_for_every_command(index, tmp_path: Path) -> None:  # noqa: ANN001
+    """Hooks and build environments run elsewhere: a relative --cache-dir used to break
+    every sdist build ('No such file or directory: cache/build/build-env-…/bin/python')."""
+    run = compile_lock(tmp_path, index.url, ["cachey"], cache_dir=Path("rel-cache"))
+    assert run.code == 0, run.stderr
+    assert (tmp_path / "rel-cache" / "hooks").is_dir()
+    for args in (
+        ["export", "requirements.lock", "--format", "requirements"],
+        ["plan", "requirements.lock"],
+        ["graph", "requirements.lock"],
+        ["sync", "requirements.lock", "--dry-run", "--python", sys.executable],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "lock_build", *args, "--cache-dir", "rel-cache"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PIP_INDEX_URL": index.url},  # sync fetches only from it
+            timeout=180,
+            check=False,
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode in (0, 1), (args, done.stderr)

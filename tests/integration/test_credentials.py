@@ -98,3 +98,42 @@ def test_credentials_are_redacted_everywhere(
     if spelling != "netrc":
         assert "127.0.0.1" in lock  # the index is recorded, without its password
     assert all(SECRET not in p.read_text(errors="replace") for p in project.root.rglob("*.lock"))
+
+
+@pytest.mark.parametrize("where", ["PIP_INDEX_URL", "pip.conf", "netrc"])
+def test_sync_reattaches_credentials_to_the_redacted_lock_urls(
+    project: Project,
+    venv_factory,
+    where: str,  # noqa: ANN001
+) -> None:
+    """The lock holds URLs without credentials; sync gets them back, by host, from the
+    index settings of its own run (pip's configuration, PIP_*, netrc), as pip does."""
+    index = project.index
+    index.basic_auth = ("user", SECRET)
+    index.add_wheel("alpha", "1.0")
+    project.write("requirements.in", "alpha\n")
+    project.compile("--index-url", index.auth_url, index=False).ok()
+    assert SECRET not in project.read("requirements.lock")
+    env_vars = {
+        "PIP_INDEX_URL": {"PIP_INDEX_URL": index.auth_url},
+        "pip.conf": {
+            "PIP_CONFIG_FILE": str(
+                project.write("pip.conf", f"[global]\nindex-url = {index.auth_url}\n")
+            )
+        },
+        "netrc": {
+            "PIP_INDEX_URL": index.url,
+            "NETRC": str(
+                project.write("netrc", f"machine 127.0.0.1 login user password {SECRET}\n")
+            ),
+        },
+    }[where]
+    env = venv_factory()
+
+    run = project.run(
+        "sync", "requirements.lock", "--python", str(env.python), index=False, env=env_vars
+    )
+
+    assert run.exit_code == 0, run.output
+    assert SECRET not in run.output
+    assert env.freeze() == {"alpha": "1.0"}

@@ -7,19 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from test_sync_support import build_env, make_lock, run_cli, sdist_pkg, wheel_pkg
 
 from lock_build.cli import plan_cmd
 from lock_build.lockfile import write_lock
 from lock_build.sync import sync
-
-
-@pytest.fixture(autouse=True)
-def trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local index is plain http: sync fetches from it only when the run trusts it."""
-    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
-
 
 IMPORT_ABI = (
     "import abiprov, nestext, nestext._built_against as b; "

@@ -21,6 +21,7 @@ from test_compile_harness import Project, make_project
 
 from support import dists
 from support.index import LocalIndex
+from support.venvs import VirtualEnv
 
 Layout = Callable[[LocalIndex, Path], None]
 
@@ -52,6 +53,12 @@ def _requires_python_newest(kind: str) -> Layout:
     return layout
 
 
+def _index_disagrees(index: LocalIndex, links: Path) -> None:
+    """The page says a 2.0 runs anywhere; the file itself says Requires-Python >=3.30."""
+    _requires_python_newest("wheel")(index, links)
+    index.requires_python_overrides["alpha-2.0-py3-none-any.whl"] = ">=3"
+
+
 def _dependency_backtracks(index: LocalIndex, links: Path) -> None:
     del links
     index.add_wheel("app", "2.0", requires=["alpha==2.0"])
@@ -61,9 +68,12 @@ def _dependency_backtracks(index: LocalIndex, links: Path) -> None:
 
 
 def _pre_after_backtracking(index: LocalIndex, links: Path) -> None:
+    """alpha 1.0 is pinned first, then found (through gamma) to need beta 2.0, which the
+    input excludes: backtracking removes alpha 1.0, and only alpha 2.0b1 would be left."""
     del links
-    index.add_wheel("alpha", "1.0", requires=["beta==2.0"])
+    index.add_wheel("alpha", "1.0", requires=["gamma"])
     index.add_wheel("alpha", "2.0b1")
+    index.add_wheel("gamma", "1.0", requires=["beta==2.0"])
     index.add_wheel("beta", "1.0")
     index.add_wheel("beta", "2.0")
 
@@ -129,6 +139,9 @@ ROWS = {
         expected={"alpha": "1.0"},
         page_requires_python=False,
     ),
+    "requires-python-index-says-yes-the-file-says-no": Row(
+        layout=_index_disagrees, requirements="alpha\n", expected={"alpha": "1.0"}
+    ),
     "requires-python-backtracks-the-dependent": Row(
         layout=_dependency_backtracks,
         requirements="app\n",
@@ -144,9 +157,9 @@ ROWS = {
     ),
     "pre-release-after-backtracking": Row(
         layout=_pre_after_backtracking,
-        requirements="alpha\nbeta==1.0\n",
+        requirements="alpha\nbeta<2\n",
         expected=None,
-        lock_build_says=("alpha 1.0 requires beta==2.0",),
+        lock_build_says=("gamma 1.0 requires beta==2.0",),
     ),
     "pre-release-the-only-release": Row(
         layout=_pre_only, requirements="alpha\n", expected={"alpha": "2.0b1"}
@@ -261,7 +274,8 @@ def test_lock_build_chooses_what_pip_chooses(
     [
         pytest.param(["tool"], "1.0", id="final-without-opt-in"),
         pytest.param(["tool>=2.0b1"], "2.0b1", id="named-by-the-build-requirement"),
-        pytest.param(["tool", "helper==1.0"], None, id="not-after-backtracking"),
+        # tool 1.0 is pinned first; mid then needs zhelper 2.0, which is excluded.
+        pytest.param(["tool", "zhelper<2"], None, id="not-after-backtracking"),
     ],
 )
 def test_build_requirements_follow_the_same_pre_release_rules(
@@ -269,18 +283,41 @@ def test_build_requirements_follow_the_same_pre_release_rules(
 ) -> None:
     index = project.index
     index.add_sdist("pkg", "1.0", build_requires=build_requires)
-    index.add_wheel("tool", "1.0", requires=["helper==2.0"])
+    index.add_wheel("tool", "1.0", requires=["mid"])
     index.add_wheel("tool", "2.0b1")
-    index.add_wheel("helper", "1.0")
-    index.add_wheel("helper", "2.0")
+    index.add_wheel("mid", "1.0", requires=["zhelper==2.0"])
+    index.add_wheel("zhelper", "1.0")
+    index.add_wheel("zhelper", "2.0")
     project.write("requirements.in", "pkg\n")
 
     run = project.compile()
 
     if expected is None:
         assert run.exit_code == 2, run.output
-        assert "tool 1.0 requires helper==2.0" in run.stderr, run.stderr
+        assert "mid 1.0 requires zhelper==2.0" in run.stderr, run.stderr
         return
     run.ok()
     (build,) = project.lock()["build"]
     assert f"tool=={expected}" in build["pins"]
+
+
+def test_a_yanked_pin_is_recorded_and_repeated_by_sync_plan_and_export(
+    project: Project, venv_factory: Callable[..., VirtualEnv]
+) -> None:
+    _yanked_newest(project.index, project.root / "links")
+    project.write("requirements.in", "alpha==2.0\n")
+    compiled = project.compile().ok()
+    (wheel,) = project.lock()["package"][0]["wheels"]
+    assert wheel["yanked"] == "broken build"
+    said = "alpha 2.0 is yanked (reason: broken build)"
+    assert said in compiled.stderr
+
+    env = {"PIP_INDEX_URL": project.index.url}
+    exported = project.run("export", "--format", "requirements", index=False).ok()
+    planned = project.run("plan", index=False).ok()
+    synced = project.run(
+        "sync", "--dry-run", "--python", venv_factory().python, index=False, env=env
+    )
+    assert synced.exit_code == 1, synced.output  # the dry run would install alpha
+    for run in (exported, planned, synced):
+        assert said in run.stderr, run.stderr

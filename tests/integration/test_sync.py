@@ -20,13 +20,6 @@ from lock_build.lockfile import write_lock
 from lock_build.sync import sync
 from lock_build.sync.inspect import inspect_environment
 
-
-@pytest.fixture(autouse=True)
-def trust_the_local_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local index is plain http: sync fetches from it only when the run trusts it."""
-    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
-
-
 IMPORT_ABI = (
     "import abiprov, abiext, abiext._built_against as b; "
     "print(b.BUILT_AGAINST, abiprov.__version__)"
@@ -335,7 +328,7 @@ def test_externally_managed_interpreter_refused(
 ) -> None:  # noqa: ANN001
     from dataclasses import replace
 
-    from lock_build.sync import executor
+    from lock_build.sync import prepare
 
     env = venv_factory()
     stdlib = tmp_path / "stdlib"
@@ -345,7 +338,7 @@ def test_externally_managed_interpreter_refused(
     # What a distribution's system interpreter looks like: not a venv, marker in stdlib.
     system = replace(real, base_prefix=real.prefix, stdlib=stdlib)
     assert system.externally_managed and not real.externally_managed
-    monkeypatch.setattr(executor, "inspect_environment", lambda python: system)
+    monkeypatch.setattr(prepare, "inspect_environment", lambda python: system)
     lock = abi_lock(index, env.python)
     with pytest.raises(SyncError, match="externally managed"):
         do_sync(lock, env, tmp_path / "cache")
@@ -417,3 +410,37 @@ def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(
         do_sync(lock, env, tmp_path / "cache", installer="builtin")
     assert env.freeze() == {}
     assert not (env.site_packages / "common").exists()
+
+
+# -- the wheel must be what compile locked ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"requires_dist": ()}, "requires abiprov that compile did not see"),
+        ({"version": "9.0"}, "says version 1.0, the lock 9.0"),
+    ],
+    ids=["requires-dist", "version"],
+)
+def test_sync_refuses_a_wheel_whose_metadata_differs_from_the_lock(
+    index, venv_factory, tmp_path: Path, change: dict, message: str
+) -> None:  # noqa: ANN001
+    """A consistent but wrong .metadata file locked another dependency set: refused
+    before the environment changes (it used to end in a `pip check` failure)."""
+    from packaging.version import Version
+
+    env = venv_factory()
+    dependent = index.add_wheel("needsprov", "1.0", requires=["abiprov"])
+    pkg = wheel_pkg(index, dependent)
+    pkg = replace(
+        pkg,
+        **{k: Version(v) if k == "version" else v for k, v in change.items()},  # type: ignore[arg-type]
+    )
+    lock = make_lock(env.python, [wheel_pkg(index, index.paths["prov1"]), pkg])
+
+    with pytest.raises(SyncError) as info:
+        do_sync(lock, env, tmp_path / "cache")
+
+    assert message in info.value.render() and "Nothing was installed" in info.value.render()
+    assert env.freeze() == {}

@@ -66,3 +66,21 @@ def test_hostile_lock_is_refused_before_anything_is_fetched_or_written(
     assert not cache.exists()  # nothing written
     assert not (tmp_path / "escaped-1.0-py3-none-any.whl").exists()
     assert not (tmp_path / "escaped.whl").exists()
+
+
+def test_sync_trusts_a_plain_http_index_named_by_its_own_flag(
+    local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sync takes compile's connection settings as flags too: --trusted-host admits the
+    plain-http index that the untrusted-http case above refuses."""
+    project = tmp_path / "project" / "sub"
+    project.mkdir(parents=True)
+    lockfile = project / "requirements.lock"
+    lockfile.write_text(_lock_text(local_index, **HOSTILE["untrusted-http"](local_index, tmp_path)))
+    monkeypatch.delenv("PIP_TRUSTED_HOST", raising=False)
+    args = [lockfile, "--python", sys.executable, "--cache-dir", tmp_path / "cache", "--dry-run"]
+
+    code, output = run_cli(sync_cmd.command, [*args, "--trusted-host", "127.0.0.1"])
+
+    assert "not a usable lock" not in output
+    assert code in (0, 1), output  # 1: the dry run found changes to make

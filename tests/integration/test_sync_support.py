@@ -16,6 +16,7 @@ from packaging.version import Version
 
 from lock_build.errors import LockBuildError
 from lock_build.lockfile import BuildEnvironment, Lock, LockedFile, LockedPackage, LockTarget
+from lock_build.metadata import parse_core_metadata, read_wheel_metadata
 from lock_build.target import target_for_interpreter
 
 
@@ -29,11 +30,14 @@ def wheel_pkg(
     index, path: Path, *, runtime: bool = True, deps: Sequence[str] = ()
 ) -> LockedPackage:  # noqa: ANN001
     name, version = path.name.split("-")[:2]
+    # What compile records: the Requires-Dist of the metadata it used (sync compares).
+    metadata = parse_core_metadata(read_wheel_metadata(path, name), path.name)
     return LockedPackage(
         name=canonicalize_name(name),
         version=Version(version),
         runtime=runtime,
         wheels=(locked_file(path, index.file_url(path.name)),),
+        requires_dist=metadata.requires_dist,
         dependencies=tuple(canonicalize_name(d) for d in deps),
     )
 

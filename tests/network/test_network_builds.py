@@ -50,7 +50,7 @@ def test_cftime_builds_against_the_runtime_numpy(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     lock = tomllib.loads((tmp_path / "requirements.lock").read_text(encoding="utf-8"))
-    assert lock["target"]["python-version"] == "3.11"
+    assert lock["target"][0]["python-version"] == "3.11"
     runtime = {p["name"]: p["version"] for p in lock["package"] if p["runtime"]}
     assert runtime["numpy"] == "2.2.6" and runtime["cftime"] == "1.6.1"
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
+from lock_build.lockfile import read_lock
+
 PYPI = "https://pypi.org/simple"
 STACK = Path(__file__).parent / "stacks" / "small.in"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
@@ -111,11 +113,14 @@ def test_small_stack_matches_uv_and_is_deterministic(project: Path, tmp_path: Pa
     assert ours == theirs
 
     data = tomllib.loads(first.decode("utf-8"))
+    lock = read_lock(project / "requirements.lock")
     for package in data["package"]:
-        wheel = package.get("wheel")
-        assert wheel is not None, f"{package['name']} has a wheel for the target"
-        assert re.fullmatch(r"[0-9a-f]{64}", wheel["sha256"])
-        assert wheel["url"].startswith("https://")
+        assert package.get("wheels"), f"{package['name']} has wheels"
+        for wheel in package["wheels"]:
+            assert re.fullmatch(r"[0-9a-f]{64}", wheel["sha256"])
+            assert wheel["url"].startswith("https://")
+        locked = lock.package(package["name"], package["version"])
+        assert locked is not None and locked.wheel_for(lock.tags()) is not None, package["name"]
 
     # Compile again from scratch (no previous lock to keep pins from; warm cache).
     (project / "requirements.lock").unlink()

@@ -23,11 +23,13 @@ import html
 import json
 import re
 import shutil
+import socket
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from os import utime
@@ -48,6 +50,28 @@ from . import dists
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 GarbageMode = Literal["bytes", "badjson", "schema"]
+FaultKind = Literal["hang", "drop", "status", "truncate", "wrong-project"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Fault:
+    """What the index does instead of answering one path (see `LocalIndex.inject`).
+
+    - "hang": read the request, answer nothing for `seconds`, then close.
+    - "drop": close the connection without an answer.
+    - "status": answer `status` (with `Retry-After: retry_after` when given).
+    - "truncate": promise the whole body in Content-Length, send half, close.
+    - "wrong-project": a project page listing the files of project `other`.
+    `times`: how many requests the fault answers before the path is served normally
+    (None: every request).
+    """
+
+    kind: FaultKind
+    status: int = 503
+    retry_after: str | None = None
+    seconds: float = 30.0
+    other: str = ""
+    times: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -134,8 +158,13 @@ class LocalIndex:
       "badjson" (JSON content type, unparsable body), "schema" (valid JSON, wrong shape).
     - `flaky`: the next N requests to this index answer 503.
     - `hash_overrides`: filename -> sha256 to advertise instead of the real one.
+    - `faults`: per-path faults (`inject`), e.g. a 429 on one project page.
+    - `metadata_overrides`: wheel filename -> the METADATA text its `.metadata` file
+      serves, with the page advertising that text's hash: consistent but wrong.
     - `requires_python`: state each file's Requires-Python on the page (off: the
       attribute is omitted, as some indexes and mirrors do; the files still say it).
+    - `requires_python_overrides`: filename -> the Requires-Python to state on the page
+      instead of the file's own (an index that disagrees with the file).
     """
 
     def __init__(self, server: LocalIndexServer, name: str, directory: Path) -> None:
@@ -153,8 +182,11 @@ class LocalIndex:
         self.garbage: GarbageMode | None = None
         self.flaky = 0
         self.hash_overrides: dict[str, str] = {}
+        self.faults: dict[str, Fault] = {}
+        self.metadata_overrides: dict[str, str] = {}
         self.yanked: dict[str, str] = {}
         self.requires_python = True
+        self.requires_python_overrides: dict[str, str] = {}
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
 
@@ -208,6 +240,29 @@ class LocalIndex:
         """Mark a file yanked (PEP 592); an empty reason is served as `true`."""
         self.yanked[filename] = reason
 
+    def inject(self, where: str, fault: Fault) -> str:
+        """Make requests to `where` fail; return its URL.
+
+        `where` is a path below the index: "simple/<project>/", "files/<filename>" or
+        "files/<wheel>.metadata"."""
+        self.faults[where.strip("/")] = fault
+        return f"{self.root_url}/{where}"
+
+    def take_fault(self, where: str) -> Fault | None:
+        with self._lock:
+            fault = self.faults.get(where.strip("/"))
+            if fault is not None and fault.times is not None:
+                if fault.times <= 1:
+                    del self.faults[where.strip("/")]
+                else:
+                    self.faults[where.strip("/")] = replace(fault, times=fault.times - 1)
+            return fault
+
+    def _core_metadata(self, path: Path) -> bytes | None:
+        if path.name in self.metadata_overrides:
+            return self.metadata_overrides[path.name].encode()
+        return core_metadata(path)
+
     def set_upload_time(self, filename: str, when: datetime) -> None:
         timestamp = when.timestamp()
         utime(self.files_dir / filename, (timestamp, timestamp))
@@ -256,14 +311,14 @@ class LocalIndex:
             "yanked": (self.yanked[path.name] or True) if path.name in self.yanked else False,
             "size": len(data),
         }
-        requires_python = _requires_python(path)
+        requires_python = self.requires_python_overrides.get(path.name) or _requires_python(path)
         if requires_python and self.requires_python:  # PEP 691: optional; a string if there
             entry["requires-python"] = requires_python
         if self.upload_times:
             moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             entry["upload-time"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         if self.metadata_files and path.name.endswith(".whl"):
-            meta = core_metadata(path)
+            meta = self._core_metadata(path)
             if meta is not None:
                 entry["core-metadata"] = {"sha256": _sha256(meta)}
                 entry["dist-info-metadata"] = entry["core-metadata"]  # pre-PEP 714 name
@@ -410,6 +465,9 @@ class _Handler(BaseHTTPRequestHandler):
                 {"WWW-Authenticate": 'Basic realm="lock-build-test"'},
                 head=head,
             )
+        fault = index.take_fault("/".join(rest))
+        if fault is not None:
+            return self._fault(index, fault, rest, head=head)
         if rest[:1] == ["simple"]:
             if len(rest) == 1 or (len(rest) == 2 and rest[1] == ""):
                 return self._project_list(index, head=head)
@@ -421,6 +479,39 @@ class _Handler(BaseHTTPRequestHandler):
         if rest[:1] == ["files"] and len(rest) == 2:
             return self._file(index, rest[1], head=head)
         return self._send(404, b"not found\n", {"Content-Type": "text/plain"}, head=head)
+
+    def _fault(self, index: LocalIndex, fault: Fault, rest: list[str], *, head: bool) -> int:
+        if fault.kind == "hang":
+            time.sleep(fault.seconds)
+            self.close_connection = True
+            return 0
+        if fault.kind == "drop":
+            self.close_connection = True
+            return 0
+        if fault.kind == "status":
+            headers = {"Content-Type": "text/plain"}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = fault.retry_after
+            return self._send(fault.status, b"fault\n", headers, head=head)
+        if fault.kind == "wrong-project":
+            files = index.projects().get(fault.other, [])
+            return self._page(
+                index,
+                index.project_json(fault.other, files),
+                index.project_html(fault.other, files),
+                head=head,
+            )
+        # truncate: the real answer's headers, half its body, then a closed connection.
+        path = index.files_dir / rest[-1]
+        data = path.read_bytes() if rest[:1] == ["files"] and path.is_file() else b"x" * 1000
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        return 200
 
     def _authorized(self, creds: tuple[str, str]) -> bool:
         header = self.headers.get("Authorization", "")
@@ -490,7 +581,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _file(self, index: LocalIndex, filename: str, *, head: bool) -> int:
         if filename.endswith(".metadata"):
             dist = index.files_dir / filename[: -len(".metadata")]
-            meta = core_metadata(dist) if dist.name.endswith(".whl") and dist.is_file() else None
+            is_wheel = dist.name.endswith(".whl") and dist.is_file()
+            meta = index._core_metadata(dist) if is_wheel else None
             if not index.metadata_files or meta is None:
                 return self._send(404, b"not found\n", {"Content-Type": "text/plain"}, head=head)
             return self._send(200, meta, {"Content-Type": "text/plain"}, head=head)
@@ -583,6 +675,14 @@ class LocalIndexServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def refused_url() -> str:
+        """An http URL on 127.0.0.1 where nothing listens (connections are refused)."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        return f"http://127.0.0.1:{port}/simple"
 
     def new_index(self, name: str | None = None, directory: Path | None = None) -> LocalIndex:
         """Register a fresh index (files in `directory`, default under the server root)."""

@@ -171,7 +171,19 @@ def _wheel_metadata(cfg: dict) -> str:
     )
 
 
+def _pause(hook: str) -> None:
+    """Tests of interruptions: with LB_TEST_PAUSE_DIR set, a hook says it runs (its pid in
+    <dir>/<hook>.pid) and waits to be stopped."""
+    where = os.environ.get("LB_TEST_PAUSE_DIR")
+    if where:
+        import time
+
+        Path(where, f"{hook}.pid").write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(300)
+
+
 def get_requires_for_build_wheel(config_settings=None):
+    _pause("get_requires_for_build_wheel")
     cfg = _config()
     if cfg.get("hook_error"):
         raise RuntimeError(cfg["hook_error"])
@@ -192,6 +204,7 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _pause("build_wheel")
     cfg = _config()
     if cfg.get("build_error"):
         raise RuntimeError(cfg["build_error"])

@@ -95,6 +95,10 @@ def test_user_rules_and_options_override_the_shipped_ones() -> None:
     assert rules.rule_for(TORCH, pyworld).name == "equal"  # type: ignore[union-attr]
     assert rules.rule_for(TORCH, other).kind == "same-artifact"  # type: ignore[union-attr]
     assert rules.rule_for(canonicalize_name("requests"), other) is None
+    # ... and it makes a package that has no rule an equal one for that sdist.
+    forced = rules.overridden(equal_for=[("pyworld", "cython")])
+    assert forced.rule_for(canonicalize_name("cython"), pyworld).kind == "equal"  # type: ignore[union-attr]
+    assert forced.rule_for(canonicalize_name("cython"), other) is None
 
 
 BAD = [

@@ -1,4 +1,4 @@
-"""Build fingerprints and wheel stamps (no environments: archives only)."""
+"""Wheel stamps (no environments: archives only)."""
 
 from __future__ import annotations
 
@@ -12,58 +12,12 @@ from installer.sources import WheelFile
 
 from lock_build.building import (
     STAMP_NAME,
-    BuildFingerprint,
-    BuildPin,
     read_stamp,
     read_wheel_stamp,
     stamp_wheel,
 )
 from lock_build.errors import ArchiveError
 from support.dists import make_wheel
-
-NUMPY = BuildPin(name="numpy", version="2.2.6", sha256="a" * 64)
-SETUPTOOLS = BuildPin(name="setuptools", version="80.0", sha256="b" * 64)
-TAG = "cp311-cp311-manylinux_2_36_x86_64"
-
-
-def test_fingerprint_is_order_and_spelling_independent() -> None:
-    one = BuildFingerprint.of([NUMPY, SETUPTOOLS], {"b": "1", "a": ["x", "y"]}, TAG)
-    two = BuildFingerprint.of(
-        [BuildPin(name="SetupTools", version="80.0.0", sha256="b" * 64), NUMPY],
-        {"a": ["x", "y"], "b": "1"},
-        TAG,
-    )
-    assert one.digest == two.digest
-    assert len(one.digest) == 64
-    assert "numpy==2.2.6 " + "a" * 64 in one.text()
-
-
-@pytest.mark.parametrize(
-    "other",
-    [
-        BuildFingerprint.of(
-            [BuildPin(name="numpy", version="1.26.4", sha256="a" * 64), SETUPTOOLS], None, TAG
-        ),
-        BuildFingerprint.of(
-            [BuildPin(name="numpy", version="2.2.6", sha256="c" * 64), SETUPTOOLS], None, TAG
-        ),
-        BuildFingerprint.of([NUMPY], None, TAG),
-        BuildFingerprint.of([NUMPY, SETUPTOOLS], {"setup-args": "-Dblas=none"}, TAG),
-        BuildFingerprint.of([NUMPY, SETUPTOOLS], None, "cp312-cp312-manylinux_2_36_x86_64"),
-    ],
-    ids=["other-version", "other-hash", "missing-pin", "config-settings", "other-target"],
-)
-def test_fingerprint_changes_with_anything_that_changes_the_build(
-    other: BuildFingerprint,
-) -> None:
-    base = BuildFingerprint.of([NUMPY, SETUPTOOLS], None, TAG)
-    assert other.digest != base.digest
-
-
-def test_config_setting_string_and_list_differ() -> None:
-    as_str = BuildFingerprint.of([NUMPY], {"k": "v"}, TAG)
-    as_list = BuildFingerprint.of([NUMPY], {"k": ["v"]}, TAG)
-    assert as_str.digest != as_list.digest
 
 
 def _record_rows(wheel: Path) -> dict[str, tuple[str, str]]:

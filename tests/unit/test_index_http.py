@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.machinery
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,9 @@ import pytest
 
 from lock_build.errors import HashMismatchError, IndexPageError, NetworkError
 from lock_build.index.http import HttpClient, redact
+from lock_build.reporting import NullReporter
 from lock_build.settings import IndexSettings
+from support.index import Fault
 
 Reply = tuple[int, dict[str, str], bytes]
 Handler = Callable[[str, str, dict[str, str]], Reply]
@@ -228,3 +231,143 @@ def test_file_urls(tmp_path: Path) -> None:
     dest = tmp_path / "copy"
     digest = hashlib.sha256(b"0123456789").hexdigest()
     assert http.download((tmp_path / "blob").as_uri(), dest) == digest
+
+
+# -- index faults: each ends in one message naming what happened and the URL, in bounded time
+
+
+FAULTS = {
+    "hang": (Fault(kind="hang", seconds=5), "did not answer within 0.5 s (after 1 retry)"),
+    "drop": (Fault(kind="drop"), "closed the connection without an answer (after 1 retry)"),
+    "503": (
+        Fault(kind="status", status=503),
+        "answered HTTP 503 (Service Unavailable) after 1 retry",
+    ),
+    "500": (
+        Fault(kind="status", status=500),
+        "answered HTTP 500 (Internal Server Error) after 1 retry",
+    ),
+    "429-retry-after": (
+        Fault(kind="status", status=429, retry_after="3600"),
+        "answered HTTP 429 (Too Many Requests, Retry-After: 3600) after 1 retry",
+    ),
+    "truncated": (Fault(kind="truncate"), "was cut off (truncated body) while reading"),
+}
+
+
+class _Statuses(NullReporter, list[str]):
+    """A reporter keeping its status lines."""
+
+    def status(self, text: str) -> None:
+        self.append(text)
+
+
+@pytest.mark.parametrize("case", sorted(FAULTS))
+def test_index_fault_is_one_clear_error(local_index, case: str) -> None:  # noqa: ANN001
+    fault, expected = FAULTS[case]
+    local_index.add_wheel("alpha", "1.0")
+    url = local_index.inject("simple/alpha/", fault).replace("http://", "http://al:hunter2@")
+    waits: list[float] = []
+    events = _Statuses()
+    http = HttpClient(
+        IndexSettings(retries=1, timeout=0.5), backoff=0.001, sleep=waits.append, reporter=events
+    )
+    with pytest.raises(NetworkError) as info:
+        http.get_page(url, "text/html")
+    message = info.value.render()
+    assert expected in message, message
+    assert "al:****@127.0.0.1" in message and "hunter2" not in message + str(info.value.detail)
+    if case == "429-retry-after":
+        # Honoured, but capped at 60 s, once per retry; and said while waiting.
+        assert waits == [60.0]
+        assert events == [
+            f"{redact(url)} answered HTTP 429 (Retry-After: 3600); retry 1 of 1 in 60 s"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "retries", "waits"),
+    [
+        ("7", 3, [7.0, 7.0, 7.0]),
+        ("3600", 2, [60.0, 60.0]),
+        (None, 2, [0.001, 0.002]),
+        ("x", 1, [0.001]),
+    ],
+)
+def test_retry_after_bounds(
+    local_index, retry_after: str | None, retries: int, waits: list[float]
+) -> None:  # noqa: ANN001
+    local_index.add_wheel("alpha", "1.0")
+    url = local_index.inject(
+        "simple/alpha/", Fault(kind="status", status=429, retry_after=retry_after)
+    )
+    slept: list[float] = []
+    http = HttpClient(IndexSettings(retries=retries), backoff=0.001, sleep=slept.append)
+    with pytest.raises(NetworkError, match="HTTP 429"):
+        http.get_page(url, "text/html")
+    assert slept == pytest.approx(waits)
+    assert len(local_index.requests_for("alpha/")) == retries + 1
+
+
+def test_a_fault_that_clears_is_retried_through(local_index) -> None:  # noqa: ANN001
+    local_index.add_wheel("alpha", "1.0")
+    url = local_index.inject(
+        "simple/alpha/", Fault(kind="status", status=503, retry_after="1", times=1)
+    )
+    slept: list[float] = []
+    page = HttpClient(IndexSettings(retries=2), sleep=slept.append).get_page(url, "text/html")
+    assert page is not None and b"alpha-1.0" in page.body and slept == [1.0]
+
+
+def test_refused_connection_names_the_url(index_server) -> None:  # noqa: ANN001
+    url = index_server.refused_url().replace("http://", "http://al:hunter2@") + "/alpha/"
+    with pytest.raises(NetworkError) as info:
+        HttpClient(IndexSettings(retries=1), backoff=0.001).get_page(url, "text/html")
+    assert f"{redact(url)} refused the connection (after 1 retry)." in info.value.render()
+
+
+def test_tls_failure_names_the_url(local_index) -> None:  # noqa: ANN001
+    url = local_index.project_url("alpha").replace("http://", "https://")
+    with pytest.raises(NetworkError) as info:
+        HttpClient(IndexSettings(retries=0), backoff=0.001).get_page(url, "text/html")
+    assert info.value.render().startswith(f"TLS failed for {url} (")
+
+
+def test_truncated_download_keeps_nothing(local_index, tmp_path: Path) -> None:  # noqa: ANN001
+    wheel = local_index.add_wheel("alpha", "1.0")
+    url = local_index.inject(f"files/{wheel.name}", Fault(kind="truncate"))
+    with pytest.raises(NetworkError, match="truncated body.* while downloading"):
+        HttpClient(IndexSettings(retries=0)).download(url, tmp_path / "out" / wheel.name)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_keyring_credentials_are_asked_for_the_url_then_its_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pip's keyring habit: the URL first, then the host; a failing backend counts as none."""
+    import sys
+    import types
+
+    from lock_build.index.http import keyring_credentials
+
+    asked: list[str] = []
+
+    def get_credential(service: str, username: str | None) -> object:
+        asked.append(service)
+        if service == "pypi.internal":
+            return types.SimpleNamespace(username="al", password="s3cret")
+        return None
+
+    fake = types.ModuleType("keyring")
+    fake.get_credential = get_credential  # type: ignore[attr-defined]
+    fake.__spec__ = importlib.machinery.ModuleSpec("keyring", None)
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+
+    assert keyring_credentials("https://pypi.internal/simple/x/") == ("al", "s3cret")
+    assert asked == ["https://pypi.internal/simple/x/", "pypi.internal"]
+
+    def broken(service: str, username: str | None) -> object:
+        raise RuntimeError("no backend")
+
+    fake.get_credential = broken  # type: ignore[attr-defined]
+    assert keyring_credentials("https://pypi.internal/simple/x/") is None

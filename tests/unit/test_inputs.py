@@ -113,8 +113,9 @@ def test_env_var_expansion_follows_pips_rule(tmp_path: Path) -> None:
 
 
 def test_hashes_are_kept(tmp_path: Path) -> None:
-    result = parse(tmp_path, "attrs==23.1 --hash=sha256:ABCD --hash sha256:ef01\n")
-    assert result.requirements[0].hashes == ("sha256:abcd", "sha256:ef01")
+    a, b = "AB" * 32, "ef" * 32
+    result = parse(tmp_path, f"attrs==23.1 --hash=sha256:{a} --hash sha256:{b}\n")
+    assert result.requirements[0].hashes == (f"sha256:{a.lower()}", f"sha256:{b}")
 
 
 def test_config_settings_are_accepted_with_a_warning(tmp_path: Path) -> None:
@@ -495,6 +496,8 @@ def test_unknown_extra_lists_the_extras_that_exist(tmp_path: Path) -> None:
         ('a = [{include-group = "zzz"}]', "a", "no dependency group 'zzz' \\(included by 'a'\\)"),
         ('a = [{include = "b"}]', "a", "must be a string or"),
         ('a = ["x"]\nA = ["y"]', "a", "same normalized name"),
+        ('a = ["x", "bad req ("]', "a", "pyproject.toml:6: 'bad req \\(' is not a valid"),
+        ('a = "x"', "a", "each entry of dependency-groups.a must be a string or"),
     ],
 )
 def test_dependency_group_errors(
@@ -682,7 +685,7 @@ def test_digest_ignores_formatting(tmp_path: Path, same: str) -> None:
         (BASE + "--pre\n", "urllib3<2\n"),
         (BASE + "six\n", "urllib3<2\n"),
         (BASE, "urllib3<3\n"),
-        (BASE.replace("numpy>=1.26", "numpy>=1.26 --hash=sha256:00"), "urllib3<2\n"),
+        (BASE + f"six==1.16 --hash=sha256:{'0' * 64}\n", "urllib3<2\n"),
     ],
 )
 def test_digest_changes_with_content(tmp_path: Path, changed: str, constraint: str) -> None:
@@ -751,3 +754,40 @@ def test_pyproject_direct_references(tmp_path: Path) -> None:
     bare = pyproject(tmp_path, '[project]\nname = "p"\nversion = "1"\ndependencies = ["./local"]\n')
     with pytest.raises(InputError, match="pyproject.toml:4: './local' is not a valid requirement"):
         parse_pyproject(bare, cwd=tmp_path)
+
+
+# --------------------------------------------------------------------------- --hash
+
+
+H1, H2 = "a" * 64, "b" * 64
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (f"six --hash=sha256:{H1}", "must be pinned with =="),
+        (f"six>=1 --hash=sha256:{H1}", "must be pinned with =="),
+        (f"six==1.* --hash=sha256:{H1}", "must be pinned with =="),
+        (f"six==1,<2 --hash=sha256:{H1}", "must be pinned with =="),
+        (f"six==1 --hash=md5:{'a' * 32}", "checks sha256 hashes"),
+        (f"six==1 --hash=sha256:{'a' * 10}", "checks sha256 hashes"),
+        (f"./local-dir --hash=sha256:{H1}", "cannot check a directory"),
+    ],
+)
+def test_hash_needs_one_pinned_file(tmp_path: Path, line: str, message: str) -> None:
+    (tmp_path / "local-dir").mkdir()
+    (tmp_path / "local-dir" / "pyproject.toml").write_text("[project]\nname='x'\n")
+    with pytest.raises(InputError) as info:
+        parse(tmp_path, f"# first\n{line}\n")
+    assert message in info.value.render()
+    assert "requirements.in:2:" in info.value.render()
+
+
+def test_required_hashes_intersect_every_line(tmp_path: Path) -> None:
+    text = (
+        f"six==1.16 --hash=sha256:{H1} --hash=sha256:{H2}\n"
+        f"-c constraints.txt\nattrs==23.1 --hash=sha256:{H1.upper()}\nidna==3\n"
+    )
+    (tmp_path / "constraints.txt").write_text(f"six==1.16 --hash=sha256:{H2}\n")
+    found = parse(tmp_path, text).required_hashes()
+    assert found == {"six": frozenset({H2}), "attrs": frozenset({H1})}

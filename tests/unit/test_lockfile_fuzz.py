@@ -27,8 +27,10 @@ from lock_build.export import export
 from lock_build.graph import render_graph
 from lock_build.lockfile import Lock, loads
 from lock_build.plan import make_plan
+from lock_build.plan_output import plan_json, plan_text
+from lock_build.plan_script import plan_script
 
-EXAMPLES = int(os.environ.get("LOCK_BUILD_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("LOCK_BUILD_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -83,9 +85,9 @@ def _consume(raw: bytes, tmp_dir: Path) -> None:
 
 def _use(lock: Lock, tmp_dir: Path) -> None:
     for step in (
-        lambda: make_plan(lock).to_json(),
-        lambda: make_plan(lock).render_text(),
-        lambda: make_plan(lock.with_absolute_files(tmp_dir)).render_sh(tmp_dir),
+        lambda: plan_json(make_plan(lock)),
+        lambda: plan_text(make_plan(lock)),
+        lambda: plan_script(make_plan(lock.with_absolute_files(tmp_dir))),
         *(
             lambda fmt=fmt: export(lock, fmt)
             for fmt in ("requirements", "build-constraints", "pylock")

@@ -379,7 +379,7 @@ def test_sync_below_the_glibc_floor_refuses_naming_the_packages() -> None:
     from dataclasses import replace
 
     from lock_build.errors import TargetError
-    from lock_build.sync.executor import check_target
+    from lock_build.sync.prepare import check_target
     from lock_build.target import Target
 
     only_wheels = replace(BETA, sdist=None)
@@ -407,3 +407,47 @@ def test_sync_below_the_glibc_floor_refuses_naming_the_packages() -> None:
 def _above(platform: str, minor: int) -> bool:
     match = re.fullmatch(r"manylinux_2_(\d+)_x86_64", platform)
     return bool(match) and int(match[1]) > minor
+
+
+@pytest.mark.parametrize("url", ['https://h/a"b.whl', "https://h/`id`.whl", "https://h/a|b.whl"])
+def test_urls_hold_only_url_characters(url: str) -> None:
+    text = TEXT.replace(f"{FILES}/beta-2.0.tar.gz", url)
+    with pytest.raises(LockfileError, match="holds characters a URL cannot"):
+        loads(text.replace(url, url.replace('"', '\\"')), source=SOURCE)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("%2Fetc/tool-3.0-py3-none-any.whl", "must be a URL or a path relative to the lock"),
+        ("%2e%2e/tool-3.0-py3-none-any.whl", "must not leave the lock's directory"),
+    ],
+)
+def test_encoded_paths_do_not_leave_the_lock(url: str, message: str) -> None:
+    text = TEXT.replace(f"{FILES}/tool-3.0-py3-none-any.whl", url)
+    with pytest.raises(LockfileError, match=message):
+        loads(text, source=SOURCE)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "name"),
+    [
+        ("-r requirements.in", "input", None),
+        ("pyproject.toml (extra: dev)", "input", None),
+        ("pyproject.toml", "input", None),  # a valid project name, but no package of the lock
+        ("-c constraints.txt", "constraint", None),
+        ("alpha", "package", "alpha"),
+        ("beta (build)", "build", "beta"),
+        ("the runtime pin", "input", None),
+    ],
+)
+def test_via_entries_are_typed_origins(text: str, kind: str, name: str | None) -> None:
+    lock = make_lock((replace_via(ALPHA, text), BETA, TOOL), (BUILD,))
+    origin = lock.origins(lock.packages[0])[0]
+    assert (origin.kind, origin.name, str(origin)) == (kind, name, text)
+
+
+def replace_via(pkg: LockedPackage, text: str) -> LockedPackage:
+    from dataclasses import replace
+
+    return replace(pkg, via=(text,))

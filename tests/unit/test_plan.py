@@ -1,9 +1,6 @@
-"""make_plan from hand-written locks: stages, actions, fingerprints, cycles, rendering."""
+"""make_plan from hand-written locks: stages, actions, fingerprints, cycles."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -196,48 +193,3 @@ def test_remove_spares_kept_names() -> None:
     plan = make_plan(lock(wheel("pkg", "1.0")), env, keep={"pip", "Lock_Build"})
     assert [(r.name, r.version) for r in plan.remove] == [("extra", "1.0")]
     assert plan.changes
-
-
-def test_json_and_text_rendering() -> None:
-    plan = make_plan(DIAMOND, installed(stale="1"))
-    data = json.loads(plan.to_json())
-    assert [s["stage"] for s in data["stages"]] == [
-        "fetch",
-        "build",
-        "build",
-        "build",
-        "install",
-        "remove",
-    ]
-    assert data["stages"][-1]["packages"] == [{"name": "stale", "version": "1"}]
-    assert data["stages"][3]["builds"][0]["pins"][0] == {
-        "name": "cython",
-        "version": "3.0.0",
-        "wheel": None,
-        "sha256": None,
-        "built": True,
-    }
-    text = plan.render_text()
-    assert "build stage 2 (1 build(s)" in text and "cython==3.0.0 [built]" in text
-    assert "remove 1 package(s)" in text
-
-
-def test_sh_files(tmp_path: Path) -> None:
-    script = make_plan(DIAMOND).render_sh(tmp_path)
-    body = script.read_text()
-    assert body.startswith("#!/bin/sh") and "set -eu" in body
-    # stage order in the script follows the build graph
-    assert (
-        body.index("env-backend-1.0")
-        < body.index("env-cython-3.0.0")
-        < body.index("env-cftime-1.6.1")
-    )
-    build_cftime = (tmp_path / "build-cftime-1.6.1.txt").read_text()
-    assert (
-        build_cftime
-        == f"numpy==2.2.6 --hash=sha256:{_file('numpy-2.2.6-py3-none-any.whl').sha256}\n"
-    )
-    assert "built_req cython 3.0.0 'cython-3.0.0-*.whl'" in body  # built pin hashed at run time
-    assert "wheel --no-build-isolation --no-deps --no-cache-dir" in body
-    assert (tmp_path / "install.txt").read_text().startswith("numpy==2.2.6 --hash=sha256:")
-    assert "uninstall" not in body

@@ -10,7 +10,10 @@ from pathlib import Path
 
 def test_pip_configuration_is_hidden(tmp_path: Path) -> None:
     assert os.environ["PIP_CONFIG_FILE"] == os.devnull
-    assert not [k for k in os.environ if k.startswith("PIP_") and k != "PIP_CONFIG_FILE"]
+    # The one setting conftest adds: the local http test index is a trusted host.
+    assert os.environ["PIP_TRUSTED_HOST"] == "127.0.0.1"
+    ours = {"PIP_CONFIG_FILE", "PIP_TRUSTED_HOST"}
+    assert not [k for k in os.environ if k.startswith("PIP_") and k not in ours]
     assert os.environ["UV_NO_CONFIG"] == "1"
     cache = Path(os.environ["LOCK_BUILD_CACHE_DIR"])
     assert cache.is_dir() and not any(cache.iterdir())
@@ -18,7 +21,10 @@ def test_pip_configuration_is_hidden(tmp_path: Path) -> None:
     listing = subprocess.run(
         [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True
     )
-    assert listing.stdout.split() == [":env:.config-file='/dev/null'"]
+    assert listing.stdout.split() == [
+        ":env:.config-file='/dev/null'",
+        ":env:.trusted-host='127.0.0.1'",
+    ]
 
 
 def test_venv_factory_makes_isolated_environments(venv_factory, local_index) -> None:

@@ -8,6 +8,7 @@ from lock_build.abi.rules import (
     AbiRules,
     Clause,
     builtin_rules,
+    config_rules,
     equal_rule,
     parse_rules,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Clause",
     "builtin_rules",
     "check_runtime",
+    "config_rules",
     "equal_rule",
     "parse_rules",
 ]

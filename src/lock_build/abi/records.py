@@ -9,25 +9,15 @@ re-judged by rules this machine happens to have.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from lock_build.errors import SyncError
+from lock_build.lockfile import AbiRecord
 
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AbiRecord:
-    """``{package = "numpy", built = "2.2.6", runtime = "1.26.4", runs-with = ">=1.21,<3",
-    rule = "numpy"}`` in a ``[[build]]`` table."""
-
-    package: NormalizedName
-    built: Version
-    runtime: Version
-    runs_with: SpecifierSet
-    rule: str
+__all__ = ["AbiMismatchError", "AbiRecord", "check_runtime"]
 
 
 class AbiMismatchError(SyncError):

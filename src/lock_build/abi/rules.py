@@ -101,12 +101,11 @@ class AbiRules:
         return frozenset(self.rules)
 
     def rule_for(self, package: NormalizedName, sdist: NormalizedName) -> AbiRule | None:
-        rule = self.rules.get(package)
-        if rule is None:
-            return None
+        """``package``'s rule in ``sdist``'s build; equality where ``--abi-equal`` asks,
+        whether or not the package is otherwise an ABI package."""
         if package in self.equal_for.get(sdist, frozenset()):
             return equal_rule(package)
-        return rule
+        return self.rules.get(package)
 
     def overridden(
         self,
@@ -149,6 +148,15 @@ def builtin_rules() -> AbiRules:
     text = resources.files("lock_build.abi").joinpath("rules.toml").read_text(encoding="utf-8")
     parsed = parse_rules(tomllib.loads(text), where="lock_build/abi/rules.toml")
     return AbiRules(rules={k: v for k, v in parsed.items() if v is not None})
+
+
+def config_rules(raw: object, *, where: str) -> dict[NormalizedName, AbiRule | None]:
+    """The ``abi`` table of the project's configuration (passed through raw by ``config``)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise AbiRuleError(where, f"is {raw!r}, not a table of rules by package")
+    return parse_rules(raw, where=where)
 
 
 def parse_rules(data: Mapping[str, Any], *, where: str) -> dict[NormalizedName, AbiRule | None]:

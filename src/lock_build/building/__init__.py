@@ -6,6 +6,7 @@ build environment (from the lock) and get hooks run, wheels built and recorded.
 
 from lock_build.building.build_system import BuildSystem, parse_build_system, read_build_system
 from lock_build.building.environment import BuildEnvironment, InstalledDistribution
+from lock_build.building.fingerprint import BuildFingerprint, BuildPin
 from lock_build.building.hooks import (
     build_wheel,
     check_requirements,
@@ -15,8 +16,6 @@ from lock_build.building.hooks import (
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import (
     STAMP_NAME,
-    BuildFingerprint,
-    BuildPin,
     read_stamp,
     read_wheel_stamp,
     stamp_wheel,

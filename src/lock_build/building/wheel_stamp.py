@@ -16,82 +16,16 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.utils import canonicalize_name
 
 from lock_build.errors import ArchiveError
 
 STAMP_NAME = "lock_build_build.json"
 _STAMP_FORMAT = 1
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BuildPin:
-    """One distribution in a build environment, as the lock pins it."""
-
-    name: str
-    version: str
-    sha256: str = ""  # empty for unhashed sources (local directories)
-
-    def line(self) -> str:
-        return f"{canonicalize_name(self.name)}=={_normal_version(self.version)} {self.sha256}"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BuildFingerprint:
-    """Everything that can change the bytes a build produces, hashed.
-
-    Two builds of one sdist with equal fingerprints are interchangeable; that is the
-    wheel cache's key (with the sdist hash and the target).
-    """
-
-    pins: tuple[BuildPin, ...]
-    config_settings: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
-    target_tag: str = ""  # e.g. "cp311-cp311-manylinux_2_36_x86_64"
-
-    @classmethod
-    def of(
-        cls,
-        pins: Iterable[BuildPin],
-        config_settings: Mapping[str, str | list[str]] | None = None,
-        target_tag: str = "",
-    ) -> BuildFingerprint:
-        settings = tuple(
-            sorted(
-                (key, value if isinstance(value, str) else tuple(value))
-                for key, value in (config_settings or {}).items()
-            )
-        )
-        return cls(
-            pins=tuple(sorted(pins, key=lambda pin: pin.line())),
-            config_settings=settings,
-            target_tag=target_tag,
-        )
-
-    def text(self) -> str:
-        """The canonical text that is hashed (sorted; stable across runs and machines)."""
-        lines = [f"lock-build-fingerprint {_STAMP_FORMAT}"]
-        lines += sorted(pin.line() for pin in self.pins)
-        settings = {
-            key: value if isinstance(value, str) else list(value)
-            for key, value in self.config_settings
-        }
-        lines.append("config-settings " + json.dumps(settings, sort_keys=True))
-        lines.append(f"target {self.target_tag}")
-        return "\n".join(lines) + "\n"
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.text().encode("utf-8")).hexdigest()
-
-
-def _normal_version(version: str) -> str:
-    # "80.0" and "80.0.0" are one version to installers, so one fingerprint here.
-    return canonicalize_version(version, strip_trailing_zero=True)
 
 
 def stamp_wheel(wheel: Path, pins: Mapping[str, str], fingerprint: str) -> Path:
@@ -218,3 +152,6 @@ def read_wheel_stamp(wheel: Path) -> dict[str, Any] | None:
     except (zipfile.BadZipFile, OSError, ValueError, ArchiveError):
         return None
     return data if isinstance(data, dict) else None
+
+
+__all__ = ["STAMP_NAME", "read_stamp", "read_wheel_stamp", "stamp_wheel"]

@@ -14,6 +14,7 @@ import click
 from lock_build import __version__
 from lock_build.cli.output import Console, route_core_logging
 from lock_build.errors import LockBuildError
+from lock_build.interrupts import Terminated, install_handlers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -41,11 +42,23 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and translate every failure into one paragraph."""
     _register()
     route_core_logging()
+    # SIGINT/SIGTERM stop every child (pip, uv, backends) first, then unwind: finally
+    # blocks remove temporary directories and build environments; no lock is written.
+    restore = install_handlers()
+    try:
+        _run(argv)
+    finally:
+        restore()
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="lock-build", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        # click turns KeyboardInterrupt (and our Terminated) into Abort.
+        terminated = isinstance(exc.__cause__, Terminated)
+        click.echo("Terminated." if terminated else "Aborted.", err=True)
+        sys.exit(143 if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
@@ -54,9 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     except LockBuildError as exc:
         Console.current().error(exc)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        click.echo("Terminated." if terminated else "Interrupted.", err=True)
+        sys.exit(143 if terminated else 130)
     sys.exit(0)
 
 

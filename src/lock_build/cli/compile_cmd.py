@@ -12,6 +12,7 @@ import click
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from lock_build.abi import config_rules
 from lock_build.changes import summarize
 from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
@@ -20,12 +21,15 @@ from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
-from lock_build.locking.compile import CompileRequest, compile_lock
+from lock_build.locking.compile import CompileRequest
+from lock_build.locking.multi import compile_targets
+from lock_build.multilock import lock_for_target
 from lock_build.pipconfig import load_index_settings
 from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
-from lock_build.target import resolve_target
+from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
+from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
 
 _DASH = Path("-")  # standard input as an input, standard output as -o
 # Options that do not change the lock: left out of the regenerate command in its header.
@@ -87,19 +91,26 @@ def command(
         out.warn(warning)
     destination = _destination(inputs, output, loaded)
     record = _options_record(build, index, selection)
+    specs = _target_specs(target)
     if check:
         _check(_file_output(destination, "--check"), loaded, record, out)
         return
     request = _request(loaded, destination, previous, upgrade, target, index, build, console)
-    request = replace(request, options_record=record)
+    existing = read_lock(destination) if destination is not None and destination.exists() else None
+    targets, keep_others = _targets(target, specs, existing, upgrade=upgrade.upgrade)
+    request = replace(request, target=targets[0], options_record=record)
     started = time.monotonic()
-    out.status(f"Locking for {request.target.describe()}")
-    result = compile_lock(request, reporter=out)
+    out.status(f"Locking for {', '.join(t.describe() for t in targets)}")
+    result = compile_targets(request, targets, keep_others=keep_others, reporter=out)
     out.clear_status()
-    for line in result.substitutions:
-        out.warn(line)
-    if result.built_metadata:
-        out.debug("Metadata prepared by build backends: " + ", ".join(result.built_metadata))
+    several = len(result.compiled) > 1
+    for ident, compiled in result.compiled:
+        for line in compiled.substitutions:
+            out.warn(f"{ident}: {line}" if several else line)
+        if compiled.built_metadata:
+            out.debug("Metadata prepared by build backends: " + ", ".join(compiled.built_metadata))
+    for ident in result.kept:
+        out.info(f"Kept target {ident} of the existing lock as it was (not compiled now).")
     _report(result.lock, out, time.monotonic() - started)
     _write(result.lock, destination, dry_run=dry_run, console=out, cwd=cwd)
     summary = summarize(request.previous, result.lock, previous_pins=request.previous_pins)
@@ -213,7 +224,13 @@ def _check(output: Path, inputs: InputSet, record: dict[str, object], console: C
     if not output.exists():
         raise StaleError(f"{output} does not exist.", hint="Create it with lock-build compile.")
     lock = read_lock(output)
-    reasons = stale_reasons(lock, inputs)
+    reasons: list[str] = []
+    several = len(lock.targets) > 1
+    for each in lock.targets:  # every target: a marker may make an input apply to one only
+        for reason in stale_reasons(lock_for_target(lock, each.id), inputs):
+            shown = f"{each.id}: {reason}" if several else reason
+            if shown not in reasons:
+                reasons.append(shown)
     # Options that shape the result (build policy, binary policy, --pre) are in the lock;
     # the selection (extras, groups) is in the inputs digest already.
     for key in sorted((set(record) | set(lock.options)) & _RECORDED_OPTIONS):
@@ -228,6 +245,65 @@ def _check(output: Path, inputs: InputSet, record: dict[str, object], console: C
             hint="Run lock-build compile to update it.",
         )
     console.info(f"{output} is up to date with its inputs.")
+
+
+def _target_specs(target: options.TargetFlags) -> tuple[TargetSpec, ...]:
+    """``--target`` values, else the configuration's ``targets = [...]``."""
+    texts = target.targets
+    if not texts:
+        configured = options.current_config().targets or ()
+        if not isinstance(configured, list | tuple) or not all(
+            isinstance(t, str) for t in configured
+        ):
+            raise InputError(
+                "The configuration's targets must be a list of target specs "
+                '(e.g. targets = ["3.12", "3.11-manylinux_2_28_x86_64"]).'
+            )
+        texts = tuple(str(t) for t in configured)
+    return tuple(parse_target_spec(text) for text in texts)
+
+
+def _targets(
+    flags: options.TargetFlags,
+    specs: tuple[TargetSpec, ...],
+    existing: Lock | None,
+    *,
+    upgrade: bool,
+) -> tuple[tuple[Target, ...], bool]:
+    """What to compile, and whether the existing lock's other targets are kept.
+
+    ``--target`` adds or refreshes the named targets and keeps the others (with
+    ``--upgrade`` every target is compiled afresh). Without it, a lock with several
+    targets is compiled for all of them again; otherwise there is one target, as
+    ``--python`` / ``--python-version`` / ``--platform`` say.
+    """
+    shorthand = flags.python_version or flags.platform
+    if not specs and not shorthand and not flags.python and existing is not None:
+        if len(existing.targets) > 1:
+            again = tuple(_spec_of(t.python_version, t.platform) for t in existing.targets)
+            return targets_for_specs(again, local=_local(None)), False
+    default = resolve_target(flags.python, flags.python_version, flags.platform)
+    if not specs:
+        return (default,), False
+    targets = list(targets_for_specs(specs, local=_local(flags.python)))
+    if shorthand and id_of(default) not in {id_of(t) for t in targets}:
+        targets.append(default)
+    if upgrade and existing is not None:
+        given = {id_of(t) for t in targets}
+        others = tuple(
+            _spec_of(t.python_version, t.platform) for t in existing.targets if t.id not in given
+        )
+        targets.extend(targets_for_specs(others, local=_local(flags.python)))
+    return tuple(targets), True
+
+
+def _local(python: str | None) -> Target:
+    return target_for_interpreter(select_interpreter(python))
+
+
+def _spec_of(python_version: str, platform: str) -> TargetSpec:
+    """The --target value that recreates a target of an existing lock."""
+    return parse_target_spec(f"{python_version}-{platform}" if platform else python_version)
 
 
 def _shown(value: object) -> str:
@@ -263,7 +339,10 @@ def _build_options(
         if not sep or not sdist.strip() or not package.strip():
             raise InputError(f"--abi-equal {item!r} is not SDIST:PKG (e.g. pyworld:numpy).")
         equal_for.append((sdist.strip(), package.strip()))
+    loaded = options.current_config()
+    where = " / ".join(_display(f, Path.cwd()) for f in loaded.files) or "configuration"
     abi = default_abi_rules().overridden(
+        config=config_rules(loaded.abi, where=f"{where} [abi]"),
         match_runtime=flags.match_runtime,
         no_match_runtime=flags.no_match_runtime,
         equal_for=equal_for,

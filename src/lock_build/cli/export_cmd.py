@@ -12,7 +12,8 @@ from packaging.utils import canonicalize_name
 from lock_build.cli import options
 from lock_build.cli.output import start
 from lock_build.errors import InputError, StaleError
-from lock_build.export import FORMATS, RequirementsStyle, export
+from lock_build.export import FORMATS, RequirementsStyle
+from lock_build.export_targets import export_lock
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
 
 _STDOUT = Path("-")
@@ -32,6 +33,7 @@ _STDOUT = Path("-")
     "pylock.<name>.toml, as PEP 751 requires."
 )
 @options.check_option
+@options.export_target_option
 @options.requirements_options
 @options.console_options
 def command(
@@ -40,6 +42,7 @@ def command(
     fmt: str,
     output: Path | None,
     check: bool,
+    target_id: str | None,
     requirements: options.RequirementsFlags,
     console: options.ConsoleFlags,
 ) -> None:
@@ -52,11 +55,11 @@ def command(
         _check_output(destination, fmt, path)
     elif check:
         raise InputError("--check compares with a file: name it with -o FILE.")
-    result = export(
-        read_lock(path),
-        fmt,
-        command=_regenerate_command(fmt, lockfile or Path(path.name), destination, requirements),
-        style=_style(requirements),
+    command_line = _regenerate_command(fmt, lockfile or Path(path.name), destination, requirements)
+    if target_id is not None:
+        command_line += " " + shlex.join(["--target", target_id])
+    result = export_lock(
+        read_lock(path), fmt, target_id=target_id, command=command_line, style=_style(requirements)
     )
     for warning in result.warnings:
         out.warn(warning)

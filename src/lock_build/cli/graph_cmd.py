@@ -12,6 +12,7 @@ from lock_build.cli import options
 from lock_build.cli.output import start
 from lock_build.graph import FORMATS, GraphQuery, render_graph
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
+from lock_build.multilock import consumer_machine, lock_for_consumer
 
 _STDOUT = Path("-")
 
@@ -27,6 +28,7 @@ _STDOUT = Path("-")
 )
 @options.output_option("Write here instead of standard output ('-').")
 @options.graph_query_options
+@options.target_id_option
 @options.console_options
 def command(
     *,
@@ -36,11 +38,13 @@ def command(
     why: str | None,
     package: str | None,
     invert: bool,
+    target_id: str | None,
     console: options.ConsoleFlags,
 ) -> None:
     """Show the runtime and build dependency graph (build edges dashed / marked)."""
     out = start(console)
     lock = read_lock(lockfile if lockfile is not None else find_lockfile(Path.cwd()))
+    lock = lock_for_consumer(lock, consumer_machine(lock, None, target_id), target_id, out)
     query = GraphQuery(
         why=canonicalize_name(why) if why else None,
         package=canonicalize_name(package) if package else None,

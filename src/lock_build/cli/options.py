@@ -81,6 +81,7 @@ class ConsoleFlags:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TargetFlags:
     python: str | None
+    targets: tuple[str, ...]
     python_version: str | None
     platform: str | None
 
@@ -99,10 +100,34 @@ class IndexFlags:
     no_binary: tuple[str, ...]
     prefer_binary: bool
     pre: bool
+    trusted_host: tuple[str, ...]
     cert: str | None
+    client_cert: str | None
+    proxy: str | None
     timeout: float | None
     retries: int | None
     offline: bool
+
+    def as_flags(self) -> dict[str, object]:
+        """By name, as ``pipconfig.load_index_settings`` takes them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectionFlags:
+    """Where sync may fetch from and how it connects: the lock's files are fetched under
+    this run's settings (flags, then pip's configuration), never the lock's own."""
+
+    index_url: str | None
+    extra_index_url: tuple[str, ...]
+    find_links: tuple[str, ...]
+    no_index: bool
+    trusted_host: tuple[str, ...]
+    cert: str | None
+    client_cert: str | None
+    proxy: str | None
+    timeout: float | None
+    retries: int | None
 
     def as_flags(self) -> dict[str, object]:
         """By name, as ``pipconfig.load_index_settings`` takes them."""
@@ -223,6 +248,15 @@ target_options = _packed(
     "target",
     TargetFlags,
     python_option,
+    option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="SPEC",
+        help="Lock for this target too (repeatable): a Python version (3.12), a version and a "
+        "wheel platform tag (3.11-manylinux_2_28_x86_64) or an interpreter path. On an "
+        "existing lock it adds or refreshes just these targets.",
+    ),
     option("--python-version", metavar="X.Y", help="Lock for another Python version."),
     option(
         "--platform",
@@ -231,19 +265,59 @@ target_options = _packed(
     ),
 )
 
+# Consumers of a multi-target lock: which target to act on.
+target_id_option = option(
+    "--target",
+    "target_id",
+    metavar="ID",
+    help="The lock's target to use, e.g. cp311-manylinux_2_28_x86_64 [default: the most "
+    "specific one the interpreter fits].",
+)
+export_target_option = option(
+    "--target",
+    "target_id",
+    metavar="ID",
+    help="Export this target of the lock [default: every target, with markers].",
+)
+
+# Options that compile's index group and sync's connection group share: declared once.
+_index_url = option(
+    "-i", "--index-url", metavar="URL", help="Base URL of the package index (PEP 503)."
+)
+_extra_index_url = option(
+    "--extra-index-url", multiple=True, metavar="URL", help="More indexes (repeatable)."
+)
+_find_links = option(
+    "-f",
+    "--find-links",
+    multiple=True,
+    metavar="PATH|URL",
+    help="A directory or page of links to archives (repeatable).",
+)
+_no_index = option("--no-index", is_flag=True, help="Ignore indexes; use --find-links only.")
+_trusted_host = option(
+    "--trusted-host",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Allow plain http or an unverified certificate for this host (repeatable).",
+)
+_cert = option("--cert", type=click.Path(dir_okay=False), help="CA bundle for HTTPS.")
+_client_cert = option(
+    "--client-cert",
+    type=click.Path(dir_okay=False),
+    help="Client certificate (a PEM file holding the private key and the certificate).",
+)
+_proxy = option("--proxy", metavar="URL", help="Proxy, as scheme://[user:pass@]host:port.")
+_timeout = option("--timeout", type=float, help="Socket timeout in seconds.")
+_retries = option("--retries", type=int, help="Retries for each connection.")
+
 index_options = _packed(
     "index",
     IndexFlags,
-    option("-i", "--index-url", metavar="URL", help="Base URL of the package index (PEP 503)."),
-    option("--extra-index-url", multiple=True, metavar="URL", help="More indexes (repeatable)."),
-    option(
-        "-f",
-        "--find-links",
-        multiple=True,
-        metavar="PATH|URL",
-        help="A directory or page of links to archives (repeatable).",
-    ),
-    option("--no-index", is_flag=True, help="Ignore indexes; use --find-links only."),
+    _index_url,
+    _extra_index_url,
+    _find_links,
+    _no_index,
     option(
         "--index-strategy",
         type=click.Choice(["unsafe-best-match", "first-index"]),
@@ -270,14 +344,32 @@ index_options = _packed(
     ),
     option("--prefer-binary", is_flag=True, help="Prefer older wheels to newer sdists."),
     option("--pre", is_flag=True, help="Allow pre-releases."),
-    option("--cert", type=click.Path(dir_okay=False), help="CA bundle for HTTPS."),
-    option("--timeout", type=float, help="Socket timeout in seconds."),
-    option("--retries", type=int, help="Retries for each connection."),
+    _trusted_host,
+    _cert,
+    _client_cert,
+    _proxy,
+    _timeout,
+    _retries,
     option(
         "--offline",
         is_flag=True,
         help="Use only the cache: no request is sent; a page or file missing from it is an error.",
     ),
+)
+
+connection_options = _packed(
+    "connection",
+    ConnectionFlags,
+    _index_url,
+    _extra_index_url,
+    _find_links,
+    _no_index,
+    _trusted_host,
+    _cert,
+    _client_cert,
+    _proxy,
+    _timeout,
+    _retries,
 )
 
 
@@ -592,6 +684,7 @@ def explicit(ctx: click.Context, name: str) -> bool:
 
 __all__ = [
     "ConsoleFlags",
+    "ConnectionFlags",
     "IndexFlags",
     "Mapping",
     "RequirementsFlags",

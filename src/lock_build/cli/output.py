@@ -107,6 +107,9 @@ def route_core_logging() -> None:
         logger.addHandler(_ConsoleHandler())
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
+        # urllib3 logs each retry at WARNING; lock-build reports faults itself.
+        logging.getLogger("urllib3").addHandler(logging.NullHandler())
+        logging.getLogger("urllib3").propagate = False
 
 
 def _terminal_width() -> int:
@@ -130,7 +133,8 @@ def start(flags: ConsoleFlags) -> Console:
 def default_cache_dir(cache_dir: Path | None) -> Path:
     """--cache-dir, then LOCK_BUILD_CACHE_DIR (click reads it), then the platform cache dir."""
     if cache_dir is not None:
-        return cache_dir
+        # Absolute once, here: build environments and hooks run in other directories.
+        return cache_dir.absolute()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("lock-build"))

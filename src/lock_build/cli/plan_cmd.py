@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
-from packaging.utils import NormalizedName
 
 from lock_build.cli import options
 from lock_build.cli.output import start
 from lock_build.errors import InputError
-from lock_build.lockfile import find_lockfile, read_lock
+from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
+from lock_build.yanks import yanked_notes
 
 
 @click.command("plan")
@@ -24,6 +25,7 @@ from lock_build.lockfile import find_lockfile, read_lock
     directory=True,
 )
 @options.python_option
+@options.target_id_option
 @options.console_options
 def command(
     *,
@@ -31,46 +33,51 @@ def command(
     fmt: str,
     output: Path | None,
     python: str | None,
+    target_id: str | None,
     console: options.ConsoleFlags,
 ) -> None:
     """Print the multi-stage plan (fetch, build stages, install, remove) derived from LOCKFILE.
     With --python, plan against that environment: skip what matches, add the remove stage."""
-    from lock_build.plan import make_plan
+    from lock_build.plan_output import plan_json, plan_text
+    from lock_build.plan_script import SCRIPT_NAME, plan_script
+    from lock_build.sync.prepare import prepare
+    from lock_build.target import select_interpreter
 
     out = start(console)
     path = lockfile or find_lockfile(Path.cwd())
-    lock = read_lock(path).with_absolute_files(path.parent.resolve())
-    installed = None
-    keep: set[NormalizedName] = set()
-    if python:
-        from lock_build.sync.executor import check_target, spared_names
-        from lock_build.sync.inspect import inspect_environment
-        from lock_build.target import select_interpreter, target_for_interpreter
-
-        interpreter = select_interpreter(python)
-        check_target(lock, target_for_interpreter(interpreter))
-        state = inspect_environment(interpreter)
-        installed = state.installed
-        keep = spared_names(state, ("pip", "setuptools", "wheel", "distribute", "pkg-resources"))
-    from lock_build.sync.executor import local_source_digests
-
-    digests = local_source_digests(lock, path.parent.resolve())
-    plan = make_plan(lock, installed, keep=keep, source_digests=digests)
+    interpreter = select_interpreter(python) if python else None
+    prepared = prepare(
+        read_lock(path), lock_dir=path.parent, python=interpreter, target_id=target_id, reporter=out
+    )
+    plan = prepared.plan()
+    for note in yanked_notes(prepared.lock.packages):
+        out.warn(note)
     if fmt == "sh":
         if output is None:
             raise InputError(
                 "--format sh writes a script and its requirement files, so it needs -o DIR.",
                 hint="For example: lock-build plan --format sh -o plan/",
             )
-        script = plan.render_sh(output)
+        script = _write_files(output, plan_script(plan))[SCRIPT_NAME]
+        script.chmod(0o755)
         out.info(f"Wrote {script} (run it with PYTHON=/path/to/python sh {script}).")
         return
-    text = plan.to_json() if fmt == "json" else plan.render_text()
+    text = plan_json(plan) if fmt == "json" else plan_text(plan)
     if output is not None:
-        from lock_build.lockfile import write_text_atomic
-
-        target = output / ("plan.json" if fmt == "json" else "plan.txt")
-        write_text_atomic(target, text)
+        name = "plan.json" if fmt == "json" else "plan.txt"
+        target = _write_files(output, {name: text})[name]
         out.info(f"Wrote {target}.")
         return
     click.echo(text, nl=False)
+
+
+def _write_files(directory: Path, files: Mapping[str, str]) -> dict[str, Path]:
+    """Write ``files`` (name -> text) into ``directory``; return name -> path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, text in files.items():
+        if Path(name).name != name:  # names carry lock values: never a path elsewhere
+            raise InputError(f"The plan names a file {name!r} that is not a plain file name.")
+        written[name] = directory / name
+        write_text_atomic(written[name], text)
+    return written

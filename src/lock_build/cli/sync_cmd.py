@@ -5,39 +5,56 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lock_build.cli import options
-from lock_build.cli.output import default_cache_dir, start
+from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import StaleError
 from lock_build.lockfile import find_lockfile, read_lock
 from lock_build.plan import Plan
 from lock_build.sync.safety import RunningInterpreter, refuse_base_interpreter
 from lock_build.target import select_interpreter
 
+if TYPE_CHECKING:
+    from lock_build.sync.executor import SyncResult
+
 
 @click.command("sync")
 @options.lockfile_argument
 @options.python_option
+@options.target_id_option
 @options.dry_run_option
 @options.sync_options
+@options.connection_options
 @options.console_options
 def command(
     *,
     lockfile: Path | None,
     python: str | None,
+    target_id: str | None,
     dry_run: bool,
     installer: str,
     jobs: int | None,
     break_system_packages: bool,
+    connection: options.ConnectionFlags,
     console: options.ConsoleFlags,
 ) -> None:
     """Build what the lock says must be built, then install, upgrade, downgrade and remove
     so the target environment equals LOCKFILE."""
+    from lock_build.pipconfig import load_index_settings
     from lock_build.sync import sync
 
     out = start(console)
+    cache_dir = default_cache_dir(console.cache_dir)
+    # The same settings compile uses (flags > PIP_* > pip's files): proxy, certificates,
+    # trusted hosts and the indexes whose credentials the lock's redacted URLs need.
+    settings = load_index_settings(
+        flags=connection.as_flags(), input_options=None, cache_dir=cache_dir
+    )
+    for warning in settings.warnings:
+        out.warn(warning)
     path = lockfile or find_lockfile(Path.cwd())
     lock = read_lock(path)
     running = RunningInterpreter(
@@ -49,14 +66,22 @@ def command(
         lock,
         lock_dir=path.resolve().parent,
         python=interpreter,
-        cache_dir=default_cache_dir(console.cache_dir),
+        cache_dir=cache_dir,
         dry_run=dry_run,
         installer=installer,  # type: ignore[arg-type]
         jobs=jobs or os.cpu_count() or 1,
         break_system_packages=break_system_packages,
+        settings=settings,
         reporter=out,
+        target_id=target_id,
     )
     out.clear_status()
+    _render(result, interpreter, path, dry_run=dry_run, console=out)
+
+
+def _render(
+    result: SyncResult, interpreter: Path, path: Path, *, dry_run: bool, console: Console
+) -> None:
     plan = result.plan
     if dry_run:
         click.echo(render_changes(plan) if plan.changes else "Nothing would change.")
@@ -67,13 +92,13 @@ def command(
             )
         return
     if not plan.changes:
-        out.info(
+        console.info(
             f"{interpreter}: already matches {path.name} "
             f"({len(plan.unchanged)} package(s), {result.seconds:.2f}s)."
         )
         return
-    out.info(render_changes(plan).rstrip())
-    out.info(
+    console.info(render_changes(plan).rstrip())
+    console.info(
         f"Synced {interpreter} to {path.name}: {len(plan.install)} installed, "
         f"{len(plan.remove)} removed, {len(result.built)} built, "
         f"{len(result.reused)} build(s) reused from the cache ({result.seconds:.1f}s)."

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -95,8 +95,12 @@ class PackageFinder:
         target: Target,
         client: HttpClient,
         reporter: Reporter = NULL_REPORTER,
+        *,
+        required_hashes: Mapping[NormalizedName, frozenset[str]] | None = None,
     ) -> None:
         self.settings = settings
+        # --hash options of the inputs: project -> the sha256 digests it may use.
+        self.required_hashes = dict(required_hashes or {})
         self.target = target
         self.client = client
         self._reporter = reporter
@@ -152,9 +156,28 @@ class PackageFinder:
     # -- files and releases ---------------------------------------------------------
 
     def artifacts(self, name: str) -> tuple[Artifact, ...]:
-        """Every file of ``name`` from the indexes (per the strategy) and find-links."""
+        """Every file of ``name`` from the indexes (per the strategy) and find-links.
+
+        A project with ``--hash`` options keeps only the files with one of those hashes.
+        """
         project = canonicalize_name(name)
-        return self._once("artifacts", project, lambda: self._collect(project))
+        return self._once("artifacts", project, lambda: self._allowed(project))
+
+    def _allowed(self, name: NormalizedName) -> tuple[Artifact, ...]:
+        found = self._collect(name)
+        allowed = self.required_hashes.get(name)
+        if allowed is None:
+            return found
+        kept = tuple(a for a in found if self.sha256(a) in allowed)
+        if not kept:
+            offered = sorted(f"{a.filename} (sha256:{self.sha256(a)})" for a in found)
+            raise HashMismatchError(
+                f"No file of {name} has a hash given with --hash "
+                f"({', '.join(f'sha256:{h}' for h in sorted(allowed))}); "
+                + (f"the indexes offer {', '.join(offered)}." if offered else "no index has it."),
+                hint="Update the --hash options, or check which index serves this project.",
+            )
+        return kept
 
     def releases(self, name: str) -> tuple[Release, ...]:
         """Releases usable on the target, newest first (pre-releases included)."""
@@ -192,6 +215,9 @@ class PackageFinder:
                 continue
             if artifact.sha256 is None and not (artifact.is_local or artifact.url in own):
                 continue
+            allowed = self.required_hashes.get(name)
+            if allowed is not None and artifact.url not in own and artifact.sha256 not in allowed:
+                continue  # --hash: a file the user did not allow is not recorded either
             files.append(artifact)
         for chosen in (release.wheel, release.sdist):
             if chosen is not None and chosen.url not in {a.url for a in files}:
@@ -453,7 +479,17 @@ class PackageFinder:
 
     def fetch(self, artifact: Artifact) -> Path:
         """A verified local copy of ``artifact`` (local files are hashed where they are)."""
-        return self._once("fetch", artifact.url, lambda: self._fetch(artifact))
+        path = self._once("fetch", artifact.url, lambda: self._fetch(artifact))
+        allowed = self.required_hashes.get(artifact.name)
+        if allowed is not None:
+            actual = artifact.sha256 or self._hashes[artifact.url]
+            if actual not in allowed:
+                raise HashMismatchError(
+                    f"{redact(artifact.url)} has sha256 {actual}, not one given with --hash "
+                    f"for {artifact.name} ({', '.join(f'sha256:{h}' for h in sorted(allowed))}).",
+                    hint="Update the --hash options, or check where this file comes from.",
+                )
+        return path
 
     def sha256(self, artifact: Artifact) -> str:
         """The file's sha256: as the index gave it, else computed from the file."""
@@ -462,7 +498,7 @@ class PackageFinder:
         known = self._hashes.get(artifact.url)
         if known:
             return known
-        self.fetch(artifact)
+        self._once("fetch", artifact.url, lambda: self._fetch(artifact))  # unchecked: hashing
         return self._hashes[artifact.url]
 
     def _fetch(self, artifact: Artifact) -> Path:

@@ -8,12 +8,19 @@ with every URL redacted.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
+import http.client
+import importlib.util
 import os
 import re
+import socket
+import ssl
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
@@ -24,17 +31,26 @@ from cachecontrol.caches import FileCache
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests.utils import get_netrc_auth
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from lock_build import __version__
 from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, OfflineError
 from lock_build.redaction import redact
+from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes if known)
 
 _CHUNK = 1 << 16
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0  # seconds: the longest a Retry-After makes one retry wait
 
 
 __all__ = ["HttpClient", "Page", "redact", "strip_credentials"]
@@ -68,7 +84,8 @@ class Page:
 class HttpClient:
     """HTTP(S) and file:// access for the index layer.
 
-    ``backoff`` (seconds, doubled per retry) is only lowered by tests.
+    ``backoff`` (seconds, doubled per retry) and ``sleep`` are only replaced by tests;
+    ``reporter`` hears about every wait before a retry (the CLI shows it).
     """
 
     def __init__(
@@ -78,19 +95,27 @@ class HttpClient:
         *,
         backoff: float = 0.25,
         pool_size: int = 16,
+        reporter: Reporter = NULL_REPORTER,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
+        self._sleep = sleep
         self.timeout = settings.timeout
+        self._backoff = backoff
+        self._reporter = reporter
+        # urllib3 retries connection faults; statuses (429, 5xx) are retried in _request,
+        # which bounds Retry-After and says on the terminal what it waits for.
         retry = Retry(
             total=settings.retries,
             connect=settings.retries,
             read=settings.retries,
-            status=settings.retries,
+            status=0,
+            redirect=10,
             backoff_factor=backoff,
-            status_forcelist=_RETRY_STATUSES,
+            status_forcelist=(),
             allowed_methods=frozenset({"GET", "HEAD"}),
-            raise_on_status=False,  # we turn the last bad status into our own error
-            respect_retry_after_header=True,
+            raise_on_status=False,
+            respect_retry_after_header=False,
         )
         self._files = self._session(HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
         self._cache_dir = cache_dir
@@ -141,7 +166,10 @@ class HttpClient:
         if known:
             return HTTPBasicAuth(*known)
         netrc = get_netrc_auth(url)
-        return HTTPBasicAuth(*netrc) if netrc else None
+        if netrc:
+            return HTTPBasicAuth(*netrc)
+        found = keyring_credentials(url)
+        return HTTPBasicAuth(*found) if found else None
 
     def _verify(self, url: str) -> bool | str:
         host = urlsplit(url).hostname or ""
@@ -158,12 +186,43 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
     ) -> requests.Response:
+        """One request, retried on 429/5xx at most ``retries`` times.
+
+        Each wait is the server's Retry-After capped at 60 s (else an exponential
+        backoff), so a ``Retry-After: 3600`` costs a minute per retry, not an hour.
+        The last answer is returned; :meth:`_check` turns it into the error.
+        """
         if self.settings.offline:
             raise OfflineError(
                 f"--offline: {redact(url)} is not in the cache.",
                 url=redact(url),
                 hint="Run once without --offline to fill the cache.",
             )
+        attempt = 0
+        while True:
+            response = self._send(session, method, url, headers, stream)
+            status = response.status_code
+            if status not in _RETRY_STATUSES or attempt >= self.settings.retries:
+                return response
+            attempt += 1
+            asked = response.headers.get("Retry-After")
+            wait = _retry_wait(asked, self._backoff * (2 ** (attempt - 1)))
+            response.close()
+            self._reporter.status(
+                f"{redact(url)} answered HTTP {status}"
+                + (f" (Retry-After: {asked})" if asked else "")
+                + f"; retry {attempt} of {self.settings.retries} in {wait:.0f} s"
+            )
+            self._sleep(wait)
+
+    def _send(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+    ) -> requests.Response:
         try:
             return session.request(
                 method,
@@ -175,24 +234,83 @@ class HttpClient:
                 stream=stream,
                 allow_redirects=True,
             )
-        except requests.exceptions.SSLError as exc:
-            raise NetworkError(
-                f"TLS verification failed for {redact(url)}.",
-                hint="Pass --cert with your CA bundle, or --trusted-host for this host.",
-                detail=_scrub(str(exc), url),
-            ) from None
-        except requests.exceptions.RetryError as exc:
-            raise NetworkError(
-                f"{redact(url)} kept failing after {self.settings.retries} retries.",
-                hint="The index may be down; try again later or raise --retries.",
-                detail=_scrub(str(exc), url),
-            ) from None
         except (requests.exceptions.RequestException, OSError) as exc:
-            raise NetworkError(
-                f"Could not reach {redact(url)} ({type(exc).__name__}).",
-                hint="Check the network, the proxy and the index URL.",
-                detail=_scrub(str(exc), url),
-            ) from None
+            raise self._network_error(exc, url) from None
+
+    def _network_error(self, exc: BaseException, url: str) -> NetworkError:
+        """A connection fault as what happened, which URL (redacted), after how many tries."""
+        shown = redact(url)
+        tries = f"after {_retries(self.settings.retries)}"
+        detail = _scrub(str(exc), url)
+        cause = _root_cause(exc)
+        if isinstance(exc, requests.exceptions.SSLError) or isinstance(cause, ssl.SSLError):
+            reason = getattr(cause, "reason", None) or type(cause).__name__
+            return NetworkError(
+                f"TLS failed for {shown} ({reason}).",
+                hint="Pass --cert with your CA bundle, or --trusted-host for this host.",
+                detail=detail,
+            )
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError) or isinstance(
+            cause, http.client.IncompleteRead
+        ):
+            return self._read_error(exc, url)  # the body was read with the answer
+        if isinstance(exc, requests.exceptions.ProxyError):
+            return NetworkError(
+                f"The proxy failed to reach {shown} {tries}.",
+                hint="Check --proxy (or HTTPS_PROXY) and that the proxy is up.",
+                detail=detail,
+            )
+        if isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, NewConnectionError) and "refused" in str(cause).lower()
+        ):
+            return NetworkError(
+                f"{shown} refused the connection ({tries}).",
+                hint="Check the index URL and that the index is up.",
+                detail=detail,
+            )
+        if isinstance(cause, NameResolutionError):
+            return NetworkError(
+                f"The host of {shown} could not be resolved ({tries}).",
+                hint="Check the index URL and the DNS or proxy settings.",
+                detail=detail,
+            )
+        if not isinstance(cause, NewConnectionError) and (
+            isinstance(exc, requests.exceptions.Timeout)
+            or isinstance(
+                cause, (TimeoutError, socket.timeout, ReadTimeoutError, ConnectTimeoutError)
+            )
+        ):
+            return NetworkError(
+                f"{shown} did not answer within {self.timeout:g} s ({tries}).",
+                hint="Raise --timeout, or check the network and the proxy.",
+                detail=detail,
+            )
+        if isinstance(cause, (http.client.RemoteDisconnected, ConnectionResetError)):
+            return NetworkError(
+                f"{shown} closed the connection without an answer ({tries}).",
+                hint="The index may be overloaded; try again later.",
+                detail=detail,
+            )
+        return NetworkError(
+            f"Could not reach {shown} ({tries}): {type(cause).__name__}.",
+            hint="Check the network, the proxy and the index URL.",
+            detail=detail,
+        )
+
+    def _read_error(self, exc: BaseException, url: str, what: str = "reading") -> NetworkError:
+        """A body that stopped before its end (a truncated answer or a stalled transfer)."""
+        cause = _root_cause(exc)
+        if isinstance(exc, requests.exceptions.Timeout) or isinstance(
+            cause, (TimeoutError, socket.timeout, ReadTimeoutError)
+        ):
+            happened = f"stalled for {self.timeout:g} s"
+        else:
+            happened = "was cut off (truncated body)"
+        return NetworkError(
+            f"The connection {happened} while {what} {redact(url)}.",
+            hint="Try again; nothing partial was kept.",
+            detail=_scrub(str(exc), url),
+        )
 
     def _check(self, response: requests.Response, url: str) -> None:
         status = response.status_code
@@ -205,10 +323,16 @@ class HttpClient:
                 hint="Put credentials in the index URL, in ~/.netrc, or check them.",
             )
         if status in _RETRY_STATUSES:
+            asked = response.headers.get("Retry-After")
             raise NetworkError(
-                f"{redact(url)} kept failing (HTTP {status}) "
-                f"after {self.settings.retries} retries.",
-                hint="The index may be down; try again later.",
+                f"{redact(url)} answered HTTP {status} ({response.reason or 'error'}"
+                + (f", Retry-After: {asked}" if asked else "")
+                + f") after {_retries(self.settings.retries)}.",
+                hint=(
+                    "The index asks clients to slow down; try again later or raise --retries."
+                    if status == 429
+                    else "The index may be down; try again later or raise --retries."
+                ),
             )
         raise IndexPageError(f"{redact(url)} answered HTTP {status}.")
 
@@ -234,9 +358,7 @@ class HttpClient:
         try:
             body = response.content
         except (requests.exceptions.RequestException, OSError) as exc:
-            raise NetworkError(
-                f"The connection dropped while reading {redact(url)}.", detail=_scrub(str(exc), url)
-            ) from None
+            raise self._read_error(exc, url) from None
         final = response.url
         # Keep the credentials for resolving relative links (the final URL has none).
         if strip_credentials(final) == strip_credentials(url):
@@ -285,9 +407,7 @@ class HttpClient:
         try:
             return response.content
         except (requests.exceptions.RequestException, OSError) as exc:
-            raise NetworkError(
-                f"The connection dropped while reading {redact(url)}.", detail=_scrub(str(exc), url)
-            ) from None
+            raise self._read_error(exc, url) from None
 
     def head(self, url: str) -> Mapping[str, str]:
         """Response headers of ``url`` (e.g. Content-Length, Accept-Ranges)."""
@@ -314,12 +434,12 @@ class HttpClient:
         ``None`` if the server refuses ranges or does not say the total size.
         """
         if urlsplit(url).scheme == "file":
-            whole = _read_file(url)
-            return whole[-length:], len(whole)
-        data, total = self._ranged(url, f"bytes=-{length}")
-        if data is None or total is None:
+            data = _read_file(url)
+            return data[-length:], len(data)
+        tail, total = self._ranged(url, f"bytes=-{length}")
+        if tail is None or total is None:
             return None
-        return data, total
+        return tail, total
 
     def _ranged(self, url: str, spec: str) -> tuple[bytes | None, int | None]:
         # Identity encoding: byte offsets must refer to the file, not a gzip of it.
@@ -337,9 +457,7 @@ class HttpClient:
         try:
             data = response.content
         except (requests.exceptions.RequestException, OSError) as exc:
-            raise NetworkError(
-                f"The connection dropped while reading {redact(url)}.", detail=_scrub(str(exc), url)
-            ) from None
+            raise self._read_error(exc, url) from None
         total = int(match[3]) if match and match[3] != "*" else None
         return data, total
 
@@ -377,6 +495,7 @@ class HttpClient:
             tmp.unlink(missing_ok=True)
 
     def _chunks(self, url: str) -> Iterator[tuple[bytes, int, int | None]]:
+        total: int | None
         if urlsplit(url).scheme == "file":
             path = file_url_to_path(url)
             try:
@@ -402,11 +521,44 @@ class HttpClient:
                     done += len(chunk)
                     yield chunk, done, total
         except (requests.exceptions.RequestException, OSError) as exc:
-            raise NetworkError(
-                f"The connection dropped while downloading {redact(url)}.",
-                hint="Try again; the download is not kept.",
-                detail=_scrub(str(exc), url),
-            ) from None
+            raise self._read_error(exc, url, "downloading") from None
+
+
+def _retry_wait(retry_after: str | None, backoff: float) -> float:
+    """Seconds to wait before a retry: Retry-After (seconds or an HTTP date), at most 60."""
+    wait = backoff
+    if retry_after:
+        value = retry_after.strip()
+        if value.isdigit():
+            wait = float(value)
+        else:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                wait = (when - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError):
+                pass  # unparseable: keep the backoff
+    return min(max(wait, 0.0), MAX_RETRY_AFTER)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost reason behind requests' and urllib3's wrappers (MaxRetryError ...)."""
+    seen: set[int] = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        inner = getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in current.args if isinstance(a, BaseException)), None)
+        if inner is None:
+            inner = current.__context__ if isinstance(current, ProtocolError) else None
+        if not isinstance(inner, BaseException):
+            break
+        current = inner
+    return current
+
+
+def _retries(count: int) -> str:
+    return f"{count} {'retry' if count == 1 else 'retries'}"
 
 
 def _scrub(text: str, url: str) -> str:
@@ -446,3 +598,21 @@ def _file_page(url: str) -> Page | None:
     # Relative links resolve against the page itself, so name the file when we read index.html.
     page_url = path.as_uri() if path != file_url_to_path(url) else url
     return Page(url=page_url, content_type=content_type, body=body)
+
+
+def keyring_credentials(url: str) -> tuple[str, str] | None:
+    """Credentials from the ``keyring`` package when it is installed, as pip asks it: for the
+    URL, then for its host. A keyring backend that fails counts as having none."""
+    if importlib.util.find_spec("keyring") is None:
+        return None
+    import keyring
+
+    parts = urlsplit(url)
+    for service in (url, parts.hostname or ""):
+        try:
+            credential = keyring.get_credential(service, None)
+        except Exception:  # noqa: BLE001 - any backend fault: fall through, as pip does
+            return None
+        if credential is not None and credential.username:
+            return credential.username, credential.password or ""
+    return None

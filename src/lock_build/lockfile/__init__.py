@@ -38,6 +38,7 @@ from lock_build.lockfile.model import (
     LockedPackage,
     LockTarget,
     LockValidationError,
+    Origin,
     Problem,
     Substitution,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "LockValidationError",
     "LockedFile",
     "LockedPackage",
+    "Origin",
     "Problem",
     "Substitution",
     "check_lock_path",

@@ -51,6 +51,8 @@ _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 _TARGET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _BACKEND = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][\w.]*)?")
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
+# RFC 3986: unreserved, reserved and percent signs; nothing else belongs in a URL.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 T = TypeVar("T")
 
 
@@ -224,6 +226,8 @@ def _url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a lock's URL (None if it can): no credentials, no spaces."""
     if any(c.isspace() for c in url):
         return "must not contain whitespace"
+    if not _URL_CHARACTERS.fullmatch(url):
+        return "holds characters a URL cannot (quotes, backticks, |, <, >, \\, braces)"
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -232,9 +236,10 @@ def _url_problem(url: str) -> str | None:
         return f"has the scheme {parts.scheme!r}; only https, http and file are allowed"
     if parts.username or parts.password:
         return "must not contain credentials"
-    if not parts.scheme and (url.startswith("/") or "\\" in url or ":" in url):
+    decoded = unquote(url)
+    if not parts.scheme and (decoded.startswith("/") or "\\" in decoded or ":" in decoded):
         return "must be a URL or a path relative to the lock"
-    if not parts.scheme and ".." in Path(url).parts:
+    if not parts.scheme and ".." in Path(decoded).parts:
         return "must not leave the lock's directory (..)"
     return None
 
@@ -415,6 +420,48 @@ class LocalSource:
             commit=commit,
             subdirectory=subdirectory,
         )
+
+
+OriginKind = Literal["input", "constraint", "package", "build"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Origin:
+    """One ``via`` entry, typed: why a package is in the lock.
+
+    ``input``: a requirements file, pyproject.toml or another source of requirements
+    (``text`` names it); ``constraint``: a constraints file (``-c``), which only narrows;
+    ``package``: a dependency of ``name``; ``build``: a build requirement of ``name``.
+    The lock keeps pip-compile's text (``str(origin)``); :meth:`Lock.origins` types it.
+    """
+
+    kind: OriginKind
+    text: str
+    name: NormalizedName | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def parse(cls, text: str, names: frozenset[NormalizedName]) -> Origin:
+        """The origin ``text`` says, given the lock's package ``names``."""
+        if text.endswith(" (build)"):
+            name = _valid_name(text.removesuffix(" (build)"))
+            if name is not None:
+                return cls(kind="build", text=text, name=name)
+        if text.startswith("-c"):
+            return cls(kind="constraint", text=text)
+        name = _valid_name(text)
+        if name is not None and name in names:
+            return cls(kind="package", text=text, name=name)
+        return cls(kind="input", text=text)
+
+
+def _valid_name(text: str) -> NormalizedName | None:
+    try:
+        return canonicalize_name(text, validate=True)
+    except InvalidName:
+        return None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -912,6 +959,11 @@ class Lock:
     def runtime_packages(self) -> tuple[LockedPackage, ...]:
         return tuple(p for p in self.packages if p.runtime)
 
+    def origins(self, pkg: LockedPackage) -> tuple[Origin, ...]:
+        """``pkg.via`` typed: inputs, constraints, parent packages and builds."""
+        names = frozenset(p.name for p in self.packages)
+        return tuple(Origin.parse(text, names) for text in pkg.via)
+
     def package(self, name: str, version: Version | str | None = None) -> LockedPackage | None:
         """The runtime entry for ``name``, or the exact (name, version) entry."""
         wanted = canonicalize_name(name)
@@ -932,7 +984,7 @@ class Lock:
         def absolute(file: LockedFile) -> LockedFile:
             if "://" in file.url or file.url.startswith("file:"):
                 return file
-            return replace(file, url=(lock_dir / file.url).resolve().as_uri())
+            return replace(file, url=(lock_dir / unquote(file.url)).resolve().as_uri())
 
         packages = tuple(
             replace(

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from lock_build.errors import LockfileError
 from lock_build.lockfile.model import Lock, LockedFile, Path_, Problem
@@ -84,7 +84,7 @@ class SourcePolicy:
         if parts.scheme == "file":
             path = Path(_file_path(url))
         elif not parts.scheme:
-            path = self.lock_dir / url
+            path = self.lock_dir / unquote(url)
         else:
             return f"{url} has the scheme {parts.scheme!r}; only https, http and file are allowed"
         real = _real(path)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -150,6 +151,7 @@ def _build_environment(build: LockedBuild) -> BuildEnvironment:
         substitutions=build.substitutions,
         config_settings=build.config_settings,
         isolated=build.isolated,
+        abi=build.abi,
     )
 
 
@@ -201,7 +203,8 @@ def _portable_url(url: str, lock_dir: Path) -> str:
         return url
     path = Path(os.path.normpath(file_url_to_path(url)))
     if path.is_relative_to(lock_dir):
-        return Path(os.path.relpath(path, lock_dir)).as_posix()
+        # A relative URL: percent-encoded like any URL (a directory with a space in it).
+        return quote(Path(os.path.relpath(path, lock_dir)).as_posix())
     return url
 
 

@@ -302,6 +302,14 @@ class BuildLocker:
             except ResolutionError:
                 continue  # the declared requirements exclude every such version
             if self._runs_with_runtime(sdist, resolution):
+                for record in self._records(sdist, resolution):
+                    if record.built != record.runtime:
+                        self.reporter.debug(
+                            f"{sdist.name} {sdist.version} builds against {record.package} "
+                            f"{record.built}, whose builds run with {record.package}"
+                            f"{record.runs_with} (rule {record.rule!r}): the runtime "
+                            f"{record.runtime} is inside, no substitution"
+                        )
                 return resolution, ()
 
         declared = {name: self._declared(first, sdist, name, requirements) for name in mismatched}

@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from lock_build.errors import InputError, ResolutionError
+from lock_build.errors import ForeignBuildError, InputError, ResolutionError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient, redact
 from lock_build.index.prefetch import prefetch_enabled
@@ -42,6 +42,7 @@ from lock_build.resolution.model import DirectReference, Resolution, ResolveRequ
 from lock_build.resolution.resolver import resolve
 from lock_build.settings import IndexSettings
 from lock_build.target import Target
+from lock_build.targets import id_of
 
 _MAX_ROUNDS = 6
 
@@ -64,6 +65,13 @@ class CompileRequest:
     upgrade_packages: tuple[Requirement, ...] = ()
     options_record: Mapping[str, object] = field(default_factory=dict)
     output_dir: Path = Path(".")  # local paths in the lock are relative to it
+    # Versions the lock's other targets chose (runtime pins; build pins per sdist): preferred
+    # over the previous lock's, and kept through --upgrade, so targets agree wherever their
+    # markers and tags allow (as uv prefers versions across its forks).
+    agreed: tuple[tuple[NormalizedName, Version], ...] = ()
+    agreed_builds: Mapping[NormalizedName, Mapping[NormalizedName, Version]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,8 +82,14 @@ class CompileResult:
 
 
 def compile_lock(request: CompileRequest, reporter: Reporter = NULL_REPORTER) -> CompileResult:
-    client = HttpClient(request.settings, request.cache_dir)
-    finder = PackageFinder(request.settings, request.target, client, reporter)
+    client = HttpClient(request.settings, request.cache_dir, reporter=reporter)
+    finder = PackageFinder(
+        request.settings,
+        request.target,
+        client,
+        reporter,
+        required_hashes=request.inputs.required_hashes(),
+    )
     workshop = Workshop(
         finder=finder, target=request.target, cache_dir=request.cache_dir, reporter=reporter
     )
@@ -155,6 +169,7 @@ class _Compiler:
                 for p in runtime.packages
                 if p.candidate.release is not None and p.candidate.release.needs_build
             ]
+            self._refuse_foreign_builds(to_build)
             try:
                 builds = locker.lock_all(to_build)
             except NeedsRuntimeRequirements as needs:
@@ -242,7 +257,16 @@ class _Compiler:
 
     # -- metadata through the backend ---------------------------------------------
 
+    def _refuse_foreign_builds(self, sdists: Sequence[Release]) -> None:
+        """Hooks run only in a local interpreter of the target: say so before the first."""
+        target = self.request.target
+        if target.interpreter is None and sdists:
+            names = tuple(sorted(f"{r.name} {r.version}" for r in sdists))
+            spec = f"{target.python_version}-{target.platform}"
+            raise ForeignBuildError(id_of(target), spec, names)
+
     def _provisional_metadata(self, release: Release) -> CoreMetadata:
+        self._refuse_foreign_builds((release,))
         locked = None
         if self.final is not None:
             locked = self.final.locked.get((release.name, release.version))
@@ -290,16 +314,18 @@ class _Compiler:
             pins = (
                 tuple((p.name, p.version) for p in previous.runtime_packages()) if previous else ()
             )
-        return tuple(sorted((n, v) for n, v in pins if self._kept(n)))
+        kept = {n: v for n, v in pins if self._kept(n)}
+        kept.update(self.request.agreed)
+        return tuple(sorted(kept.items()))
 
     def _previous_build_pins(self) -> dict[NormalizedName, dict[NormalizedName, Version]]:
         previous = self.request.previous
-        if previous is None:
-            return {}
-        return {
-            build.package: {n: v for n, v in build.pin_versions().items() if self._kept(n)}
-            for build in previous.builds
-        }
+        pins: dict[NormalizedName, dict[NormalizedName, Version]] = {}
+        for build in previous.builds if previous is not None else ():
+            pins[build.package] = {n: v for n, v in build.pin_versions().items() if self._kept(n)}
+        for sdist, agreed in self.request.agreed_builds.items():
+            pins.setdefault(sdist, {}).update(agreed)
+        return pins
 
     # -- the result ---------------------------------------------------------------
 

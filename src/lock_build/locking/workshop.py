@@ -22,9 +22,10 @@ from packaging.version import Version
 from lock_build.archives import extract_archive
 from lock_build.building.build_system import BuildSystem, read_build_system
 from lock_build.building.environment import BuildEnvironment
+from lock_build.building.fingerprint import BuildPin, build_fingerprint, built_identity, target_key
 from lock_build.building.hooks import build_wheel, get_requires_for_build_wheel, prepare_metadata
 from lock_build.building.wheel_cache import WheelCache
-from lock_build.building.wheel_stamp import BuildFingerprint, BuildPin, stamp_wheel
+from lock_build.building.wheel_stamp import stamp_wheel
 from lock_build.cache import (
     CacheEntryError,
     drop,
@@ -61,18 +62,18 @@ class Workshop:
     ) -> None:
         self.finder = finder
         self.target = target
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir.absolute()  # hooks run with another working directory
         self.reporter = reporter
         self.env_pins: EnvPins | None = None
         self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
         # (name, version) of local projects locked as editable (-e): set by the compile loop.
         self.editable: set[tuple[NormalizedName, Version]] = set()
-        self.wheels = WheelCache(cache_dir / "wheels")
+        self.wheels = WheelCache(self.cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
         self._trees: dict[str, Path] = {}
         # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
-        self._pool = _EnvironmentPool(cache_dir / "build")
+        self._pool = _EnvironmentPool(self.cache_dir / "build")
 
     def close(self) -> None:
         self._pool.close()
@@ -160,7 +161,7 @@ class Workshop:
         fingerprint = self._fingerprint(pins, {})
         sdist_hash = self.finder.sha256(release.artifact)
         with self._lock:
-            cached = self.wheels.get(sdist_hash, fingerprint.digest, self._target_key())
+            cached = self.wheels.get(sdist_hash, fingerprint, self._target_key())
             if cached is not None:
                 return cached
             self.reporter.status(
@@ -172,10 +173,8 @@ class Workshop:
             with self._environment(pins) as env:
                 out = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._work))
                 wheel = build_wheel(env, tree, build_system, None, out, substituted=substituted)
-            stamp_wheel(
-                wheel, {str(k): str(v.version) for k, v in pins.items()}, fingerprint.digest
-            )
-            return self.wheels.put(wheel, sdist_hash, fingerprint.digest, self._target_key())
+            stamp_wheel(wheel, {str(k): str(v.version) for k, v in pins.items()}, fingerprint)
+            return self.wheels.put(wheel, sdist_hash, fingerprint, self._target_key())
 
     def source_tree(self, sdist: Release) -> Path:
         """The unpacked sdist (safely extracted), shared by every hook call."""
@@ -209,24 +208,37 @@ class Workshop:
 
     def _fingerprint(
         self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
-    ) -> BuildFingerprint:
-        return BuildFingerprint.of(
+    ) -> str:
+        """The build fingerprint plan and sync compute from the lock for the same pins."""
+        return build_fingerprint(
             (
-                BuildPin(name=str(name), version=str(r.version), sha256=self._hash(r))
+                BuildPin(name=str(name), version=str(r.version), sha256=self._identity(r))
                 for name, r in pins.items()
             ),
-            dict(config),
-            self._target_key(),
+            config,
+            target_key=self._target_key(),
         )
 
-    def _hash(self, release: Release) -> str:
+    def _identity(self, release: Release) -> str:
+        """A pin's identity: its wheel's hash, or what a built pin is built from and against."""
+        if release.wheel is not None:
+            return self.finder.sha256(release.wheel)
         if release.artifact.kind is ArtifactKind.DIRECTORY:
             return ""  # unhashed by nature; the lock says so
-        return self.finder.sha256(release.artifact)
+        if self.env_pins is None:
+            raise BuildError(
+                f"{release.name} {release.version} has no wheel and no locked build environment."
+            )
+        # Built by wheel_for without config settings, so fingerprinted without them.
+        inner = self._fingerprint(self.env_pins(release), {})
+        return built_identity(self.finder.sha256(release.artifact), inner)
 
     def _target_key(self) -> str:
-        tag = self.target.tags[0] if self.target.tags else None
-        return str(tag) if tag else self.target.platform
+        return target_key(
+            implementation=self.target.implementation,
+            python_version=self.target.python_version,
+            platform=self.target.platform,
+        )
 
     def _cache_key(
         self,
@@ -239,7 +251,7 @@ class Workshop:
         if artifact.kind is ArtifactKind.DIRECTORY:
             return None  # a working tree changes under us: never cache its hooks
         sdist_hash = self.finder.sha256(artifact)
-        return f"{kind}-{sdist_hash[:32]}-{self._fingerprint(pins, config).digest[:32]}"
+        return f"{kind}-{sdist_hash[:32]}-{self._fingerprint(pins, config)[:32]}"
 
     def _cache_path(self, key: str) -> Path:
         return self.cache_dir / "hooks" / f"{_HOOK_KIND}-{key}.json"
@@ -309,3 +321,6 @@ class _EnvironmentPool:
             while self._envs:
                 _, env = self._envs.popitem()
                 env.cleanup()
+
+
+__all__ = ["EnvPins", "Workshop"]

@@ -20,7 +20,6 @@ from lock_build.resolution.model import (
     PackageSource,
     ResolveRequest,
     Wanted,
-    identifier_for,
 )
 from lock_build.target import Target
 
@@ -281,7 +280,3 @@ def _strip_marker(requirement: Requirement) -> Requirement:
     stripped = Requirement(str(requirement))
     stripped.marker = None
     return stripped
-
-
-def identifier_of(name: str, extras: Iterable[str] = ()) -> str:
-    return identifier_for(canonicalize_name(name), frozenset(canonicalize_name(e) for e in extras))

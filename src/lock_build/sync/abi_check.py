@@ -13,13 +13,8 @@ from collections.abc import Mapping
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from lock_build.abi import AbiRecord, check_runtime
+from lock_build.abi import check_runtime
 from lock_build.lockfile import BuildEnvironment, Lock
-
-
-def abi_records(build: BuildEnvironment) -> tuple[AbiRecord, ...]:
-    # The lock model's format-2 field; a lock without it records no ABI range.
-    return tuple(getattr(build, "abi", ()))
 
 
 def runtime_versions(lock: Lock) -> dict[NormalizedName, Version]:
@@ -33,9 +28,9 @@ def check_lock(lock: Lock) -> None:
         if runtime.get(build.package) != build.version:
             continue  # built for other build environments only, not installed here
         pins = {str(name): str(version) for name, version in build.pin_versions().items()}
-        check_runtime(build.key, abi_records(build), runtime, built_against=pins)
+        check_runtime(build.key, build.abi, runtime, built_against=pins)
 
 
 def check_built_wheel(lock: Lock, build: BuildEnvironment, stamp_pins: Mapping[str, str]) -> None:
     """Refuse a built wheel whose stamp's ABI versions fall outside the recorded range."""
-    check_runtime(build.key, abi_records(build), runtime_versions(lock), built_against=stamp_pins)
+    check_runtime(build.key, build.abi, runtime_versions(lock), built_against=stamp_pins)

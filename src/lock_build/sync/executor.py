@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -28,16 +27,15 @@ from lock_build.building.environment import BuildEnvironment as BuildVenv
 from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
-from lock_build.errors import BuildError, LockBuildError, SyncError, TargetError
+from lock_build.errors import BuildError, LockBuildError, SyncError
 from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
-from lock_build.lockfile.model import glibc_of, usable_on
 from lock_build.lockfile.sources import SourcePolicy
 from lock_build.pipconfig import load_index_settings
-from lock_build.plan import BuildStep, FetchStep, Plan, make_plan, target_key
+from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
-from lock_build.sync import abi_check
+from lock_build.sync import abi_check, journal
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import (
     Installer,
@@ -46,8 +44,10 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
+from lock_build.sync.metadata_check import check_wheels
+from lock_build.sync.prepare import prepare
 from lock_build.sync.safety import check_own_needs
-from lock_build.target import Target, target_for_interpreter
+from lock_build.yanks import yanked_notes
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -60,37 +60,6 @@ class SyncResult:
     seconds: float = 0.0
 
 
-def check_target(lock: Lock, target: Target) -> None:
-    """Refuse an interpreter the lock was not made for."""
-    want = lock.target
-    problems = []
-    for key, have in (
-        ("implementation", target.implementation),
-        ("python-version", target.python_version),
-    ):
-        if want.get(key) and str(want[key]) != have:
-            problems.append(f"{key} {want[key]} (the interpreter has {have})")
-    bad = [pkg.key for pkg in lock.packages if not usable_on(lock, pkg, target.tags)]
-    floor = lock.targets[0].glibc_floor if lock.targets else None
-    glibc = glibc_of(target.tags)
-    if bad and floor and glibc and glibc < tuple(int(p) for p in floor.split(".")):
-        problems.append(
-            f"its glibc {glibc[0]}.{glibc[1]} is below the lock's floor {floor}; "
-            f"no file installs here for {', '.join(bad)}"
-        )
-    elif bad:
-        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        problems.append(f"packages with no wheel this interpreter can install: {shown}")
-    if problems:
-        raise TargetError(
-            f"The lock is for {want.get('implementation')} {want.get('python-version')} on "
-            f"{want.get('platform')}, but {target.interpreter} does not match: "
-            + "; ".join(problems)
-            + ".",
-            hint="Sync with --python pointing at a matching interpreter, or re-lock for this one.",
-        )
-
-
 def sources_policy(lock_dir: Path, settings: IndexSettings) -> SourcePolicy:
     """What this run lets a lock fetch from: its indexes, find-links and trusted hosts."""
     return SourcePolicy.for_run(
@@ -98,15 +67,6 @@ def sources_policy(lock_dir: Path, settings: IndexSettings) -> SourcePolicy:
         locations=(*settings.index_urls, *settings.find_links),
         trusted_hosts=settings.trusted_hosts,
     )
-
-
-def spared_names(state: EnvironmentState, installer_spared: Sequence[str]) -> set[NormalizedName]:
-    """What sync never removes: the installer's tooling, and lock-build with what it needs
-    when the target is lock-build's own environment."""
-    keep = {canonicalize_name(n) for n in installer_spared}
-    if state.prefix.resolve() == Path(sys.prefix).resolve():
-        keep |= state.requirement_closure({canonicalize_name("lock-build")})
-    return keep
 
 
 def sync(
@@ -121,8 +81,12 @@ def sync(
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
     reporter: Reporter = NULL_REPORTER,
+    target_id: str | None = None,
 ) -> SyncResult:
-    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order."""
+    """Bring the environment of ``python`` to ``lock``; see the module docstring for the order.
+
+    A lock with several targets is synced as the target ``python`` fits best, or as
+    ``target_id``."""
     started = time.monotonic()
     report = reporter
     if settings is None:
@@ -130,14 +94,21 @@ def sync(
     # Where the lock's files may come from is this run's decision: refuse the rest now,
     # before anything is fetched or written.
     sources_policy(lock_dir, settings).check(lock)
-    # Files the lock names relative to itself (a ./wheels find-links dir), made absolute once.
-    lock = lock.with_absolute_files(lock_dir.resolve())
     # absolute(), not resolve(): a venv's bin/python is a symlink to the base interpreter.
     python, cache_dir = python.absolute(), cache_dir.absolute()
-    target = target_for_interpreter(python)
-    check_target(lock, target)
+    # Files the lock names relative to itself (a ./wheels find-links dir) made absolute once,
+    # the target of a lock with several chosen, the interpreter checked, its packages read.
+    prepared = prepare(
+        lock,
+        lock_dir=lock_dir,
+        python=python,
+        target_id=target_id,
+        installer=installer,
+        reporter=report,
+    )
+    lock, state = prepared.lock, prepared.state
+    assert state is not None  # prepared against python's environment
     abi_check.check_lock(lock)
-    state = inspect_environment(python)
     if state.externally_managed and not break_system_packages and not dry_run:
         raise SyncError(
             f"{python} is an externally managed interpreter (PEP 668: {state.stdlib}/"
@@ -152,15 +123,13 @@ def sync(
         jobs=jobs,
         status=report.status,
     )
-    digests = local_source_digests(lock, lock_dir)
-    plan = make_plan(
-        lock,
-        state.installed,
-        keep=spared_names(state, tool.spared()),
-        source_digests=digests,
-        tags=target.tags,
-    )
+    interrupted = journal.read_journal(state.prefix)
+    plan = prepared.plan_for(_trusted_installed(state, interrupted, lock))
+    if interrupted is not None:
+        plan = _repair_plan(plan, state, interrupted, report)
     check_own_needs(plan, state)  # before anything changes, and in a dry run too
+    for note in yanked_notes(lock.packages):
+        report.warn(note)
     if dry_run or not plan.changes:
         return SyncResult(
             plan=plan, python=python, dry_run=dry_run, seconds=time.monotonic() - started
@@ -183,17 +152,19 @@ def sync(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
         wheels = _install_set(plan, lock, files, built)
+        check_wheels(lock, wheels, frozenset(built))
+        # Remembered in the environment until the installer is done (see sync.journal).
+        batch = journal.Journal(
+            installing=tuple((canonicalize_name(w.name), w.version) for w in wheels),
+            removing=tuple(r.name for r in plan.remove),
+        )
+        journal.begin(state.prefix, batch)
         _apply(plan, state, tool, wheels, report)
+        journal.finish(state.prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    after = make_plan(
-        lock,
-        inspect_environment(python).installed,
-        keep=spared_names(state, tool.spared()),
-        source_digests=digests,
-        tags=target.tags,
-    )
+    after = prepared.plan_for(inspect_environment(python).installed)
     if after.changes:
         left = ", ".join(
             [f"{s.name} ({s.action})" for s in after.install]
@@ -213,6 +184,42 @@ def sync(
     )
 
 
+def _trusted_installed(
+    state: EnvironmentState, interrupted: journal.Journal | None, lock: Lock
+) -> dict[NormalizedName, InstalledDist]:
+    """What is installed, less the locked packages an interrupted install was changing:
+    their files are unverified, so the plan installs them again."""
+    if interrupted is None:
+        return state.installed
+    locked = {pkg.name for pkg in lock.runtime_packages()}
+    suspect = interrupted.names & locked
+    return {name: dist for name, dist in state.installed.items() if name not in suspect}
+
+
+def _repair_plan(
+    plan: Plan, state: EnvironmentState, interrupted: journal.Journal, report: Reporter
+) -> Plan:
+    """Mark the reinstalls an interrupted install needs, and say what it left broken."""
+    reason = "an earlier install was interrupted"
+    steps = []
+    for step in plan.install:
+        have = state.installed.get(step.name)
+        if step.name in interrupted.names and have is not None:
+            damaged = journal.damaged_files(state.site_dirs, step.name, have.version)
+            why = reason + (f"; {len(damaged)} file(s) differ from its RECORD" if damaged else "")
+            same = have.version == str(step.version)
+            step = replace(
+                step,
+                action="reinstall" if same else step.action,
+                installed_version=have.version,
+                reason=why,
+            )
+        steps.append(step)
+    names = ", ".join(sorted(interrupted.names))
+    report.warn(f"An earlier install into {state.python} was interrupted; repairing {names}.")
+    return replace(plan, install=tuple(steps))
+
+
 def built_keys(plan: Plan, reused: Sequence[str]) -> list[str]:
     return [s.key for s in plan.builds if s.key not in reused]
 
@@ -226,60 +233,6 @@ def _sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-# Build output and tool state that says nothing about the project's source.
-_NOT_SOURCE = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "build",
-        "dist",
-        "__pycache__",
-        ".venv",
-        ".tox",
-        ".nox",
-        ".pytest_cache",
-        ".mypy_cache",
-        ".ruff_cache",
-    }
-)
-
-
-def local_source_digests(lock: Lock, lock_dir: Path) -> dict[str, str]:
-    """``name==version`` → a digest of each non-editable local directory's files.
-
-    Paths, sizes and modification times, like uv's cache keys for local trees: cheap,
-    and any edit changes it. Editable installs follow the tree anyway.
-    """
-    digests: dict[str, str] = {}
-    for pkg in lock.packages:
-        source = pkg.source
-        if source is None or source.kind != "directory" or source.editable:
-            continue
-        root = Path(source.url)
-        root = root if root.is_absolute() else lock_dir / root
-        digest = hashlib.sha256()
-        for path in sorted(_source_files(root)):
-            stat = path.stat()
-            digest.update(
-                f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
-            )
-        digests[pkg.key] = digest.hexdigest()
-    return digests
-
-
-def _source_files(root: Path) -> Iterator[Path]:
-    if not root.is_dir():
-        return
-    for entry in root.iterdir():
-        if entry.name in _NOT_SOURCE or entry.name.endswith(".egg-info"):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            yield from _source_files(entry)
-        elif entry.is_file():
-            yield entry
 
 
 def _fetch_all(
@@ -313,7 +266,7 @@ def _fetch_all(
             missing.append((step, dest))
     if not missing:
         return found
-    client = HttpClient(settings, cache_dir)
+    client = HttpClient(settings, cache_dir, reporter=report)
     done = 0
 
     def one(item: tuple[FetchStep, Path]) -> tuple[str, Path]:
@@ -576,4 +529,4 @@ def _changes(before: EnvironmentState) -> str:
     return "so far " + (", ".join(parts) if parts else "nothing changed")
 
 
-__all__ = ["SyncResult", "check_target", "spared_names", "sync"]
+__all__ = ["SyncResult", "sync"]

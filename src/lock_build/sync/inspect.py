@@ -132,3 +132,6 @@ def _requirement_names(lines: list[str] | tuple[str, ...]) -> tuple[NormalizedNa
             continue
         names.append(canonicalize_name(req.name))
     return tuple(sorted(set(names)))
+
+
+__all__ = ["EnvironmentState", "inspect_environment"]

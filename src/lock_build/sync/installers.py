@@ -46,6 +46,11 @@ _SPARED = {
 }
 
 
+def spared_by(installer: InstallerName) -> tuple[str, ...]:
+    """The names sync with ``installer`` never removes unless the lock lists them."""
+    return _SPARED[installer]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LocalWheel:
     name: str
@@ -523,3 +528,16 @@ def make_installer(
     return PipInstaller(
         python, target_has_pip=target_has_pip, break_system_packages=break_system_packages
     )
+
+
+__all__ = [
+    "InstallFailed",
+    "Installer",
+    "InstallerName",
+    "LocalWheel",
+    "PipInstaller",
+    "UvInstaller",
+    "find_uv",
+    "make_installer",
+    "spared_by",
+]

@@ -1,0 +1,82 @@
+"""The wheel about to be installed must be the distribution compile locked.
+
+An index's PEP 658 ``.metadata`` file (or a range read of the wheel) is what compile
+resolved against; the wheel itself is what gets installed. A consistent but wrong
+``.metadata`` (its hash on the page matches it, not the wheel) would lock one
+dependency set and install another, and only ``pip check`` would notice, after the
+environment changed. So sync reads each wheel's METADATA before anything is installed
+and compares its name, version and Requires-Dist with the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from lock_build.errors import MetadataError, SyncError
+from lock_build.lockfile import Lock, LockedPackage
+from lock_build.metadata import parse_core_metadata, read_wheel_metadata
+from lock_build.sync.installers import LocalWheel
+
+
+def _key(requirement: Requirement) -> str:
+    """A Requires-Dist entry compared as packaging reads it, not as it is spelled."""
+    extras = ",".join(sorted(canonicalize_name(e) for e in requirement.extras))
+    return " ".join(
+        part
+        for part in (
+            canonicalize_name(requirement.name) + (f"[{extras}]" if extras else ""),
+            str(requirement.specifier),
+            f"@ {requirement.url}" if requirement.url else "",
+            f"; {requirement.marker}" if requirement.marker else "",
+        )
+        if part
+    )
+
+
+def check_wheels(lock: Lock, wheels: Iterable[LocalWheel], built: frozenset[str]) -> None:
+    """Refuse, before the target changes, a wheel whose metadata is not what was locked.
+
+    ``built``: ``name==version`` of wheels built from source this run; their
+    Requires-Dist may legitimately differ from the sdist's (an old setup.py writes
+    the build's numpy into it), so only their name and version are compared.
+    """
+    problems = []
+    for wheel in wheels:
+        pkg = lock.package(canonicalize_name(wheel.name))
+        if pkg is None:
+            continue
+        problem = _compare(lock, pkg, wheel, f"{wheel.name}=={wheel.version}" in built)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise SyncError(
+            "The metadata of " + "; of ".join(problems) + ". Nothing was installed.",
+            hint="The index serves metadata that does not match its files; re-lock, or "
+            "report it to the index.",
+        )
+
+
+def _compare(lock: Lock, pkg: LockedPackage, wheel: LocalWheel, built: bool) -> str | None:
+    try:
+        metadata = parse_core_metadata(read_wheel_metadata(wheel.path, pkg.name), wheel.path.name)
+    except MetadataError as exc:
+        return f"{wheel.path.name} cannot be read ({exc.message})"
+    if metadata.name != pkg.name:
+        return f"{wheel.path.name} names the project {metadata.name!r}, the lock {pkg.name!r}"
+    if metadata.version != pkg.version:
+        return f"{wheel.path.name} says version {metadata.version}, the lock {pkg.version}"
+    if built or lock.lock_version < 2:
+        return None  # version-1 locks did not record Requires-Dist
+    have = {_key(r) for r in metadata.requires_dist}
+    locked = {_key(r) for r in pkg.requires_dist}
+    if have != locked:
+        extra = sorted(have - locked)
+        missing = sorted(locked - have)
+        parts = ([f"requires {', '.join(extra)} that compile did not see"] if extra else []) + (
+            [f"lacks {', '.join(missing)} that compile locked"] if missing else []
+        )
+        return f"{wheel.path.name} differs from what compile used: it " + " and ".join(parts)
+    return None

@@ -1,0 +1,68 @@
+"""The import rules docs/architecture.md states, checked on the source tree."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "lock_build"
+CONSUMERS = ("plan", "plan_output", "plan_script", "export", "graph", "sync")
+
+
+def _part(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "lock_build" else None
+
+
+def _imports() -> dict[str, set[str]]:
+    """part -> the other parts it imports (a part: a top-level module or subpackage)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC)
+        me = rel.parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                part = _part(name)
+                if part is not None and part != me:
+                    found[me].add(part)
+    return found
+
+
+IMPORTS = _imports()
+
+
+def test_nothing_imports_the_cli() -> None:
+    assert [part for part, deps in IMPORTS.items() if "cli" in deps and part != "__main__"] == []
+
+
+def test_the_parts_have_no_import_cycle() -> None:
+    def visit(part: str, chain: tuple[str, ...]) -> None:
+        assert part not in chain, " -> ".join((*chain, part))
+        for dep in sorted(IMPORTS.get(part, ())):
+            visit(dep, (*chain, part))
+
+    for part in sorted(IMPORTS):
+        visit(part, ())
+
+
+@pytest.mark.parametrize(
+    ("part", "forbidden"),
+    [
+        ("resolution", {"index", "building", "locking", "sync", "cli"}),
+        *[(c, {"locking", "resolution", "inputs"}) for c in CONSUMERS],
+        ("locking", set(CONSUMERS)),
+        ("building", {"locking", "sync", "plan", "index"}),
+        ("plan", {"sync"}),
+    ],
+)
+def test_data_flows_one_way(part: str, forbidden: set[str]) -> None:
+    assert part in IMPORTS, f"no part {part!r}: update the rules"
+    assert IMPORTS[part] & forbidden == set()
