@@ -43,6 +43,8 @@ InstallerName = Literal["pip", "uv", "builtin"]
 _SPARED = {
     "pip": ("pip", "setuptools", "wheel", "distribute", "pkg-resources"),
     "uv": ("uv", "pip", "setuptools", "wheel", "distribute", "pkg-resources"),
+    # The builtin installer removes (and replaces) through the target's pip.
+    "builtin": ("pip", "setuptools", "wheel", "distribute", "pkg-resources"),
 }
 
 
@@ -331,7 +333,7 @@ class BuiltinInstaller:
         self._version: str = info["version"]
 
     def spared(self) -> tuple[str, ...]:
-        return _SPARED["pip"]
+        return _SPARED["builtin"]
 
     def _pip_installer(self) -> PipInstaller:
         if self._pip is None:
