@@ -182,6 +182,7 @@ def test_interrupted_install_is_journaled_and_repaired(
     pause, cache = tmp_path / "pause", tmp_path / "cache"
     pause.mkdir()
     args = ["sync", str(lock_path), "--python", str(target.python), "--cache-dir", str(cache)]
+    args += ["--installer", "pip"]  # the pip process is what gets interrupted here
     env = {"PIP_TRUSTED_HOST": "127.0.0.1"}
     process = _start(args, tmp_path, {**env, "LB_TEST_PAUSE_DIR": str(pause)})
     pip = _wait_for(pause / "pip.pid", process)
