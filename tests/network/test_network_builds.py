@@ -115,12 +115,17 @@ def test_cftime_builds_against_the_runtime_numpy(tmp_path: Path) -> None:
 
 @pytest.mark.network
 @pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the case is for CPython 3.11")
-def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path) -> None:
-    """pyworld 0.3.5 (sdist only) declares numpy>=2 for building; the runtime pins numpy 1."""
+def test_pyworld_numpy_2_build_under_forced_equality(tmp_path: Path) -> None:
+    """pyworld 0.3.5 (sdist only) declares numpy>=2 for building; the runtime pins numpy 1.
+
+    numpy's rule makes a numpy 2 build compatible with a 1.26 runtime (the ABI-rules network
+    test covers that default). Here --match-runtime numpy forces equality, the policy of
+    packages with no known rule: the build uses the runtime numpy and the lock says so."""
     (tmp_path / "requirements.in").write_text("numpy==1.26.4\npyworld\n", encoding="utf-8")
     cache = tmp_path / "cache"
+    equality = ("--match-runtime", "numpy")
 
-    # Default policy: build against the runtime numpy, and say so in the lock and output.
+    # Equality, default policy: build against the runtime numpy, and say so.
     run = lock_build(
         "compile",
         "requirements.in",
@@ -130,6 +135,7 @@ def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path
         PYPI,
         "--cache-dir",
         cache,
+        *equality,
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
@@ -153,6 +159,7 @@ def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path
         cache,
         "--build-match",
         "declared",
+        *equality,
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
@@ -172,6 +179,7 @@ def test_pyworld_needs_numpy_2_to_build_against_a_numpy_1_runtime(tmp_path: Path
         cache,
         "--build-match",
         "declared",
+        *equality,
         cwd=tmp_path,
     )
     assert run.returncode == 2
