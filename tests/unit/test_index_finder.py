@@ -603,3 +603,21 @@ def test_pypi_metadata_by_range_requests(tmp_path: Path) -> None:
     assert meta is not None and meta.name == "idna" and str(meta.version) == "3.6"
     assert "Reading metadata idna 3.6 (range request)" in reporter.statuses
     assert not (tmp_path / "cache" / "artifacts").exists()
+
+
+def test_a_local_mirror_copy_gives_way_to_the_https_file() -> None:
+    """A file:// mirror holding the same file (name and sha256) as an https index: the lock
+    records the https copy, so it is usable where the mirror does not exist."""
+    from lock_build.index.finder import _one_copy_each
+    from lock_build.models import artifact_from_filename
+
+    name = "demo-1.0-py3-none-any.whl"
+    local = artifact_from_filename(name, f"file:///opt/mirror/files/{name}", sha256="a" * 64)
+    remote = artifact_from_filename(name, f"https://files.example/{name}", sha256="a" * 64)
+    other = artifact_from_filename(name, f"file:///opt/mirror/other/{name}", sha256="b" * 64)
+    assert local is not None and remote is not None and other is not None
+
+    kept = _one_copy_each([local, remote, other])
+
+    assert [a.url for a in kept] == [other.url, remote.url]  # a different file stays
+    assert _one_copy_each([remote, local]) == (remote,)

@@ -347,6 +347,10 @@ def test_glibc_floor_is_the_lowest_level_every_package_installs_on() -> None:
         ("file:///etc/passwd", False),
         ("file://{links}/x-1.0.tar.gz", True),  # a configured find-links directory
         ("file://{lock}/../outside/x-1.0.tar.gz", False),
+        # A file index laid out as ROOT/simple/ serves files from all of ROOT ...
+        ("file://{mirror}/files/x-1.0-py3-none-any.whl", True),
+        # ... but nothing beside ROOT.
+        ("file://{mirror}/../elsewhere/x-1.0-py3-none-any.whl", False),
     ],
 )
 def test_source_policy(tmp_path: Path, url: str, allowed: bool) -> None:
@@ -354,12 +358,14 @@ def test_source_policy(tmp_path: Path, url: str, allowed: bool) -> None:
     links.mkdir()
     lock_dir = tmp_path / "project"
     lock_dir.mkdir()
+    mirror = tmp_path / "mirror"
+    (mirror / "simple").mkdir(parents=True)
     policy = SourcePolicy.for_run(
         lock_dir,
-        locations=("http://index.internal/simple", str(links)),
+        locations=("http://index.internal/simple", str(links), (mirror / "simple").as_uri()),
         trusted_hosts=("trusted.example",),
     )
-    refusal = policy.refusal(url.format(links=links, lock=lock_dir))
+    refusal = policy.refusal(url.format(links=links, lock=lock_dir, mirror=mirror))
     assert (refusal is None) is allowed, refusal
 
 

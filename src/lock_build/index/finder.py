@@ -222,7 +222,7 @@ class PackageFinder:
         for chosen in (release.wheel, release.sdist):
             if chosen is not None and chosen.url not in {a.url for a in files}:
                 files.append(chosen)
-        return replace(release, files=tuple(sorted(files, key=lambda a: (a.filename, a.url))))
+        return replace(release, files=_one_copy_each(files))
 
     def _version_files(self, name: NormalizedName, version: Version) -> tuple[Artifact, ...]:
         decided: dict[str, bool] = {}  # a page repeats each version string per wheel
@@ -578,3 +578,16 @@ def _metadata_from_json(value: object) -> tuple[bytes | None]:
     """A metadata cache value: the core metadata text, or null for "only a hook knows"."""
     text = expect_optional_str(expect_dict(value, "value")["metadata"], "metadata")
     return (None if text is None else text.encode("utf-8", "surrogateescape"),)
+
+
+def _one_copy_each(files: Iterable[Artifact]) -> tuple[Artifact, ...]:
+    """One entry per (filename, sha256), sorted: where a local mirror (a ``file://`` index
+    or find-links directory) holds a copy of a file an https index also serves, the lock
+    records the https one, so it stays usable on machines without that mirror."""
+    best: dict[tuple[str, str | None], Artifact] = {}
+    for artifact in files:
+        key = (artifact.filename, artifact.sha256)
+        kept = best.get(key)
+        if kept is None or (kept.is_local and not artifact.is_local):
+            best[key] = artifact
+    return tuple(sorted(best.values(), key=lambda a: (a.filename, a.url)))

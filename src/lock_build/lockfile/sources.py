@@ -4,8 +4,9 @@ A lock arrives through pull requests; a URL in it is a request, not a permission
 ``https`` is allowed anywhere (every file is verified against its sha256); ``http``
 only from a host this run configures as an index, find-links location or trusted
 host; ``file`` (and paths relative to the lock) only under the lock's own directory
-or a find-links directory or index this run configures. Every violation is reported
-before anything is fetched or written.
+or a find-links directory or index this run configures (an index laid out as
+``ROOT/simple/`` serves the whole ``ROOT``). Every violation is reported before anything
+is fetched or written.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ class SourcePolicy:
             if parts.scheme in ("http", "https") and parts.hostname:
                 hosts.add(_host(parts.hostname, parts.port or _DEFAULT_PORT[parts.scheme]))
             elif parts.scheme == "file":
-                roots.append(_real(Path(_file_path(location))))
+                roots.extend(_index_roots(_real(Path(_file_path(location)))))
             elif not parts.scheme:
-                roots.append(_real(Path(location).expanduser()))
+                roots.extend(_index_roots(_real(Path(location).expanduser())))
         return cls(lock_dir=_real(lock_dir), http_hosts=frozenset(hosts), file_roots=tuple(roots))
 
     def problems(self, lock: Lock) -> list[Problem]:
@@ -127,6 +128,15 @@ def _file_path(url: str) -> str:
     from lock_build.index.http import file_url_to_path
 
     return str(file_url_to_path(url))
+
+
+def _index_roots(directory: Path) -> tuple[Path, ...]:
+    """The tree a local location may serve files from: the directory itself, and for a
+    PEP 503 index laid out as ``ROOT/simple/`` the whole ``ROOT`` (its pages link to files
+    beside ``simple``, e.g. ``ROOT/files/``)."""
+    if directory.name == "simple":
+        return (directory, directory.parent)
+    return (directory,)
 
 
 def _real(path: Path) -> Path:

@@ -123,7 +123,10 @@ def _locked_package(
     # Every file of the version, from the page data the finder already holds.
     files = finder.complete(release).files
     wheels = tuple(_locked_file(a, finder, lock_dir) for a in files if a.is_wheel)
-    sdist = release.sdist or next((a for a in files if not a.is_wheel), None)
+    # The sdist among the recorded files (the https copy where a local mirror has one too).
+    sdists = [a for a in files if not a.is_wheel]
+    chosen = release.sdist
+    sdist = next((a for a in sdists if chosen is None or a.filename == chosen.filename), chosen)
     return LockedPackage(
         name=name,
         version=version,
