@@ -628,7 +628,10 @@ def _check_filename(
 
 
 @functools.lru_cache(maxsize=64)
-def _tag_rank(tags: tuple[Tag, ...]) -> dict[Tag, int]:
+@functools.lru_cache(maxsize=32)
+def _tag_rank(tags: tuple[Tag, ...]) -> Mapping[Tag, int]:
+    """Each tag's preference (0 is best). Memoised: every package of a lock is ranked
+    against the same few targets' tag lists, hundreds of tags long."""
     return {tag: i for i, tag in reversed(list(enumerate(tags)))}
 
 
