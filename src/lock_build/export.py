@@ -95,11 +95,25 @@ def export_requirements(
     """
     lines = _header(lock, command, "requirements") if style.header else []
     lines.extend(_index_lines(lock, style))
+    packages = sorted(lock.runtime_packages(), key=lambda p: (p.name, p.version))
+    body, warnings = requirement_lines(((pkg, "") for pkg in packages), style)
+    lines.extend(body)
+    return ExportResult(text="\n".join(lines) + "\n", warnings=warnings)
+
+
+def requirement_lines(
+    entries: Iterable[tuple[LockedPackage, str | None]], style: RequirementsStyle
+) -> tuple[list[str], tuple[str, ...]]:
+    """pip-compile's lines for each (package, PEP 508 marker or None): the pin, every hash,
+    ``# via`` as ``style`` asks; and the warning naming the entries that have no hash."""
+    lines: list[str] = []
     unhashed: list[str] = []
-    for pkg in sorted(lock.runtime_packages(), key=lambda p: (p.name, p.version)):
+    for pkg, marker in entries:
         if pkg.name in style.exclude:
             continue
         spec, hashes = _requirement_line(pkg)
+        if marker:
+            spec += f" ; {marker}"
         inline = ""
         if style.annotate and style.annotation_style == "line" and pkg.via:
             inline = "    # via " + ", ".join(sorted(set(pkg.via)))
@@ -113,14 +127,13 @@ def export_requirements(
             lines.append(rows[-1] + inline)
         if style.annotate and style.annotation_style == "split":
             lines.extend(_via_lines(pkg.via))
-    warnings = []
-    if unhashed:
-        warnings.append(
-            f"{len(unhashed)} {'entry has' if len(unhashed) == 1 else 'entries have'} no hash "
-            f"({', '.join(unhashed)}): pip install --require-hashes refuses such entries; "
-            "install them separately, or drop --require-hashes."
-        )
-    return ExportResult(text="\n".join(lines) + "\n", warnings=tuple(warnings))
+    if not unhashed:
+        return lines, ()
+    return lines, (
+        f"{len(unhashed)} {'entry has' if len(unhashed) == 1 else 'entries have'} no hash "
+        f"({', '.join(unhashed)}): pip install --require-hashes refuses such entries; "
+        "install them separately, or drop --require-hashes.",
+    )
 
 
 def _index_lines(lock: Lock, style: RequirementsStyle = RequirementsStyle()) -> list[str]:

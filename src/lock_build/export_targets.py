@@ -25,14 +25,12 @@ from lock_build.errors import LockfileError, TargetError
 from lock_build.export import (
     ExportResult,
     RequirementsStyle,
-    _describe_unhashed,
     _environments,
     _index_lines,
     _pylock_package,
     _pylock_toml,
-    _requirement_line,
-    _via_lines,
     export,
+    requirement_lines,
 )
 from lock_build.lockfile import Lock, LockedPackage
 from lock_build.multilock import choose_target, lock_for_target
@@ -153,36 +151,10 @@ def universal_requirements(
     every = len(lock.targets)
     lines = _universal_header(lock, command, "requirements") if style.header else []
     lines.extend(_index_lines(lock, style))
-    unhashed: list[str] = []
-    for item in pinned:
-        pkg = item.package
-        if pkg.name in style.exclude:
-            continue
-        spec, hashes = _requirement_line(pkg)
-        marker = _marker_for(item.targets, every, markers)
-        if marker:
-            spec += f" ; {marker}"
-        inline = ""
-        if style.annotate and style.annotation_style == "line" and pkg.via:
-            inline = "    # via " + ", ".join(sorted(set(pkg.via)))
-        if not hashes:
-            unhashed.append(_describe_unhashed(pkg))
-            lines.append(spec + inline)
-        else:
-            lines.append(spec + " \\")
-            rows = [f"    --hash=sha256:{h}" for h in hashes]
-            lines.extend(row + " \\" for row in rows[:-1])
-            lines.append(rows[-1] + inline)
-        if style.annotate and style.annotation_style == "split":
-            lines.extend(_via_lines(pkg.via))
-    warnings = []
-    if unhashed:
-        warnings.append(
-            f"{len(unhashed)} {'entry has' if len(unhashed) == 1 else 'entries have'} no hash "
-            f"({', '.join(unhashed)}): pip install --require-hashes refuses such entries; "
-            "install them separately, or drop --require-hashes."
-        )
-    return ExportResult(text="\n".join(lines) + "\n", warnings=tuple(warnings))
+    entries = ((i.package, _marker_for(i.targets, every, markers)) for i in pinned)
+    body, warnings = requirement_lines(entries, style)
+    lines.extend(body)
+    return ExportResult(text="\n".join(lines) + "\n", warnings=warnings)
 
 
 def universal_pylock(lock: Lock, *, command: str | None = None) -> ExportResult:
