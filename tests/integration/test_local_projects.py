@@ -6,20 +6,10 @@ install that keeps pointing at the project (edits show without another sync); a 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-
-def lock_build(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lock_build", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from support.cli import lock_build
 
 
 def test_editable_project_is_synced_in_place(

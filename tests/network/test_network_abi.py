@@ -15,18 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PYPI = "https://pypi.org/simple"
-
-
-def lock_build(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lock_build", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+from support.cli import PYPI, lock_build
 
 
 @pytest.mark.network

@@ -16,19 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import PYPI, lock_build
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "numpy-abi" / "requirements.in"
-PYPI = "https://pypi.org/simple"
-
-
-def lock_build(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lock_build", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=400,
-        check=False,
-    )
 
 
 @pytest.mark.network
