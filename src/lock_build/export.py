@@ -309,28 +309,8 @@ def export_pylock(lock: Lock, *, command: str | None = None) -> ExportResult:
         _pylock_package(pkg)
         for pkg in sorted(lock.runtime_packages(), key=lambda p: (p.name, p.version))
     ]
-    pylock = Pylock(
-        lock_version=Version("1.0"),
-        environments=_environments(lock.target),
-        created_by="lock-build",
-        packages=packages,
-    )
-    try:
-        pylock.validate()
-    except PylockValidationError as exc:
-        raise LockfileError(
-            f"The lock cannot be written as a valid pylock.toml ({exc}).",
-            hint="Regenerate the lock with lock-build compile; if that does not help, "
-            "report it as a bug.",
-        ) from None
-    warnings: list[str] = []
-    if lock.builds:
-        names = ", ".join(sorted({b.package for b in lock.builds}))
-        warnings.append(
-            f"pylock.toml cannot express build environments: the locked builds of {names} "
-            "are not in it, so an installer will build them against whatever it resolves. "
-            "Use lock-build sync, or lock-build plan, to build them as locked."
-        )
+    pylock = validated_pylock(packages, _environments(lock.target))
+    warnings = pylock_build_warnings(lock)
     unhashed = [_describe_unhashed(p) for p in lock.runtime_packages() if p.source is not None]
     if unhashed:
         warnings.append(f"Entries without a hash: {', '.join(sorted(unhashed))}.")
@@ -353,6 +333,37 @@ def _environments(target: Mapping[str, Any]) -> list[Marker] | None:
         return [Marker(" and ".join(clauses))]
     except InvalidMarker:
         return None
+
+
+def validated_pylock(packages: list[Package], environments: list[Marker] | None) -> Pylock:
+    """A PEP 751 document of ``packages``, checked by ``packaging.pylock`` before writing."""
+    pylock = Pylock(
+        lock_version=Version("1.0"),
+        environments=environments,
+        created_by="lock-build",
+        packages=packages,
+    )
+    try:
+        pylock.validate()
+    except PylockValidationError as exc:
+        raise LockfileError(
+            f"The lock cannot be written as a valid pylock.toml ({exc}).",
+            hint="Regenerate the lock with lock-build compile; if that does not help, "
+            "report it as a bug.",
+        ) from None
+    return pylock
+
+
+def pylock_build_warnings(lock: Lock) -> list[str]:
+    """What a pylock.toml of ``lock`` loses: its locked build environments."""
+    if not lock.builds:
+        return []
+    names = ", ".join(sorted({b.package for b in lock.builds}))
+    return [
+        f"pylock.toml cannot express build environments: the locked builds of {names} "
+        "are not in it, so an installer will build them against whatever it resolves. "
+        "Use lock-build sync, or lock-build plan, to build them as locked."
+    ]
 
 
 def _pylock_package(pkg: LockedPackage) -> Package:

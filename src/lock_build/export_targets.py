@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from packaging.markers import Marker
-from packaging.pylock import Package, Pylock, PylockValidationError
+from packaging.pylock import Package
 from packaging.version import Version
 
-from lock_build.errors import LockfileError, TargetError
+from lock_build.errors import TargetError
 
 # The single-target writers' pieces: the line and package shapes must be identical.
 from lock_build.export import (
@@ -30,7 +30,9 @@ from lock_build.export import (
     _pylock_package,
     _pylock_toml,
     export,
+    pylock_build_warnings,
     requirement_lines,
+    validated_pylock,
 )
 from lock_build.lockfile import Lock, LockedPackage
 from lock_build.multilock import choose_target, lock_for_target
@@ -169,28 +171,8 @@ def universal_pylock(lock: Lock, *, command: str | None = None) -> ExportResult:
     environments: list[Marker] = []
     for target in sorted(lock.targets, key=lambda t: t.id):
         environments.extend(_environments(target.to_dict()) or ())
-    pylock = Pylock(
-        lock_version=Version("1.0"),
-        environments=environments or None,
-        created_by="lock-build",
-        packages=packages,
-    )
-    try:
-        pylock.validate()
-    except PylockValidationError as exc:
-        raise LockfileError(
-            f"The lock cannot be written as a valid pylock.toml ({exc}).",
-            hint="Regenerate the lock with lock-build compile; if that does not help, "
-            "report it as a bug.",
-        ) from None
-    warnings: list[str] = []
-    if lock.builds:
-        names = ", ".join(sorted({b.package for b in lock.builds}))
-        warnings.append(
-            f"pylock.toml cannot express build environments: the locked builds of {names} "
-            "are not in it, so an installer will build them against whatever it resolves. "
-            "Use lock-build sync, or lock-build plan, to build them as locked."
-        )
+    pylock = validated_pylock(packages, environments or None)
+    warnings = pylock_build_warnings(lock)
     header = "\n".join(_universal_header(lock, command, "pylock")) + "\n"
     return ExportResult(text=header + _pylock_toml(pylock.to_dict()), warnings=tuple(warnings))
 
