@@ -94,30 +94,12 @@ def render_text(lock: Lock) -> str:
 
 def render_dot(lock: Lock) -> str:
     """Graphviz: runtime edges solid, build edges dashed and labelled ``build``."""
-    graph = build_graph(lock)
-    runtime = {p.key for p in lock.packages if p.runtime}
-    lines = ["digraph dependencies {", "    node [shape=box];"]
-    for node in graph.nodes:
-        style = "" if node in runtime else " [style=dashed]"  # build-only package
-        lines.append(f"    {_dot_id(node)}{style};")
-    for edge in graph.edges:
-        attrs = ' [style=dashed, label="build"]' if edge.build else ""
-        lines.append(f"    {_dot_id(edge.source)} -> {_dot_id(edge.target)}{attrs};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return _render_dot(build_graph(lock), {p.key for p in lock.packages if not p.runtime})
 
 
 def render_mermaid(lock: Lock) -> str:
     """A Mermaid flowchart: runtime edges ``-->``, build edges dotted and labelled."""
-    graph = build_graph(lock)
-    ids = {node: f"n{i}" for i, node in enumerate(graph.nodes)}
-    lines = ["flowchart TD"]
-    for node in graph.nodes:
-        lines.append(f'    {ids[node]}["{node}"]')
-    for edge in graph.edges:
-        arrow = " -. build .-> " if edge.build else " --> "
-        lines.append(f"    {ids[edge.source]}{arrow}{ids[edge.target]}")
-    return "\n".join(lines) + "\n"
+    return _render_mermaid(build_graph(lock))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -269,6 +251,7 @@ def _render_tree(graph: DependencyGraph) -> str:
 
 
 def _render_dot(graph: DependencyGraph, build_only: set[str]) -> str:
+    # Build-only packages dashed, as their build edges are.
     lines = ["digraph dependencies {", "    node [shape=box];"]
     for node in graph.nodes:
         style = " [style=dashed]" if node in build_only else ""
