@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -15,6 +20,7 @@ from lock_build.lockfile import (
     LockedPackage,
     Substitution,
     dumps,
+    dumps_with_tomlkit,
     find_lockfile,
     loads,
     read_lock,
@@ -150,3 +156,101 @@ def test_unwritable_destination_is_one_clear_error(tmp_path: Path) -> None:
     blocker.write_text("a\n")
     with pytest.raises(LockfileError, match="not a writable directory"):
         write_lock(blocker / "requirements.lock", LOCK)
+
+
+# -- the fast writer of arrays of tables writes what tomlkit writes ----------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(dumps_with_tomlkit(LOCK), id="hand-built"),
+        pytest.param((REPO / "requirements" / "test.lock").read_text("utf-8"), id="test.lock"),
+    ],
+)
+def test_the_fast_writer_gives_tomlkits_bytes(text: str) -> None:
+    lock = loads(text)
+    assert dumps(lock) == dumps_with_tomlkit(lock) == text
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Data:
+    """Anything with a lock's to_dict and command: lets the writers meet arbitrary values."""
+
+    data: dict[str, Any]
+    command: str = "lock-build compile"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+
+_SCALARS = (
+    st.text(max_size=12)
+    | st.sampled_from(['a"b', "a\\b", "tab\there", "nl\nx", "\x00\x1b\x7f", "é€𝄞", "'", ""])
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.datetimes(timezones=st.none() | st.just(UTC) | st.timezones())
+)
+_KEYS = st.text(min_size=1, max_size=8) | st.sampled_from(["name", "a b", "é", 'q"', "x.y"])
+# The shapes a lock's to_dict gives: scalars, inline tables of scalars and arrays of
+# scalars, arrays of those tables, arrays of scalars (others: the cases below).
+_INLINE_TABLE = st.dictionaries(_KEYS, _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4)
+_TABLE_VALUES = (
+    _SCALARS
+    | _INLINE_TABLE
+    | st.lists(_INLINE_TABLE, min_size=1, max_size=3)
+    | st.lists(_SCALARS, max_size=5)
+)
+_TABLES = st.lists(
+    st.dictionaries(_KEYS, _TABLE_VALUES, min_size=1, max_size=5), min_size=1, max_size=3
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    tables=st.fixed_dictionaries({}, optional={k: _TABLES for k in ("target", "package", "build")}),
+    options=st.none() | st.dictionaries(_KEYS, st.lists(st.text(max_size=5), max_size=3)),
+)
+def test_the_fast_writer_equals_tomlkit_on_any_values(
+    tables: dict[str, Any], options: dict[str, Any] | None
+) -> None:
+    data = {"lock-version": 2, "inputs": {"digest": "sha256:00", "files": ["a.in"]}}
+    if options is not None:
+        data["options"] = options
+    lock = _Data(data={**data, **tables})
+    try:
+        expected = dumps_with_tomlkit(lock)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a value TOML cannot hold: the fast path must fail too
+        with pytest.raises(Exception):  # noqa: B017
+            dumps(lock)  # type: ignore[arg-type]
+        return
+    assert dumps(lock) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "packages",
+    [
+        *([{"name": "a", "x": value}] for value in (1.5, date(2026, 1, 2), [[1, 2]], (1, 2))),
+        [{"name": "a", "x": {"a": [{"b": 1}]}}],
+        [{"name": "a", "x": {"a": {"b": 1, "c": 2}}}],
+        [],
+        [{}],
+    ],
+    ids=[
+        "float",
+        "date",
+        "nested-array",
+        "tuple",
+        "array-of-tables-inline",
+        "nested-inline-table",
+        "no-tables",
+        "empty-table",
+    ],
+)
+def test_values_the_fast_writer_does_not_know_go_through_tomlkit(
+    packages: list[dict[str, Any]],
+) -> None:
+    lock = _Data(data={"lock-version": 2, "inputs": {}, "package": packages})
+    assert dumps(lock) == dumps_with_tomlkit(lock)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ versions used only inside build environments.
 from lock_build.lockfile.codec import (
     check_lock_path,
     dumps,
+    dumps_with_tomlkit,
     find_lockfile,
     loads,
     read_lock,
@@ -59,6 +60,7 @@ __all__ = [
     "Substitution",
     "check_lock_path",
     "dumps",
+    "dumps_with_tomlkit",
     "find_lockfile",
     "loads",
     "read_lock",
