@@ -278,6 +278,40 @@ def test_releases_rank_wheels_and_filter_the_target(server: IndexServer, tmp_pat
     assert releases[2].needs_build
 
 
+def test_complete_lists_every_file_of_the_version_once_per_page(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    idx = server.index("main")
+    make_wheel(idx.dir, "demo", "2.0", f"cp311-cp311-{PLAT}")
+    make_wheel(idx.dir, "demo", "2.0", "cp311-cp311-win_amd64")  # not for this target
+    make_sdist(idx.dir, "demo", "2.0", None)
+    make_wheel(idx.dir, "demo", "1.0")
+
+    def completed() -> list[str]:
+        find = finder(idx.url, tmp_path)
+        (release, _older) = find.releases("demo")
+        return [a.filename for a in find.complete(release).files]
+
+    first = completed()
+    assert first == [
+        "demo-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "demo-2.0-cp311-cp311-win_amd64.whl",
+        "demo-2.0.tar.gz",
+    ]
+    kept = list((tmp_path / "cache" / "pages").glob("version-files-v1-*.json"))
+    assert len(kept) == 1
+    assert completed() == first
+    # A second run over the same page reads the kept list instead of parsing the page.
+    entry = json.loads(kept[0].read_text())
+    entry["value"] = [f for f in entry["value"] if "win_amd64" not in f["filename"]]
+    kept[0].write_text(json.dumps(entry))
+    assert completed() == [first[0], first[2]]
+    # A changed page is another key: its new file is listed, never a stale list.
+    make_wheel(idx.dir, "demo", "2.0", "cp311-cp311-macosx_11_0_arm64")
+    assert "demo-2.0-cp311-cp311-macosx_11_0_arm64.whl" in completed()
+    assert len(list((tmp_path / "cache" / "pages").glob("version-files-v1-*.json"))) == 2
+
+
 def test_requires_python_and_yanked(server: IndexServer, tmp_path: Path) -> None:
     idx = server.index("main")
     make_wheel(idx.dir, "demo", "3.0")

@@ -58,6 +58,7 @@ from lock_build.target import Target
 T = TypeVar("T")
 # Cache entry kinds; the version in the name changes when the value's shape does.
 _PAGE_KIND = "page-v2"
+_VERSION_FILES_KIND = "version-files-v1"
 _METADATA_KIND = "metadata-v2"
 _WORKERS = 8
 _HASH_CHUNK = 1 << 20
@@ -107,9 +108,10 @@ class PackageFinder:
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str], Future[Any]] = {}
         self._hashes: dict[str, str] = {}  # artifact url → sha256 we computed
-        # Every project page fetched, by (index, project): the lock records every file of
-        # each locked version, including wheels for other platforms that selection skips.
-        self._pages: dict[tuple[str, NormalizedName], Page] = {}
+        # Every project page fetched, by (index, project), with its parsed-page cache key:
+        # the lock records every file of each locked version, including wheels for other
+        # platforms that selection skips.
+        self._pages: dict[tuple[str, NormalizedName], tuple[Page, Path | None]] = {}
         self._pages_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-pages")
         self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
         self._tmp: Path | None = None
@@ -243,13 +245,23 @@ class PackageFinder:
             return known
 
         def reparse(index_url: str) -> tuple[Artifact, ...] | None:
-            page = self._pages.get((index_url, name))
-            if page is None:
+            with self._lock:
+                fetched = self._pages.get((index_url, name))
+            if fetched is None:
                 return None
+            page, page_key = fetched
+            path = self._version_files_key(page_key, version)
+            if path is not None:
+                cached = read_entry(path, _VERSION_FILES_KIND, artifacts_from_json)
+                if cached is not None:
+                    return cached
             parsed = parse_project_page(
                 page.body, page.content_type, page.url, redact(index_url), keep=same_version
             )
-            return for_project(parsed, name)
+            found = tuple(a for a in for_project(parsed, name) if a.version == version)
+            if path is not None:
+                write_entry(path, _VERSION_FILES_KIND, artifacts_to_json(found))
+            return found
 
         everything = self._gather(name, reparse)
         return tuple(a for a in everything if a.version == version)
@@ -315,16 +327,18 @@ class PackageFinder:
         page = self.client.get_page(_project_url(index_url, name), ACCEPT)
         if page is None:
             return None
+        path = self._page_key(page, index_url, name)
         with self._lock:
-            self._pages[(index_url, name)] = page
-        cached = self._parsed_page(page, index_url, name)
+            self._pages[(index_url, name)] = (page, path)
+        cached = None if path is None else read_entry(path, _PAGE_KIND, artifacts_from_json)
         if cached is not None:
             return cached
         artifacts = parse_project_page(
             page.body, page.content_type, page.url, redact(index_url), keep=self._worth_parsing
         )
         found = for_project(artifacts, name)
-        self._remember_parsed_page(page, index_url, name, found)
+        if path is not None:
+            write_entry(path, _PAGE_KIND, artifacts_to_json(found))
         return found
 
     # A project page is re-sent whole even when unchanged (mirrors without ETags), and
@@ -338,20 +352,13 @@ class PackageFinder:
             digest.update(b"\0" + part.encode())
         return self._cache_dir / "pages" / f"{_PAGE_KIND}-{digest.hexdigest()}.json"
 
-    def _parsed_page(
-        self, page: Page, index_url: str, name: NormalizedName
-    ) -> tuple[Artifact, ...] | None:
-        path = self._page_key(page, index_url, name)
-        if path is None:
+    # Every file of one version (other platforms' wheels included, for the lock) takes a
+    # second pass over the whole page: keep its result too, under the page's key.
+    def _version_files_key(self, page_key: Path | None, version: Version) -> Path | None:
+        if page_key is None:
             return None
-        return read_entry(path, _PAGE_KIND, artifacts_from_json)
-
-    def _remember_parsed_page(
-        self, page: Page, index_url: str, name: NormalizedName, found: tuple[Artifact, ...]
-    ) -> None:
-        path = self._page_key(page, index_url, name)
-        if path is not None:
-            write_entry(path, _PAGE_KIND, artifacts_to_json(found))
+        digest = hashlib.sha256(f"{page_key.name}\0{version}".encode()).hexdigest()
+        return page_key.parent / f"{_VERSION_FILES_KIND}-{digest}.json"
 
     def _find_links_files(self, location: str) -> tuple[Artifact, ...]:
         return self._once("find-links", location, lambda: self._load_find_links(location))
