@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
+from lock_build.cache import CacheEntryError
 from lock_build.errors import IndexPageError
 from lock_build.index.pages import (
     HTML_TYPE,
     JSON_TYPE,
+    artifacts_from_json,
+    artifacts_to_json,
     parse_find_links_dir,
     parse_html_page,
     parse_project_page,
@@ -139,3 +142,30 @@ def test_find_links_html_page_keeps_every_project() -> None:
         ("demo", "https://links.example/dists/demo-1.0.tar.gz"),
         ("other", "https://links.example/dists/sub/other-2.0-py3-none-any.whl"),
     }
+
+
+def test_the_parsed_page_cache_value_round_trips_and_refuses_a_bad_specifier() -> None:
+    found = parse_project_page(json.dumps(_JSON_FOR_CACHE).encode(), JSON_TYPE, PAGE, PAGE)
+    value = artifacts_to_json(found)
+    again = artifacts_from_json(json.loads(json.dumps(value)))
+    assert again == found
+    # Equal Requires-Python strings give one shared object (decided once by selection).
+    assert again[0].requires_python is again[1].requires_python
+    value[0]["requires-python"] = ">=3.9,<<"
+    with pytest.raises(CacheEntryError, match=r"value\[0\].requires-python"):
+        artifacts_from_json(value)
+
+
+_JSON_FOR_CACHE = {
+    "meta": {"api-version": "1.0"},
+    "files": [
+        {
+            "filename": f"demo-{v}-py3-none-any.whl",
+            "url": f"https://files.example/demo-{v}-py3-none-any.whl",
+            "hashes": {"sha256": SHA},
+            "requires-python": ">=3.9",
+            "upload-time": "2026-01-02T03:04:05.123456Z",
+        }
+        for v in ("1.0", "2.0")
+    ],
+}

@@ -226,6 +226,16 @@ def _parse_specifier(value: str) -> SpecifierSet | None:
         return None  # pip ignores a malformed Requires-Python rather than the whole page
 
 
+def _cached_specifier(value: str | None, where: str) -> SpecifierSet | None:
+    """A cached Requires-Python, parsed once per string like a page's."""
+    if value is None:
+        return None
+    spec = _parse_specifier(value)
+    if spec is None:
+        raise CacheEntryError(f"{where} is not a version specifier")
+    return spec
+
+
 def _yanked(value: object) -> str | None:
     if value is False or value is None:
         return None
@@ -281,7 +291,7 @@ def artifacts_from_json(value: object) -> tuple[Artifact, ...]:
             expect_str(entry["url"], f"{where}.url"),
             sha256=sha256,
             index=expect_str(entry["index"], f"{where}.index"),
-            requires_python=None if requires_python is None else SpecifierSet(requires_python),
+            requires_python=_cached_specifier(requires_python, f"{where}.requires-python"),
             yanked=expect_optional_str(entry["yanked"], f"{where}.yanked"),
             upload_time=None if upload_time is None else datetime.fromisoformat(upload_time),
             size=None if size is None else expect_int(size, f"{where}.size"),

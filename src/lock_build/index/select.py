@@ -61,8 +61,25 @@ def group_releases(
 ) -> tuple[Release, ...]:
     """Releases usable on ``target``, newest first; pre-releases are left to the resolver."""
     by_version: dict[Version, list[Artifact]] = {}
+    # A page's files share a few Requires-Python objects (parsed once per string) and
+    # hashing a SpecifierSet costs more than comparing it: decide each object once.
+    python_fits: dict[int, bool] = {}
+    full_version = target.python_full_version
     for artifact in artifacts:
-        if artifact.name == name and usable(artifact, target, binary):
+        if artifact.name != name:
+            continue
+        spec = artifact.requires_python
+        if spec is not None:
+            fits = python_fits.get(id(spec))
+            if fits is None:
+                fits = python_fits[id(spec)] = _python_fits(spec, full_version)
+            if not fits:
+                continue
+        if artifact.is_wheel:
+            keep = binary.allows_wheel(name) and wheel_rank(artifact, target) is not None
+        else:
+            keep = binary.allows_sdist(name)
+        if keep:
             by_version.setdefault(artifact.version, []).append(artifact)
     releases = []
     for version in sorted(by_version, reverse=True):
