@@ -3,6 +3,8 @@ pip-compile's output flags on `lock-build export` (table-driven, through the rea
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -135,3 +137,24 @@ def test_completion_prints_clicks_script() -> None:
         result = CliRunner().invoke(cli, ["completion", shell])
         assert result.exit_code == 0, result.output
         assert "_LOCK_BUILD_COMPLETE" in result.stdout and marker in result.stdout
+
+
+def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
+    """`lock-build sync` starts without the resolver (its import is most of the start-up)."""
+    (tmp_path / ".git").mkdir()  # no configuration file above: nothing to check
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from lock_build.cli import cli\n"
+        "result = CliRunner().invoke(cli, ['sync', '--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lock_build.cli.')))\n"
+        "print('lock_build.locking.compile' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.splitlines()
+    assert out == [
+        "['lock_build.cli.options', 'lock_build.cli.output', 'lock_build.cli.sync_cmd']",
+        "False",
+    ]

@@ -7,6 +7,7 @@ one paragraph on stderr and an exit code (0 success, 1 stale/would change, 2 err
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -16,31 +17,49 @@ from lock_build.cli.output import Console, route_core_logging
 from lock_build.errors import LockBuildError
 from lock_build.interrupts import Terminated, install_handlers
 
+# Command name -> its module. A module is imported when its command is asked for, and
+# brings that command's core with it: `lock-build sync` does not import the resolver.
+_COMMANDS = {
+    "compile": "compile_cmd",
+    "export": "export_cmd",
+    "plan": "plan_cmd",
+    "sync": "sync_cmd",
+    "graph": "graph_cmd",
+    "completion": "completion_cmd",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class _LazyGroup(click.Group):
+    """A click group whose commands are imported on first use (help lists them all)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module = importlib.import_module(f"lock_build.cli.{_COMMANDS[cmd_name]}")
+            self.add_command(module.command)
+        return self.commands.get(cmd_name)
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="lock-build")
 def cli() -> None:
     """Lock runtime and build dependencies together; sync binary-consistent environments."""
 
 
 def _register() -> None:
-    # Imported here so that `lock-build --help` does not pay for every command's imports.
-    from lock_build.cli import (
-        compile_cmd,
-        completion_cmd,
-        export_cmd,
-        graph_cmd,
-        plan_cmd,
-        sync_cmd,
-    )
-
-    for module in (compile_cmd, export_cmd, plan_cmd, sync_cmd, graph_cmd, completion_cmd):
-        cli.add_command(module.command)
+    """Every command on the group now (for whoever walks ``cli.commands``)."""
+    with click.Context(cli) as ctx:
+        for name in _COMMANDS:
+            cli.get_command(ctx, name)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and translate every failure into one paragraph."""
-    _register()
     route_core_logging()
     # SIGINT/SIGTERM stop every child (pip, uv, backends) first, then unwind: finally
     # blocks remove temporary directories and build environments; no lock is written.

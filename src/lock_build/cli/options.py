@@ -139,9 +139,14 @@ class ConnectionFlags:
 
 def _config_callback(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
     """Eager: load the configuration before any other option takes its default."""
-    root = ctx.find_root().command
-    schema = command_schema(root) if isinstance(root, click.Group) else Schema(commands={})
+    root = ctx.find_root()
     files = (value,) if value is not None else discover_config_files(Path.cwd())
+    # The schema names every command's options, so it imports every command: only when
+    # there is a file to check against it.
+    if files and isinstance(root.command, click.Group):
+        schema = command_schema(root.command, root)
+    else:
+        schema = Schema(commands={})
     loaded = load_config(files, schema)
     ctx.meta[_CONFIG_META] = loaded
     command = ctx.info_name or ""
@@ -155,10 +160,14 @@ def current_config(ctx: click.Context | None = None) -> LoadedConfig:
     return loaded if isinstance(loaded, LoadedConfig) else LoadedConfig()
 
 
-def command_schema(group: click.Group) -> Schema:
+def command_schema(group: click.Group, ctx: click.Context | None = None) -> Schema:
     """Which configuration keys each command takes: its long options, by name."""
     commands: dict[str, dict[str, tuple[str, Kind]]] = {}
-    for name, command in group.commands.items():
+    ctx = ctx or click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None:
+            continue
         keys: dict[str, tuple[str, Kind]] = {}
         for param in command.params:
             if not isinstance(param, click.Option) or param.name in (None, "config"):
