@@ -28,11 +28,11 @@ from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError
-from lock_build.index.http import HttpClient, redact
 from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
 from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
+from lock_build.redaction import redact
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
 from lock_build.sync import abi_check, journal
@@ -266,6 +266,9 @@ def _fetch_all(
             missing.append((step, dest))
     if not missing:
         return found
+    # requests and its adapters: imported only when something is downloaded.
+    from lock_build.index.http import HttpClient
+
     client = HttpClient(settings, cache_dir, reporter=report)
     done = 0
 

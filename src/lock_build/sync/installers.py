@@ -298,6 +298,16 @@ class _Installed:
     sources: tuple[str, ...]  # absolute paths of the .py files written
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Layout:
+    """Where the target installs (its default ``sysconfig`` scheme) and what it is."""
+
+    paths: dict[str, str]
+    venv: bool
+    prefix: str
+    version: str
+
+
 class BuiltinInstaller:
     """Wheels unpacked in parallel by PyPA ``installer`` into the target's default scheme.
 
@@ -326,11 +336,20 @@ class BuiltinInstaller:
         self._jobs = max(1, jobs)
         self._status = status
         self._pip: PipInstaller | None = None
-        info = _probe_json(python, _SCHEME_SCRIPT)
-        self._paths: dict[str, str] = info["paths"]
-        self._venv: bool = info["venv"]
-        self._prefix: str = info["prefix"]
-        self._version: str = info["version"]
+        # The target's scheme, asked for when there is something to install (a sync with
+        # nothing to do does not start the interpreter for it).
+        self._layout: _Layout | None = None
+
+    def _target(self) -> _Layout:
+        if self._layout is None:
+            info = _probe_json(self.python, _SCHEME_SCRIPT)
+            self._layout = _Layout(
+                paths=info["paths"],
+                venv=info["venv"],
+                prefix=info["prefix"],
+                version=info["version"],
+            )
+        return self._layout
 
     def spared(self) -> tuple[str, ...]:
         return _SPARED["builtin"]
@@ -354,6 +373,7 @@ class BuiltinInstaller:
     def install(self, wheels: Sequence[LocalWheel]) -> None:
         if not wheels:
             return
+        self._target()  # before the threads need it
         self._check_no_shared_files(wheels)
         replaced = self._installed_names({canonicalize_name(w.name) for w in wheels})
         if replaced:
@@ -373,20 +393,21 @@ class BuiltinInstaller:
     # -- steps ----------------------------------------------------------------------
 
     def _scheme(self, distribution: str) -> dict[str, str]:
-        scheme = {key: self._paths[key] for key in ("purelib", "platlib", "scripts", "data")}
-        if self._venv:  # pip's venv layout for headers
+        target = self._target()
+        scheme = {key: target.paths[key] for key in ("purelib", "platlib", "scripts", "data")}
+        if target.venv:  # pip's venv layout for headers
             scheme["headers"] = os.path.join(
-                self._prefix, "include", "site", f"python{self._version}", distribution
+                target.prefix, "include", "site", f"python{target.version}", distribution
             )
         else:
-            scheme["headers"] = os.path.join(self._paths["include"], distribution)
+            scheme["headers"] = os.path.join(target.paths["include"], distribution)
         return scheme
 
     def _installed_names(self, names: set[str]) -> set[str]:
         """Which of ``names`` the target already has (their files are pip's to remove)."""
         found: set[str] = set()
         for key in ("purelib", "platlib"):
-            site = Path(self._paths[key])
+            site = Path(self._target().paths[key])
             if not site.is_dir():
                 continue
             for dist_info in site.glob("*.dist-info"):
@@ -450,7 +471,7 @@ class BuiltinInstaller:
                         additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
                     )
                 root = "purelib" if _root_is_purelib(source) else "platlib"
-                record = Path(self._paths[root]) / source.dist_info_dir / "RECORD"
+                record = Path(self._target().paths[root]) / source.dist_info_dir / "RECORD"
         except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
             raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
         return _Installed(record=record, sources=tuple(destination.sources))

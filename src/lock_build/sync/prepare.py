@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,17 +71,21 @@ def prepare(
     ``python``: the one the default interpreter fits), or as ``target_id``."""
     lock_dir = lock_dir.resolve()
     lock = lock.with_absolute_files(lock_dir)
-    machine = (
-        target_for_interpreter(python)
-        if python is not None
-        else consumer_machine(lock, None, target_id)
-    )
-    lock = lock_for_consumer(lock, machine, target_id, reporter)
-    digests = local_source_digests(lock, lock_dir)
-    if python is None or machine is None:
+    if python is None:
+        machine = consumer_machine(lock, None, target_id)
+        lock = lock_for_consumer(lock, machine, target_id, reporter)
+        digests = local_source_digests(lock, lock_dir)
         return Prepared(lock=lock, state=None, keep=frozenset(), source_digests=digests, tags=None)
-    check_target(lock, machine)
-    state = inspect_environment(python)
+    # Two questions to the target interpreter (its platform, its packages) and the lock's
+    # checks in between: the packages are read while the rest happens. An error of the
+    # platform probe or the checks comes first, as when they ran one after the other.
+    with ThreadPoolExecutor(1, thread_name_prefix="lock-build-inspect") as pool:
+        reading = pool.submit(inspect_environment, python)
+        machine = target_for_interpreter(python)
+        lock = lock_for_consumer(lock, machine, target_id, reporter)
+        digests = local_source_digests(lock, lock_dir)
+        check_target(lock, machine)
+        state = reading.result()
     return Prepared(
         lock=lock,
         state=state,
