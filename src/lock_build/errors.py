@@ -136,8 +136,8 @@ class HashMismatchError(LockBuildError):
 
     ``url`` (redacted) is the file, ``expected`` the digests it was allowed to have
     (one from an index or a lock; several from ``--hash`` options) and ``got`` the one
-    it has (None when no file was there to hash). Without a message, it is rendered
-    from them.
+    it has (None when no single file is at fault: none of ``package``'s files has an
+    allowed hash). Without a message, it is rendered from them.
     """
 
     def __init__(
@@ -147,9 +147,11 @@ class HashMismatchError(LockBuildError):
         url: str | None = None,
         expected: tuple[str, ...] = (),
         got: str | None = None,
+        package: NormalizedName | None = None,
         hint: str | None = None,
     ) -> None:
         self.url = _redacted(url)
+        self.package = package
         self.expected = expected
         self.got = got
         super().__init__(message or self._explain(), hint=hint)

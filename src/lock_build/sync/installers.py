@@ -134,6 +134,7 @@ class PipInstaller:
         else:
             raise SyncError(
                 f"The target environment ({python}) has no pip, and neither has lock-build's.",
+                path=python,
                 hint="Install pip into it, or use --installer uv.",
             )
         self.extra = ["--break-system-packages"] if break_system_packages else []
