@@ -94,6 +94,22 @@ def build_failure(
     )
 
 
+def sdist_error(
+    label: str,
+    message: str,
+    *,
+    hook: str | None = None,
+    log: Path | None = None,
+    hint: str | None = None,
+    detail: str | None = None,
+) -> BuildError:
+    """A :class:`BuildError` naming the sdist behind ``label`` (its unpacked directory)."""
+    package, version = sdist_identity(label)
+    return BuildError(
+        message, package=package, version=version, hook=hook, log=log, hint=hint, detail=detail
+    )
+
+
 def sdist_identity(label: str) -> tuple[NormalizedName | None, Version | None]:
     """``cftime-1.6.1`` (an unpacked sdist's directory) -> (cftime, 1.6.1); a local
     project's directory name tells neither, so (None, None)."""

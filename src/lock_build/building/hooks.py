@@ -32,8 +32,7 @@ from lock_build.building.environment import (
     InstalledDistribution,
     LoggedHookCaller,
 )
-from lock_build.building.failure_hints import build_failure, sdist_identity
-from lock_build.errors import BuildError
+from lock_build.building.failure_hints import build_failure, sdist_error
 
 ConfigSettings = Mapping[str, str | list[str]]
 
@@ -88,7 +87,7 @@ def check_requirements(
                 queue.append((child, f"{dist.name} {dist.version}"))
     if problems:
         listed = "; ".join(dict.fromkeys(problems))
-        raise _error(
+        raise sdist_error(
             label,
             f"{label}: the build environment does not satisfy the build requirements: {listed}.",
             hint="The lock's build pins for this sdist are incomplete; re-run compile.",
@@ -148,7 +147,7 @@ def get_requires_for_build_wheel(
     with _translate(caller, hook, label):
         raw = getattr(caller, hook)(caller.config_settings)
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-        raise _error(
+        raise sdist_error(
             label,
             f"{label}: {hook} returned {_short(raw)}, not a list of requirement strings.",
             hook=hook,
@@ -159,7 +158,7 @@ def get_requires_for_build_wheel(
         try:
             result.append(Requirement(line))
         except InvalidRequirement as exc:
-            raise _error(
+            raise sdist_error(
                 label,
                 f"{label}: {hook} returned an invalid requirement {line!r} ({exc}).",
                 hook=hook,
@@ -196,7 +195,7 @@ def prepare_metadata(
         or not basename.endswith(".dist-info")
         or not (dist_info / "METADATA").is_file()
     ):
-        raise _error(
+        raise sdist_error(
             label,
             f"{label}: prepare_metadata_for_build_wheel returned {_short(basename)}, "
             f"which is not a .dist-info directory with METADATA in {out_dir}.",
@@ -235,14 +234,14 @@ def build_wheel(
         )
     wheel = out_dir / str(basename)
     if not isinstance(basename, str) or not basename.endswith(".whl") or not wheel.is_file():
-        raise _error(
+        raise sdist_error(
             label,
             f"{label}: {hook} returned {_short(basename)}, which is not a wheel in {out_dir}.",
             hook=hook,
             hint="The sdist's build backend is broken; pin another version.",
         )
     if not zipfile.is_zipfile(wheel):
-        raise _error(
+        raise sdist_error(
             label,
             f"{label}: the backend wrote {wheel.name}, which is not a zip archive.",
             hook=hook,
@@ -281,7 +280,7 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
             ) from exc
         except HookMissing as exc:
             editable = exc.hook_name.endswith("_editable")
-            raise _error(
+            raise sdist_error(
                 label,
                 f"{label}: the build backend {backend!r} has no {exc.hook_name} hook.",
                 hook=exc.hook_name,
@@ -291,7 +290,7 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
             ) from exc
         except (OSError, ValueError) as exc:
             # pyproject_hooks reading a missing/garbled output.json, a vanished source tree...
-            raise _error(
+            raise sdist_error(
                 label,
                 f"{label}: running {hook} failed: {exc}; log: {log}.",
                 hook=hook,
@@ -300,22 +299,6 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
             ) from exc
         finally:
             _log_warnings(log, captured)
-
-
-def _error(
-    label: str,
-    message: str,
-    *,
-    hook: str | None = None,
-    log: Path | None = None,
-    hint: str | None = None,
-    detail: str | None = None,
-) -> BuildError:
-    """A :class:`BuildError` naming the sdist behind ``label`` (``<name>-<version>``)."""
-    package, version = sdist_identity(label)
-    return BuildError(
-        message, package=package, version=version, hook=hook, log=log, hint=hint, detail=detail
-    )
 
 
 def _log_warnings(log: Path, captured: list[warnings.WarningMessage]) -> None:
