@@ -15,7 +15,7 @@ import pytest
 
 from lock_build.errors import ConfigError, InputError
 from lock_build.inputs import IndexOptions
-from lock_build.pipconfig import (
+from lock_build.inputs.pip_config import (
     ConfigLocations,
     default_config_locations,
     describe_sources,

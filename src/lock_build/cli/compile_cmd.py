@@ -18,13 +18,13 @@ from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import InputError, StaleError
 from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
+from lock_build.inputs.pip_config import load_index_settings
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest
 from lock_build.locking.multi import compile_targets
 from lock_build.multilock import lock_for_target
-from lock_build.pipconfig import load_index_settings
 from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted

@@ -109,7 +109,7 @@ class IndexFlags:
     offline: bool
 
     def as_flags(self) -> dict[str, object]:
-        """By name, as ``pipconfig.load_index_settings`` takes them."""
+        """By name, as ``inputs.pip_config.load_index_settings`` takes them."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -130,7 +130,7 @@ class ConnectionFlags:
     retries: int | None
 
     def as_flags(self) -> dict[str, object]:
-        """By name, as ``pipconfig.load_index_settings`` takes them."""
+        """By name, as ``inputs.pip_config.load_index_settings`` takes them."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 

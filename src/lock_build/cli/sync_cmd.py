@@ -43,7 +43,7 @@ def command(
 ) -> None:
     """Build what the lock says must be built, then install, upgrade, downgrade and remove
     so the target environment equals LOCKFILE."""
-    from lock_build.pipconfig import load_index_settings
+    from lock_build.inputs.pip_config import load_index_settings
     from lock_build.sync import sync
 
     out = start(console)

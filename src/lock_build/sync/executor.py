@@ -29,9 +29,9 @@ from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError
 from lock_build.index.http import HttpClient, redact
+from lock_build.inputs.pip_config import load_index_settings
 from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
-from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings

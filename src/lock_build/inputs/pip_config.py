@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from lock_build.errors import ConfigError, InputError
-from lock_build.inputs import IndexOptions, apply_binary_option, merge_binary
+from lock_build.inputs.index_options import IndexOptions, apply_binary_option, merge_binary
 from lock_build.settings import PYPI_SIMPLE, BinaryPolicy, IndexSettings, IndexStrategy
 
 __all__ = [
