@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lock_build.errors import ConfigError, InputError
-from lock_build.inputs import IndexOptions
+from lock_build.inputs.index_options import IndexOptions
 from lock_build.inputs.pip_config import (
     ConfigLocations,
     default_config_locations,
