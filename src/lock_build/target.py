@@ -34,6 +34,19 @@ from packaging.tags import (
 
 from lock_build.errors import TargetError
 
+__all__ = [
+    "MIN_PYTHON",
+    "InterpreterFacts",
+    "Target",
+    "platform_tags",
+    "probe_interpreter",
+    "resolve_target",
+    "run_interpreter_script",
+    "select_interpreter",
+    "synthetic_target",
+    "target_for_interpreter",
+]
+
 # Run inside the target interpreter: standard library only, and syntax that even an old
 # interpreter parses, so the answer (or the version it reports) is always readable.
 # It returns raw facts; markers and tags are computed here with `packaging`.

@@ -31,6 +31,8 @@ from lock_build.resolution.model import Wanted
 from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
 from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
 
+__all__ = ["command"]
+
 _DASH = Path("-")  # standard input as an input, standard output as -o
 # Options that do not change the lock: left out of the regenerate command in its header.
 _VOLATILE = {

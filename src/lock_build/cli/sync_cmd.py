@@ -20,6 +20,8 @@ from lock_build.target import select_interpreter
 if TYPE_CHECKING:
     from lock_build.sync.executor import SyncResult
 
+__all__ = ["command", "render_changes"]
+
 
 @click.command("sync")
 @options.lockfile_argument
