@@ -7,6 +7,10 @@ the noise level; ``--format`` has no short form. Every option also reads a
 ``LOCK_BUILD_<NAME>`` variable, and takes its default from the project configuration
 (``--config``, lock-build.toml, ``[tool.lock-build]``) through click's ``default_map``:
 flag > variable > lock-build.toml > pyproject.toml > pip's configuration.
+
+Why one long module: declaring every option exactly once is the point (commands import
+their options from here instead of repeating them), so the module grows with the CLI;
+split by command, the shared options would drift apart again.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ Order is the guarantee: fetch and verify everything, build everything (each buil
 a fresh environment holding exactly its locked pins), check the built wheels against
 the runtime pins — and only then touch the target. A failure before that point leaves
 the target exactly as it was.
+
+Why one long module: sync's guarantee is the order of its stages (fetch, build, check,
+install), and that order is visible only while the stages sit in one file; each stage
+is a private function, and the parts they use (``prepare``, ``inspect``, ``installers``,
+``safety``, ``journal``) are modules of their own.
 """
 
 from __future__ import annotations
