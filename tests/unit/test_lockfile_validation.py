@@ -180,8 +180,7 @@ MUTATIONS = [
     pytest.param(
         ("runtime = false", 'runtime = "no"'),
         'runtime = "no"',
-        'package "tool" 3.0, runtime: must be true, false or an array of target ids, '
-        "not a string",
+        'package "tool" 3.0, runtime: must be true, false or an array of target ids, not a string',
         id="wrong-type-runtime",
     ),
     pytest.param(
