@@ -140,7 +140,7 @@ def test_two_pythons_one_lock_synced_on_both(project: Project, tmp_path: Path) -
     }
     # The sdist builds identically on both: one [[build]] for every target.
     built = [b for b in lock["build"] if b["package"] == "built"]
-    assert len(built) == 1 and "target" not in built[0]
+    assert len(built) == 1 and "targets" not in built[0]
     assert "Locking for" in run.output or run.exit_code == 0
 
     for python, name in ((Path(sys.executable), "here"), (OTHER, "other")):
