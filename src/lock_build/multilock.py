@@ -132,7 +132,7 @@ def merge_locks(parts: Sequence[Lock], *, first: Lock) -> Lock:
         first,
         targets=tuple(part.targets[0] for part in ordered),
         packages=packages,
-        builds=tuple(merged_builds),
+        builds=tuple(sorted(merged_builds, key=BuildEnvironment.order)),
     )
 
 

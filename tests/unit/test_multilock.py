@@ -250,6 +250,7 @@ def test_a_build_environment_some_targets_share_is_stored_once_for_them() -> Non
         ((ID313,), ("wheel",)),
     ]
     assert f'targets = ["{ID311}", "{ID312}"]' in dumps(lock)
+    assert loads(dumps(lock)).builds == lock.builds  # one canonical order
     for ident, dynamic in ((ID311, ()), (ID312, ()), (ID313, ("wheel",))):
         (only,) = lock_for_target(lock, ident).builds
         assert (only.targets, only.dynamic_requires) == ((), dynamic)

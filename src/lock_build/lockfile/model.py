@@ -754,6 +754,11 @@ class BuildEnvironment:
     def key(self) -> str:
         return f"{self.package}=={self.version}"
 
+    def order(self) -> tuple[NormalizedName, Version, tuple[str, ...]]:
+        """The lock's order of build environments: one sdist's for several targets by
+        their target ids."""
+        return self.package, self.version, tuple(sorted(self.targets))
+
     def used_on(self, target_id: str) -> bool:
         """Whether the target ``target_id`` builds the sdist in this environment."""
         return not self.targets or target_id in self.targets
@@ -1068,9 +1073,7 @@ class Lock:
             p.to_dict() for p in sorted(self.packages, key=lambda p: (p.name, p.version))
         ]
         if self.builds:
-            data["build"] = [
-                b.to_dict() for b in sorted(self.builds, key=lambda b: (b.package, b.version))
-            ]
+            data["build"] = [b.to_dict() for b in sorted(self.builds, key=BuildEnvironment.order)]
         return data
 
     @classmethod
