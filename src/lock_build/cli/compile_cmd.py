@@ -24,7 +24,7 @@ from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest
 from lock_build.locking.multi import compile_targets
-from lock_build.multilock import lock_for_target
+from lock_build.multilock import lock_for_target, without_targets
 from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
@@ -48,7 +48,7 @@ _VOLATILE = {
     "--allow-unsafe",
     "--offline",
 }
-_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous"}
+_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous", "--drop-target"}
 
 
 @click.command("compile")
@@ -99,6 +99,20 @@ def command(
         return
     request = _request(loaded, destination, previous, upgrade, target, index, build, console)
     existing = read_lock(destination) if destination is not None and destination.exists() else None
+    if target.drop_targets:
+        existing = _dropped(existing, target.drop_targets, out)
+        if request.previous is not None:  # the lock at the destination, read for its pins
+            request = replace(request, previous=existing)
+        if not specs and not target.python_version and not target.platform and not target.python:
+            # Nothing to resolve: the other targets stay as they are.
+            _write(
+                replace(existing, command=request.command),
+                destination,
+                dry_run=dry_run,
+                console=out,
+                cwd=cwd,
+            )
+            return
     targets, keep_others = _targets(target, specs, existing, upgrade=upgrade.upgrade)
     request = replace(request, target=targets[0], options_record=record)
     started = time.monotonic()
@@ -247,6 +261,20 @@ def _check(output: Path, inputs: InputSet, record: dict[str, object], console: C
             hint="Run lock-build compile to update it.",
         )
     console.info(f"{output} is up to date with its inputs.")
+
+
+def _dropped(existing: Lock | None, dropped: tuple[str, ...], console: Console) -> Lock:
+    """The existing lock without the ``--drop-target`` targets."""
+    if existing is None:
+        raise InputError(
+            "--drop-target removes a target from an existing lock, and there is none to "
+            "remove it from.",
+            hint="Name the lock with -o, or compile it first.",
+        )
+    lock = without_targets(existing, dropped)
+    for ident in dropped:
+        console.info(f"Dropped target {ident} from the lock.")
+    return lock
 
 
 def _target_specs(target: options.TargetFlags) -> tuple[TargetSpec, ...]:

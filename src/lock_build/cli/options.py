@@ -86,6 +86,7 @@ class ConsoleFlags:
 class TargetFlags:
     python: str | None
     targets: tuple[str, ...]
+    drop_targets: tuple[str, ...]
     python_version: str | None
     platform: str | None
 
@@ -260,6 +261,14 @@ target_options = _packed(
         help="Lock for this target too (repeatable): a Python version (3.12), a version and a "
         "wheel platform tag (3.11-manylinux_2_28_x86_64) or an interpreter path. On an "
         "existing lock it adds or refreshes just these targets.",
+    ),
+    option(
+        "--drop-target",
+        "drop_targets",
+        multiple=True,
+        metavar="ID",
+        help="Remove this target (its [[target]] id) from the existing lock, keeping the "
+        "others as they are (repeatable).",
     ),
     option("--python-version", metavar="X.Y", help="Lock for another Python version."),
     option(
