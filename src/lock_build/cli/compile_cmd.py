@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -46,7 +47,7 @@ _VOLATILE = {
     "--allow-unsafe",
     "--offline",
 }
-_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous"}
+_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous", "-j", "--jobs"}
 
 
 @click.command("compile")
@@ -201,6 +202,7 @@ def _request(
         upgrade=upgrade.upgrade,
         upgrade_packages=upgrade.upgrade_package,
         output_dir=(destination.parent if destination else cwd).resolve(),
+        jobs=build.jobs or os.cpu_count() or 1,
     )
 
 
@@ -454,6 +456,8 @@ def _regenerate_command(argv: list[str]) -> str:
             skip = True
             continue
         if any(arg.startswith(opt + "=") for opt in _VOLATILE_WITH_VALUE):
+            continue
+        if arg.startswith("-j") and arg[2:].isdigit():  # -j4
             continue
         kept.append(arg)
     # Index URLs on the command line may carry credentials: never write them down.

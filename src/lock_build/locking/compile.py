@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -57,6 +58,7 @@ from lock_build.locking.direct import DirectSources, VcsCheckout, static_name
 from lock_build.locking.facts import FileFacts, gather_facts
 from lock_build.locking.request import CompileRequest, CompileResult
 from lock_build.locking.source import IndexSource
+from lock_build.locking.speculation import HookSpeculator
 from lock_build.locking.workshop import Workshop
 from lock_build.models import CoreMetadata, artifact_from_filename
 from lock_build.reporting import NULL_REPORTER, Reporter
@@ -150,8 +152,25 @@ def compile_lock(request: CompileRequest, reporter: Reporter = NULL_REPORTER) ->
     workshop = Workshop(
         finder=finder, target=request.target, cache_dir=request.cache_dir, reporter=reporter
     )
-    index = IndexSource(finder, request.target, prefetch=prefetch_enabled(os.environ))
     options = build_options(request)
+    prefetch = prefetch_enabled(os.environ)
+    speculator = None
+    if request.jobs > 1 and prefetch:
+        speculator = HookSpeculator(
+            finder=finder,
+            inspector=workshop,
+            target=request.target,
+            options=options,
+            hints=build_hints(request),
+            jobs=request.jobs,
+            reporter=reporter,
+        )
+    index = IndexSource(
+        finder,
+        request.target,
+        prefetch=prefetch,
+        needs_backend=speculator.needs_backend if speculator else None,
+    )
     source = CompileSource(
         index=index,
         direct=DirectSources(finder, request.cache_dir),
@@ -162,12 +181,19 @@ def compile_lock(request: CompileRequest, reporter: Reporter = NULL_REPORTER) ->
         reporter=reporter,
     )
     compiler = Compiler(
-        source=source, inspector=workshop, files=finder, options=options, reporter=reporter
+        source=source,
+        inspector=workshop,
+        files=finder,
+        options=options,
+        jobs=request.jobs,
+        reporter=reporter,
     )
     try:
         return compiler.run(request)
     finally:
         index.close()
+        if speculator is not None:
+            speculator.close()
         workshop.close()
         finder.close()
         client.close()
@@ -183,12 +209,14 @@ class Compiler:
         inspector: BuildInspector,
         files: FileFacts,
         options: BuildOptions,
+        jobs: int = 1,
         reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.source = source
         self.inspector = inspector
         self.files = files
         self.options = options
+        self.jobs = jobs
         self.reporter = reporter
 
     def run(self, request: CompileRequest) -> CompileResult:
@@ -275,15 +303,20 @@ class Compiler:
 
     def refresh_metadata(self, builds: Sequence[LockedBuild]) -> MetadataRefresh:
         """Recompute hook-made metadata in the locked environments; say what changed."""
-        recomputed: dict[ReleaseKey, CoreMetadata] = {}
-        changed: list[str] = []
         hooked = self.source.hooked
-        for build in builds:
-            if build.key not in hooked:
-                continue
-            metadata = self.inspector.metadata(
+        chosen = [b for b in builds if b.key in hooked]
+
+        def recompute(build: LockedBuild) -> CoreMetadata:
+            return self.inspector.metadata(
                 build.sdist, build.environment, dict(build.config_settings)
             )
+
+        # Independent hook runs: up to -j at once, the results taken in order.
+        with ThreadPoolExecutor(max(1, min(self.jobs, len(chosen)))) as pool:
+            results = list(pool.map(recompute, chosen))
+        recomputed: dict[ReleaseKey, CoreMetadata] = {}
+        changed: list[str] = []
+        for build, metadata in zip(chosen, results, strict=True):
             if _requirements(metadata) != _requirements(self.source.metadata(build.sdist)):
                 change = (
                     f"{build.sdist.name} {build.sdist.version}: metadata changed "

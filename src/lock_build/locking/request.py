@@ -44,6 +44,8 @@ class CompileRequest:
     agreed_builds: Mapping[NormalizedName, Mapping[NormalizedName, Version]] = field(
         default_factory=dict
     )
+    # Build hooks run at once (-j). Never changes the lock: 1 runs them as the loop asks.
+    jobs: int = 1
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
@@ -25,10 +25,19 @@ class IndexSource:
     what the resolver will ask for next are fetched ahead of it.
     """
 
-    def __init__(self, finder: PackageFinder, target: Target, *, prefetch: bool = True) -> None:
+    def __init__(
+        self,
+        finder: PackageFinder,
+        target: Target,
+        *,
+        prefetch: bool = True,
+        needs_backend: Callable[[Release], None] | None = None,
+    ) -> None:
         self.target = target
         self.finder = finder
-        self._prefetcher = Prefetcher(finder, target) if prefetch else None
+        self._prefetcher = (
+            Prefetcher(finder, target, needs_backend=needs_backend) if prefetch else None
+        )
 
     def close(self) -> None:
         if self._prefetcher is not None:

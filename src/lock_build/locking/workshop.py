@@ -11,9 +11,11 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -40,6 +42,8 @@ from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.target import Target
+
+_T = TypeVar("_T")
 
 # The cache entry kind of hook results; its version changes when their shape does.
 _HOOK_KIND = "hook-v2"
@@ -68,6 +72,9 @@ class Workshop:
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
         self._trees: dict[str, Path] = {}
+        # Hook runs in flight, by cache key: a second caller waits for the first's result.
+        self._running: dict[str, Future[object]] = {}
+        self._running_lock = threading.Lock()
         # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
         self._pool = _EnvironmentPool(self.cache_dir / "build")
 
@@ -88,6 +95,18 @@ class Workshop:
         editable: bool = False,
     ) -> tuple[Requirement, ...]:
         key = self._cache_key("requires", sdist, environment, config)
+        return self._once(
+            key, lambda: self._dynamic_requires(key, sdist, environment, config, editable)
+        )
+
+    def _dynamic_requires(
+        self,
+        key: str | None,
+        sdist: Release,
+        environment: EnvironmentSpec,
+        config: Mapping[str, str],
+        editable: bool,
+    ) -> tuple[Requirement, ...]:
         cached = self._read_requires(key)
         if cached is not None:
             return cached
@@ -120,6 +139,15 @@ class Workshop:
     ) -> CoreMetadata:
         """Runtime metadata from ``prepare_metadata_for_build_wheel`` in the pinned env."""
         key = self._cache_key("metadata", sdist, environment, config)
+        return self._once(key, lambda: self._metadata(key, sdist, environment, config))
+
+    def _metadata(
+        self,
+        key: str | None,
+        sdist: Release,
+        environment: EnvironmentSpec,
+        config: Mapping[str, str],
+    ) -> CoreMetadata:
         source = f"{sdist.name} {sdist.version}"
         cached = self._read_metadata_text(key)
         if cached is not None and key is not None:
@@ -192,6 +220,31 @@ class Workshop:
             return tree
 
     # -- helpers --------------------------------------------------------------
+
+    def _once(self, key: str | None, compute: Callable[[], _T]) -> _T:
+        """``compute()`` (which reads the cache first) once per key at a time: a thread that
+        asks for a hook result another thread is computing waits for it instead of running
+        the hook again. Keys are None only for working trees, which are never shared."""
+        if key is None:
+            return compute()
+        with self._running_lock:
+            pending = self._running.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._running[key] = Future()
+        if not owner:
+            return pending.result()  # type: ignore[return-value]
+        try:
+            result = compute()
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        else:
+            pending.set_result(result)
+            return result
+        finally:
+            with self._running_lock:
+                del self._running[key]
 
     def _environment(self, spec: EnvironmentSpec) -> AbstractContextManager[BuildEnvironment]:
         if self.target.interpreter is None:
