@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -48,7 +49,15 @@ _VOLATILE = {
     "--allow-unsafe",
     "--offline",
 }
-_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous", "--drop-target"}
+_VOLATILE_WITH_VALUE = {
+    "--cache-dir",
+    "-P",
+    "--upgrade-package",
+    "--previous",
+    "--drop-target",
+    "-j",
+    "--jobs",
+}
 
 
 @click.command("compile")
@@ -217,6 +226,7 @@ def _request(
         upgrade=upgrade.upgrade,
         upgrade_packages=upgrade.upgrade_package,
         output_dir=(destination.parent if destination else cwd).resolve(),
+        jobs=build.jobs or os.cpu_count() or 1,
     )
 
 
@@ -484,6 +494,8 @@ def _regenerate_command(argv: list[str]) -> str:
             skip = True
             continue
         if any(arg.startswith(opt + "=") for opt in _VOLATILE_WITH_VALUE):
+            continue
+        if arg.startswith("-j") and arg[2:].isdigit():  # -j4
             continue
         kept.append(arg)
     # Index URLs on the command line may carry credentials: never write them down.

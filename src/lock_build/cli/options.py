@@ -532,6 +532,17 @@ compat_options = _packed(
 )
 
 
+# compile runs build hooks, sync builds wheels: both at most this many at once.
+jobs_option = option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Build hooks (compile) or builds (sync) run at once [default: the number of CPUs]; "
+    "never changes a lock.",
+)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BuildFlags:
     """The build policy, as given; compile_cmd turns it into locking.builds.BuildOptions."""
@@ -544,11 +555,13 @@ class BuildFlags:
     extra_build_requires: tuple[str, ...]
     config_settings_package: tuple[str, ...]
     no_build_isolation_package: tuple[str, ...]
+    jobs: int | None
 
 
 build_options = _packed(
     "build",
     BuildFlags,
+    jobs_option,
     option(
         "-b",
         "--build-constraint",
@@ -674,13 +687,7 @@ sync_options = _stack(
         help="The tool that installs into the target: pip, uv, or builtin (PyPA installer, "
         "wheels unpacked in parallel; removals still go through pip).",
     ),
-    option(
-        "-j",
-        "--jobs",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Parallel builds [default: the number of CPUs].",
-    ),
+    jobs_option,
     option(
         "--break-system-packages",
         is_flag=True,
