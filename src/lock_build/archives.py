@@ -21,6 +21,8 @@ from pathlib import Path, PurePosixPath
 
 from lock_build.errors import ArchiveError
 
+__all__ = ["ExtractLimits", "extract_archive"]
+
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
 _MIB = 1 << 20
 

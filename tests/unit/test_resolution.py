@@ -295,3 +295,27 @@ def test_the_overflow_counts_only_versions_not_shown():
     message = failure(index, "a>=50")
     # Many versions collapse into a range (issue 13); the yanked 11.0 is not counted in it.
     assert "the versions that exist for this target are 1.0 to 10.0 (10 versions)" in message
+
+
+class _PlainSource:
+    """A source with only the three resolution methods (as the speculating one is)."""
+
+    def __init__(self, source: DictSource) -> None:
+        self.releases = source.releases
+        self.metadata = source.metadata
+        self.direct_release = source.direct_release
+
+
+@pytest.mark.parametrize(
+    ("explaining", "said"),
+    [
+        (True, "the dict has no project named b"),
+        (False, "no index has a usable file of b for this target"),
+    ],
+)
+def test_a_missing_name_is_explained_by_the_source_when_it_can(explaining, said):
+    dict_source = DictSource({"a": {"1.0": ["b"]}})
+    source = dict_source if explaining else _PlainSource(dict_source)
+    with pytest.raises(ResolutionError) as info:
+        resolve(source, TARGET, ResolveRequest(requirements=want("a")))
+    assert said in info.value.message

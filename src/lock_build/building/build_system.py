@@ -18,6 +18,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from lock_build.building.failure_hints import sdist_error
 from lock_build.errors import BuildError
 
+__all__ = [
+    "LEGACY_BACKEND",
+    "LEGACY_REQUIRES",
+    "BuildSystem",
+    "parse_build_system",
+    "read_build_system",
+]
+
 # What pip assumes for projects without pyproject.toml or without [build-system]
 # (PEP 517 "legacy" mode: setup.py driven through setuptools' __legacy__ backend).
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"

@@ -38,6 +38,8 @@ from pyproject_hooks import BuildBackendHookCaller
 from lock_build.building.build_system import BuildSystem
 from lock_build.errors import ArchiveError, BuildError
 
+__all__ = ["BuildEnvironment", "HookProcessFailed", "InstalledDistribution", "LoggedHookCaller"]
+
 # Asked once per environment, in the venv's own interpreter: where files go, and the
 # marker values to evaluate build requirements against (as packaging computes them).
 _PROBE = r"""

@@ -6,13 +6,15 @@ otherwise fail deep inside a backend with an ImportError, or worse, succeed
 against whatever the backend falls back to.
 
 Messages name the sdist by ``source_dir.name``: unpack sdists into ``<name>-<version>``.
-The hook functions use ``warnings.catch_warnings`` (backend warnings go to the build
-log, not the terminal), which is process-global: run builds in parallel from
-separate processes, not threads.
+``pyproject_hooks`` re-raises a backend's warnings in the calling process; they go to
+the build log of the hook that raised them, not to the terminal. That routing is per
+thread (``warnings.catch_warnings`` is process-global and cannot be), so hooks may run
+on several threads at once.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 import zipfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -23,7 +25,7 @@ from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pyproject_hooks import BackendUnavailable, HookMissing
+from pyproject_hooks import BackendUnavailable, BuildBackendWarning, HookMissing
 
 from lock_build.building.build_system import BuildSystem
 from lock_build.building.environment import (
@@ -254,8 +256,7 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
     """Turn everything a backend can do wrong into one BuildError pointing at its log."""
     log = caller.log_path
     backend = caller.build_backend
-    with warnings.catch_warnings(record=True) as captured:
-        warnings.simplefilter("always")
+    with _backend_warnings() as captured:
         try:
             yield
         except HookProcessFailed as exc:
@@ -301,16 +302,59 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
             _log_warnings(log, captured)
 
 
-def _log_warnings(log: Path, captured: list[warnings.WarningMessage]) -> None:
+def _log_warnings(log: Path, captured: list[str]) -> None:
     # Backend warnings belong in the build log, not on the user's terminal.
     if not captured:
         return
     try:
         with log.open("a", encoding="utf-8") as handle:
-            for w in captured:
-                handle.write(f"warning: {w.filename}:{w.lineno}: {w.message}\n")
+            handle.writelines(f"{line}\n" for line in captured)
     except OSError:
         pass
+
+
+_routing = threading.local()  # .sink: the warnings of the hook this thread runs
+_routing_lock = threading.Lock()
+
+
+@contextmanager
+def _backend_warnings() -> Iterator[list[str]]:
+    """Collect the BuildBackendWarnings this thread's hook re-raises, instead of showing them."""
+    _route_backend_warnings()
+    captured: list[str] = []
+    _routing.sink = captured
+    try:
+        yield captured
+    finally:
+        _routing.sink = None
+
+
+def _route_backend_warnings() -> None:
+    """Install (again, if something such as a test harness replaced it) the process-wide
+    hook that hands each BuildBackendWarning to the sink of the thread that raised it."""
+    with _routing_lock:
+        if getattr(warnings.showwarning, "_lock_build_routing", False):
+            return
+        shown_before = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: object = None,
+            line: str | None = None,
+        ) -> None:
+            sink = getattr(_routing, "sink", None)
+            if sink is not None and issubclass(category, BuildBackendWarning):
+                sink.append(f"warning: {filename}:{lineno}: {message}")
+                return
+            shown_before(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+        show._lock_build_routing = True  # type: ignore[attr-defined]
+        warnings.showwarning = show
+        # Every occurrence, not once per location: each belongs in its own hook's log.
+        warnings.filterwarnings("always", category=BuildBackendWarning)
 
 
 def _tail(log: Path, lines: int = _LOG_TAIL_LINES) -> str:

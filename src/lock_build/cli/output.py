@@ -21,6 +21,8 @@ from lock_build.cli.options import ConsoleFlags, effective_settings
 from lock_build.errors import LockBuildError
 from lock_build.redaction import redact
 
+__all__ = ["Console", "default_cache_dir", "route_core_logging", "start"]
+
 _STATUS_INTERVAL = 0.05  # seconds between two status-line updates on a terminal
 
 

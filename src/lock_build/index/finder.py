@@ -5,6 +5,11 @@ locations (concurrently, once per run), narrows them to releases usable on the
 target (:mod:`lock_build.index.select`), and reads core metadata as cheaply as the
 index allows: a PEP 658 file, else range requests into the wheel, else a download.
 Downloads go into a content-addressed artifact cache and are always hash-verified.
+
+Why one long module: :class:`PackageFinder` is one stateful object whose caches (pages,
+parsed files, metadata, downloads) are shared by its methods behind one once-per-key
+table; the pure stages it drives already live elsewhere (``pages.py`` parses,
+``select.py`` picks, ``http.py`` fetches).
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ One client per run: connection pools shared by worker threads, index pages cache
 and revalidated with CacheControl, retries with backoff, pip's TLS / proxy / credential
 options. Foreign exceptions end here as :class:`NetworkError` / :class:`IndexPageError`
 with every URL redacted.
+
+Why one long module: the one :class:`HttpClient` owns the session, retries, ranged
+reads, credentials and the translation of every ``requests``/``urllib3`` exception into
+:class:`NetworkError`; what remains beside it (``file://`` pages, retry waits, keyring)
+are its private parts. The pure page parsing already lives in ``pages.py``.
 """
 
 from __future__ import annotations

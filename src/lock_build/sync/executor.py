@@ -4,6 +4,11 @@ Order is the guarantee: fetch and verify everything, build everything (each buil
 a fresh environment holding exactly its locked pins), check the built wheels against
 the runtime pins — and only then touch the target. A failure before that point leaves
 the target exactly as it was.
+
+Why one long module: sync's guarantee is the order of its stages (fetch, build, check,
+install), and that order is visible only while the stages sit in one file; each stage
+is a private function, and the parts they use (``prepare``, ``inspect``, ``installers``,
+``safety``, ``journal``) are modules of their own.
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError
 from lock_build.index.http import HttpClient, redact
+from lock_build.inputs.pip_config import load_index_settings
 from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
-from lock_build.pipconfig import load_index_settings
 from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings

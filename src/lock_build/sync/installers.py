@@ -4,6 +4,10 @@ and a builtin installer (PyPA ``installer``) that unpacks wheels in parallel.
 Everything they install is a local file we already verified; they get no index,
 no dependency resolution and no configuration of their own, so they cannot add
 anything the lock did not name.
+
+Why one long module: three implementations of the one :class:`Installer` protocol
+(pip, uv, builtin) and :func:`make_installer` choosing among them; the builtin installer
+hands uninstalls to pip and shares the command helpers, so they read best side by side.
 """
 
 from __future__ import annotations
