@@ -69,9 +69,9 @@ def test_conflict_through_a_chain_of_dependencies(project: Project) -> None:
     # The whole chain, from the input line down to the conflicting requirement.
     assert_clean_error(
         run,
-        "you asked for app (-r requirements.in) -> app 1.0 requires mid -> "
+        "you asked for app (requirements.in:1) -> app 1.0 requires mid -> "
         "mid 1.0 requires leaf==1.0",
-        "you asked for leaf>=2 (-r requirements.in)",
+        "you asked for leaf>=2 (requirements.in:2)",
     )
     assert not (project.root / "requirements.lock").exists()
 

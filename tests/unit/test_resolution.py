@@ -298,12 +298,18 @@ def test_the_overflow_counts_only_versions_not_shown():
 
 
 class _PlainSource:
-    """A source with only the three resolution methods (as the speculating one is)."""
+    """A source that cannot say why a name is missing (as the speculating one cannot)."""
 
     def __init__(self, source: DictSource) -> None:
         self.releases = source.releases
         self.metadata = source.metadata
         self.direct_release = source.direct_release
+
+    def why_unusable(self, name):
+        return None
+
+    def describe_locations(self):
+        return ""
 
 
 @pytest.mark.parametrize(

@@ -388,6 +388,8 @@ class BuildLocker:
                 f"{sdist.name} {sdist.version} must be built against the runtime {wanted_pins} "
                 f"(it declares {'; '.join(declared.values())}), but its build environment cannot "
                 f"hold that: {exc.message}",
+                conflicts=exc.conflicts,
+                context=exc.context,
                 hint="Build constraints (-b, pip's build-constraint) are never overridden: relax "
                 "them, or change the runtime pin.",
             ) from None

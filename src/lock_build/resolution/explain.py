@@ -14,7 +14,7 @@ from resolvelib.structs import RequirementInformation
 
 from lock_build.errors import ChainLink, Conflict, Pin, RequirementChain
 from lock_build.models import CoreMetadata, Release
-from lock_build.resolution.model import Candidate, ExplainingSource, PackageSource, Wanted
+from lock_build.resolution.model import Candidate, PackageSource, Wanted
 from lock_build.resolution.provider import split_identifier
 
 _MAX_VERSIONS_SHOWN = 8
@@ -130,11 +130,10 @@ def _available(
         releases = list(source.releases(name))
     except Exception:  # noqa: BLE001 - an explanation must not raise a second error
         return "its versions could not be listed"
-    explaining = source if isinstance(source, ExplainingSource) else None
-    described = explaining.describe_locations() if explaining is not None else ""
+    described = source.describe_locations()
     asked = f" (asked: {described})" if described else ""
     if not releases:
-        reason = explaining.why_unusable(name) if explaining is not None else None
+        reason = source.why_unusable(name)
         if reason:
             return f"{reason}{asked}"
         return f"no index has a usable file of {name} for this target{asked}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -107,15 +107,7 @@ class PackageSource(Protocol):
         """The single release behind a direct reference, with its metadata."""
         ...
 
-
-@runtime_checkable
-class ExplainingSource(PackageSource, Protocol):
-    """A source that can also say why a name has nothing usable and where it looked,
-    for a conflict's explanation (the index-backed sources; a test dict need not).
-
-    Declared, so the explanation asks through a typed ``isinstance`` check instead of
-    probing for methods by name.
-    """
+    # For a conflict's explanation: why a name has nothing usable, and where it looked.
 
     def why_unusable(self, name: NormalizedName) -> str | None:
         """Why ``name`` has no usable release (no such project, every file rejected), or
