@@ -372,6 +372,23 @@ class SyncError(LockBuildError):
         self.path = path
 
 
+class SyncInterrupted(SyncError):
+    """Ctrl-C (exit 130) or SIGTERM (exit 143) while the environment was being changed:
+    the message says what was installed so far."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        terminated: bool,
+        path: Path | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, hint=hint)
+        self.terminated = terminated
+        self.exit_code = 143 if terminated else 130
+
+
 class StaleError(LockBuildError):
     """--check / --dry-run found that something would change (exit 1)."""
 

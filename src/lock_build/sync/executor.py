@@ -32,9 +32,10 @@ from lock_build.building.environment import BuildEnvironment as BuildVenv
 from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
-from lock_build.errors import BuildError, LockBuildError, SyncError
+from lock_build.errors import BuildError, LockBuildError, SyncError, SyncInterrupted
 from lock_build.index.http import HttpClient, redact
 from lock_build.inputs.pip_config import load_index_settings
+from lock_build.interrupts import Terminated
 from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
 from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
@@ -532,9 +533,12 @@ def _apply(
             hint="Run lock-build sync again to complete the job.",
             detail=f"$ {exc.command}\n{exc.output}",
         ) from exc
-    except KeyboardInterrupt:
-        raise SyncError(
-            f"Interrupted while changing {before.python}: {_changes(before)}.",
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        raise SyncInterrupted(
+            f"{'Terminated' if terminated else 'Interrupted'} while changing {before.python}: "
+            f"{_changes(before)}.",
+            terminated=terminated,
             path=before.python,
             hint="Run lock-build sync again to complete the job.",
         ) from None
