@@ -380,7 +380,7 @@ class SyncInterrupted(SyncError):
         self,
         message: str,
         *,
-        terminated: bool,
+        terminated: bool = False,
         path: Path | None = None,
         hint: str | None = None,
     ) -> None:

@@ -174,3 +174,9 @@ def test_a_resolution_error_with_its_own_words_keeps_them() -> None:
     error = ResolutionError("Resolution gave up after 10 rounds.", hint="Narrow it.")
     assert error.render() == "Resolution gave up after 10 rounds. Narrow it."
     assert error.conflicts == ()
+
+
+@pytest.mark.parametrize(("terminated", "code"), [(False, 130), (True, 143)])
+def test_an_interrupted_sync_exits_with_the_signal_s_code(terminated: bool, code: int) -> None:
+    error = errors.SyncInterrupted("Interrupted while changing x.", terminated=terminated)
+    assert error.exit_code == code and isinstance(error, errors.SyncError)
