@@ -25,6 +25,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+__all__ = [
+    "FORMAT",
+    "CacheEntryError",
+    "atomic_write_bytes",
+    "drop",
+    "expect_dict",
+    "expect_int",
+    "expect_list",
+    "expect_optional_str",
+    "expect_str",
+    "read_entry",
+    "sha256_file",
+    "write_entry",
+]
+
 T = TypeVar("T")
 
 log = logging.getLogger("lock_build.cache")

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+__all__ = ["Terminated", "descendants", "install_handlers", "stop_descendants"]
+
 _GRACE = 3.0  # seconds a child gets to exit after SIGTERM before SIGKILL
 
 

@@ -2,10 +2,13 @@
 
 Compile locks each target on its own (its markers, its tags) and merges the results:
 a (name, version) that several targets use is one ``[[package]]`` entry listing them
-(``targets`` empty: every target), and a build environment is one ``[[build]]`` entry
-for every target when all of them build that sdist identically, else one per target.
-Every consumer works on :func:`lock_for_target`, a plain one-target lock, so sync,
-plan, export and graph need no notion of several targets beyond choosing one.
+(``targets`` empty: every target) and saying where it is a runtime pin (``runtime``:
+true on every target that uses it, false on none, else the ids of those it is one on:
+a version can be a runtime pin on 3.11 and only a build pin on 3.12). A build
+environment is one ``[[build]]`` entry for the targets that build that sdist
+identically (``targets`` empty: every target). Every consumer works on
+:func:`lock_for_target`, a plain one-target lock, so sync, plan, export and graph need
+no notion of several targets beyond choosing one.
 """
 
 from __future__ import annotations
@@ -53,31 +56,59 @@ def lock_for_target(lock: Lock, target_id: str) -> Lock:
     if target is None:
         known = ", ".join(t.id for t in lock.targets)
         raise LockfileError(f"The lock has no target {target_id!r} (it has {known}).")
-    if len(lock.targets) == 1:
-        return lock
     packages = tuple(
-        replace(p, targets=()) for p in lock.packages if not p.targets or target_id in p.targets
+        replace(p, targets=(), runtime=p.runtime_on(target_id))
+        for p in lock.packages
+        if p.used_on(target_id)
     )
-    chosen: dict[tuple[NormalizedName, Version], BuildEnvironment] = {}
-    for build in lock.builds:
-        key = (build.package, build.version)
-        if build.target == target_id or (build.target is None and key not in chosen):
-            chosen[key] = replace(build, target=None)
-    return replace(lock, targets=(target,), packages=packages, builds=tuple(chosen.values()))
+    # A validated lock has one build environment per (sdist, target).
+    builds = tuple(replace(b, targets=()) for b in lock.builds if b.used_on(target_id))
+    return replace(lock, targets=(target,), packages=packages, builds=builds)
+
+
+class DropTargetError(TargetError):
+    """``--drop-target`` names no target of the lock, or every one of them."""
+
+    def __init__(self, dropped: tuple[str, ...], targets: tuple[str, ...]) -> None:
+        unknown = tuple(ident for ident in dropped if ident not in targets)
+        if unknown:
+            message = (
+                f"The lock has no target {', '.join(unknown)} to drop; "
+                f"its targets are: {', '.join(targets)}."
+            )
+            hint = "Name a target by its [[target]] id."
+        else:
+            message = f"Dropping {', '.join(dropped)} would leave the lock without a target."
+            hint = "Add the target you want first (--target SPEC), then drop the others."
+        super().__init__(message, hint=hint)
+        self.dropped = dropped
+        self.targets = targets
+
+
+def without_targets(lock: Lock, dropped: Sequence[str]) -> Lock:
+    """``lock`` with the targets ``dropped`` taken out and the others as they were:
+    entries only they used go, and the rest list the remaining targets."""
+    ids = tuple(t.id for t in lock.targets)
+    kept = [ident for ident in ids if ident not in dropped]
+    if any(ident not in ids for ident in dropped) or not kept:
+        raise DropTargetError(tuple(dropped), ids)
+    return merge_locks([lock_for_target(lock, ident) for ident in kept], first=lock)
 
 
 def merge_locks(parts: Sequence[Lock], *, first: Lock) -> Lock:
     """One lock of one-target ``parts``; inputs, command and options are ``first``'s.
 
-    A package entry lists the targets that use it unless every target does; a build
-    environment is stored once (for every target) when all targets have it identically.
+    A package entry lists the targets that use it unless every target does, and the
+    targets it is a runtime pin on unless that is all of them or none; a build
+    environment is stored once for the targets that have it identically.
     """
     ordered = sorted(parts, key=lambda part: part.targets[0].id)
     ids = tuple(part.targets[0].id for part in ordered)
     if len(set(ids)) != len(ids):
         raise ValueError(f"merge_locks got the same target twice: {ids}")
     if len(ordered) == 1:
-        return replace(first, targets=ordered[0].targets)
+        (only,) = ordered
+        return replace(first, targets=only.targets, packages=only.packages, builds=only.builds)
 
     users: dict[tuple[NormalizedName, Version], list[tuple[str, LockedPackage]]] = {}
     for ident, part in zip(ids, ordered, strict=True):
@@ -91,16 +122,17 @@ def merge_locks(parts: Sequence[Lock], *, first: Lock) -> Lock:
             builds.setdefault((build.package, build.version), []).append((ident, build))
     merged_builds: list[BuildEnvironment] = []
     for entries in builds.values():
-        distinct = {replace(b, target=None) for _, b in entries}
-        if len(distinct) == 1 and len(entries) == len(ids):
-            merged_builds.append(next(iter(distinct)))
-        else:
-            merged_builds.extend(replace(b, target=ident) for ident, b in entries)
+        alike: dict[BuildEnvironment, list[str]] = {}
+        for ident, build in entries:
+            alike.setdefault(replace(build, targets=()), []).append(ident)
+        for build, sharing in alike.items():
+            every = len(sharing) == len(ids)
+            merged_builds.append(replace(build, targets=() if every else tuple(sorted(sharing))))
     return replace(
         first,
         targets=tuple(part.targets[0] for part in ordered),
         packages=packages,
-        builds=tuple(merged_builds),
+        builds=tuple(sorted(merged_builds, key=BuildEnvironment.order)),
     )
 
 
@@ -109,13 +141,19 @@ def _merged_package(
 ) -> LockedPackage:
     first = entries[0][1]
     users = tuple(sorted({ident for ident, _ in entries}))
+    runtime_on = tuple(sorted({ident for ident, pkg in entries if pkg.runtime}))
+    # True and False where every user agrees, so a lock whose targets all use a version
+    # alike reads as a one-target lock does.
+    runtime: bool | tuple[str, ...] = (
+        runtime_on if 0 < len(runtime_on) < len(users) else bool(runtime_on)
+    )
     wheels: dict[str, LockedFile] = {}
     for _, pkg in entries:
         for wheel in pkg.wheels:
             wheels.setdefault(wheel.filename, wheel)
     return replace(
         first,
-        runtime=any(pkg.runtime for _, pkg in entries),
+        runtime=runtime,
         wheels=tuple(sorted(wheels.values(), key=lambda w: w.filename)),
         sdist=next((pkg.sdist for _, pkg in entries if pkg.sdist is not None), None),
         dependencies=tuple(sorted({d for _, pkg in entries for d in pkg.dependencies})),

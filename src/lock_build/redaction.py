@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["MASK", "redact"]
+
 # scheme://userinfo@ — userinfo is everything up to the last "@" before the host's end.
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/\s?#\"'<>]*)@")
 _TOKEN_PARAMS = re.compile(

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName
 
+__all__ = ["ALL", "PYPI_SIMPLE", "BinaryPolicy", "IndexSettings", "IndexStrategy"]
+
 PYPI_SIMPLE = "https://pypi.org/simple"
 
 

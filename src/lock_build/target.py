@@ -8,6 +8,11 @@ Python from 3.9 up answers, whatever lock-build itself runs on), and its markers
 tags are computed here with ``packaging``'s functions that take explicit versions and
 platforms; ``--python-version`` / ``--platform`` describe a target that is not here,
 derived the same way from a version and a platform tag.
+
+Why one long module: the probe script (standard-library code run inside the target
+interpreter), :class:`InterpreterFacts` that validates its answer and the tag functions
+built on those facts are the two sides of one contract; synthetic targets reuse the same
+tag functions. Kept together so a change to the probe's keys is one diff in one file.
 """
 
 from __future__ import annotations
@@ -33,6 +38,19 @@ from packaging.tags import (
 )
 
 from lock_build.errors import TargetError
+
+__all__ = [
+    "MIN_PYTHON",
+    "InterpreterFacts",
+    "Target",
+    "platform_tags",
+    "probe_interpreter",
+    "resolve_target",
+    "run_interpreter_script",
+    "select_interpreter",
+    "synthetic_target",
+    "target_for_interpreter",
+]
 
 # Run inside the target interpreter: standard library only, and syntax that even an old
 # interpreter parses, so the answer (or the version it reports) is always readable.

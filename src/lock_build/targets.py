@@ -38,6 +38,25 @@ from lock_build.target import (
     target_for_interpreter,
 )
 
+__all__ = [
+    "Selection",
+    "TargetInfo",
+    "TargetSpec",
+    "find_interpreter",
+    "fit_rank",
+    "id_of",
+    "interpreter_candidates",
+    "interpreter_version",
+    "machine_platforms",
+    "manylinux_floor",
+    "normalize_platform",
+    "parse_target_spec",
+    "select_target",
+    "target_for_spec",
+    "target_id",
+    "targets_for_specs",
+]
+
 # -- --target values ------------------------------------------------------------------
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")

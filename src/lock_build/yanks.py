@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from lock_build.lockfile import LockedPackage
 
+__all__ = ["yanked_notes"]
+
 
 def yanked_notes(packages: Iterable[LockedPackage]) -> tuple[str, ...]:
     """One warning per locked release whose every file the index had yanked, with the

@@ -356,3 +356,36 @@ def test_export_names_entries_without_a_hash(project: Project, tmp_path: Path) -
 
     assert "warning: " in run.stderr and "localproj" in run.stderr, run.stderr
     assert "alpha==1.0" in run.stdout and "--hash=sha256:" in run.stdout
+
+
+def test_jobs_1_and_4_give_identical_bytes(project: Project, tmp_path: Path) -> None:
+    # Sdists whose metadata only their backend can tell: with -j 4 their hooks start as
+    # soon as the prefetcher meets them (some on a version the resolver then leaves).
+    index = project.index
+    index.add_wheel("tool", "1.0")
+    index.add_wheel("tool", "2.0")
+    index.add_wheel("mid", "1.0")
+    for name, build_requires in (("hooka", ["tool"]), ("hookb", ["tool<2"]), ("hookc", [])):
+        index.add_sdist(
+            name, "1.0", build_requires=build_requires, requires=["mid"], dynamic_requires_dist=True
+        )
+    index.add_sdist("hooka", "2.0", requires=["mid>=9"], dynamic_requires_dist=True)
+    project.write("requirements.in", "hooka\nhookb\nhookc\n")
+
+    locks = []
+    for jobs in ("1", "4"):
+        project.cache = tmp_path / f"cache-jobs-{jobs}"
+        run = project.compile("-o", "out.lock", "-j", jobs).ok()
+        assert "Traceback" not in run.output and "BuildBackendWarning" not in run.output
+        locks.append((project.root / "out.lock").read_bytes())
+        (project.root / "out.lock").unlink()
+
+    assert locks[0] == locks[1]
+    assert b"-j" not in locks[0].split(b"lock-version", 1)[0]  # not in the regenerate command
+    project.compile("-o", "out.lock", "-j", "1").ok()
+    assert project.pins("out.lock") == {
+        "hooka": "1.0",
+        "hookb": "1.0",
+        "hookc": "1.0",
+        "mid": "1.0",
+    }

@@ -8,6 +8,7 @@ local version exists, the tests that need two skip.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -139,7 +140,7 @@ def test_two_pythons_one_lock_synced_on_both(project: Project, tmp_path: Path) -
     }
     # The sdist builds identically on both: one [[build]] for every target.
     built = [b for b in lock["build"] if b["package"] == "built"]
-    assert len(built) == 1 and "target" not in built[0]
+    assert len(built) == 1 and "targets" not in built[0]
     assert "Locking for" in run.output or run.exit_code == 0
 
     for python, name in ((Path(sys.executable), "here"), (OTHER, "other")):
@@ -151,6 +152,55 @@ def test_two_pythons_one_lock_synced_on_both(project: Project, tmp_path: Path) -
             _version_of(lock, id_of(target_for_interpreter(env_python))) < (3, 12)
         )
         subprocess.run([str(env_python), "-c", "import native, built, shared"], check=True)
+
+
+@needs_two
+def test_a_pin_runtime_on_one_target_is_installed_there_only(
+    project: Project, tmp_path: Path
+) -> None:
+    """buildtool is a runtime pin on the older Python only (a marker) and a build pin of
+    ``built`` on both: the newer one builds with it and does not install it."""
+    assert OTHER is not None
+    pythons = sorted(
+        ((Path(sys.executable), HERE), (OTHER, target_for_interpreter(OTHER))),
+        key=lambda item: tuple(int(n) for n in item[1].python_version.split(".")),
+    )
+    (low_python, low), (high_python, high) = pythons
+    low_id, high_id = id_of(low), id_of(high)
+    project.write(
+        "requirements.in", f'built\nbuildtool ; python_version == "{low.python_version}"\n'
+    )
+    project.compile("--target", low.python_version, "--target", high.python_version).ok()
+    lock = project.lock()
+    buildtool = next(p for p in lock["package"] if p["name"] == "buildtool")
+    assert buildtool["runtime"] == [low_id] and "targets" not in buildtool
+    # The build environments differ only in what they share with the runtime: one each.
+    builds = {tuple(b["targets"]): b["shared"] for b in lock["build"] if b["package"] == "built"}
+    assert builds == {(low_id,): ["buildtool"], (high_id,): []}
+
+    for python, ident, wanted in ((low_python, low_id, True), (high_python, high_id, False)):
+        env_python = _venv(tmp_path / ident, python)
+        project.run("sync", "--python", env_python, index=False).ok()
+        installed = _installed(env_python)
+        assert installed["built"] == "1.0" and ("buildtool" in installed) == wanted, installed
+        plan = project.run("plan", "--format", "json", "--target", ident, index=False).ok()
+        (install,) = (s for s in json.loads(plan.stdout)["stages"] if s["stage"] == "install")
+        installs = {step["name"] for step in install["packages"]}
+        assert ("buildtool" in installs) == wanted
+    universal = project.run("export", "--format", "requirements", index=False).ok().stdout
+    assert f'buildtool==1.0 ; python_version == "{low.python_version}"' in universal
+
+    # Dropping the older target leaves a one-target lock in which buildtool builds only.
+    dropped = project.compile("--drop-target", low_id).ok()
+    assert f"Dropped target {low_id}" in dropped.output
+    lock = project.lock()
+    assert [t["id"] for t in lock["target"]] == [high_id]
+    buildtool = next(p for p in lock["package"] if p["name"] == "buildtool")
+    assert buildtool["runtime"] is False and "targets" not in buildtool
+    assert "--drop-target" not in project.read("requirements.lock")
+    project.compile("--check").ok()
+    assert_clean_error(project.compile("--drop-target", "cp39-win32"), "cp39-win32", high_id)
+    assert_clean_error(project.compile("--drop-target", high_id), "without a target")
 
 
 def _version_of(lock: dict, ident: str) -> tuple[int, int]:  # type: ignore[type-arg]

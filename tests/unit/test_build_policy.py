@@ -43,9 +43,13 @@ class FakeInspector:
             backend="fake.backend",
         )
 
-    def dynamic_requires(self, sdist, pins, config, substituted=frozenset()):
-        self.hook_calls.append((sdist.name, {str(k): str(v.version) for k, v in pins.items()}))
+    def dynamic_requires(self, sdist, environment, config, editable=False):
+        pins = {str(k): str(v.version) for k, v in environment.pins.items()}
+        self.hook_calls.append((sdist.name, pins))
         return tuple(Requirement(r) for r in self.dynamic.get(sdist.name, []))
+
+    def metadata(self, sdist, environment, config):
+        raise AssertionError("the build policy never asks for metadata")
 
 
 def lock(index, runtime_reqs, static, *, sdists=(), dynamic=None, **options):
@@ -61,7 +65,11 @@ def lock(index, runtime_reqs, static, *, sdists=(), dynamic=None, **options):
         runtime=runtime,
     )
     to_build = [p.candidate.release for p in runtime.packages if p.candidate.release.needs_build]
-    builds = {b.sdist.name: b for b in locker.lock_all(to_build)}
+    outcome = locker.lock_all(to_build)
+    if outcome.rejected is not None:
+        raise outcome.rejected  # lock_all returns it as data: the compile loop's next round
+    assert outcome.settled
+    builds = {b.sdist.name: b for b in outcome.builds}
     return runtime, builds, inspector
 
 
@@ -109,6 +117,24 @@ def test_declared_mode_refuses_with_explanation():
     message = info.value.render()
     assert "ext 1.0 needs abi==1.0 via oldest-strict 1.0 to build" in message
     assert "abi==2.0" in message and "--build-match declared" in message
+
+
+def test_a_rejection_is_returned_as_data_for_the_next_round():
+    source = DictSource(INDEX, sdists=["ext"])
+    runtime, _ = resolve(source, TARGET, ResolveRequest(requirements=want("abi==2.0", "ext")))
+    locker = BuildLocker(
+        source=source,
+        target=TARGET,
+        inspector=FakeInspector({"ext": ["oldest-strict"]}),
+        options=BuildOptions(abi=ABI, match="declared"),
+        runtime=runtime,
+    )
+    outcome = locker.lock_all(
+        [p.candidate.release for p in runtime.packages if p.candidate.name == "ext"]
+    )
+    assert not outcome.settled and outcome.builds == () and outcome.needs_runtime == ()
+    assert outcome.rejected is not None
+    assert (outcome.rejected.sdist.name, str(outcome.rejected.sdist.version)) == ("ext", "1.0")
 
 
 def test_build_only_tool_gets_its_own_version_without_error():

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 from packaging.markers import Marker
 from packaging.pylock import Pylock
-from test_multilock import NUMPY_A, NUMPY_B, PY311, PY312, SHARED, merged, part
+from test_multilock import NUMPY_A, NUMPY_B, PY311, PY312, SHARED, merged, part, runtime_on_one
 
 from lock_build.errors import NoMatchingTargetError
 from lock_build.export_targets import UniversalExportError, export_lock, target_markers
@@ -74,3 +74,17 @@ def test_one_pylock_for_every_target_validates() -> None:
     assert markers[("shared", "1.0")] is None
     assert markers[("numpy", "2.2.6")] == 'python_version == "3.11"'
     assert markers[("numpy", "2.3.1")] == 'python_version == "3.12"'
+
+
+def test_a_pin_runtime_on_one_target_is_exported_for_that_target_only() -> None:
+    lock = runtime_on_one()  # tomli 2.0: runtime on 3.11, a build pin of cftime on both
+    lines = _lines(export_lock(lock, "requirements").text)
+    assert 'tomli==2.0 ; python_version == "3.11" \\' in lines
+    # cftime on every target (no marker); setuptools is build-only on both: absent.
+    assert [line.split(" ")[0] for line in lines] == ["cftime", "tomli==2.0"]
+    alone = _lines(export_lock(lock, "requirements", target_id=ID312).text)
+    assert [line.split(" ")[0] for line in alone] == ["cftime"]
+    pylock = tomllib.loads(export_lock(lock, "pylock").text)
+    Pylock.from_dict(pylock).validate()
+    markers = {p["name"]: p.get("marker") for p in pylock["packages"]}
+    assert markers == {"cftime": None, "tomli": 'python_version == "3.11"'}

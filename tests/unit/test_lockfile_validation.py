@@ -180,8 +180,35 @@ MUTATIONS = [
     pytest.param(
         ("runtime = false", 'runtime = "no"'),
         'runtime = "no"',
-        'package "tool" 3.0, runtime: must be true or false, not a string',
-        id="wrong-type-bool",
+        'package "tool" 3.0, runtime: must be true, false or an array of target ids, not a string',
+        id="wrong-type-runtime",
+    ),
+    pytest.param(
+        ("runtime = false", 'runtime = ["cp39-win32"]'),
+        'runtime = ["cp39-win32"]',
+        "package \"tool\" 3.0, runtime[0]: 'cp39-win32' is no [[target]] id "
+        "(cp311-manylinux_2_36_x86_64)",
+        id="runtime-on-an-unknown-target",
+    ),
+    pytest.param(
+        ("runtime = false", 'runtime = false\ntargets = ["cp39-win32"]'),
+        'targets = ["cp39-win32"]',
+        "package \"tool\" 3.0, targets[0]: 'cp39-win32' is no [[target]] id "
+        "(cp311-manylinux_2_36_x86_64)",
+        id="package-for-an-unknown-target",
+    ),
+    pytest.param(
+        ('backend = "setuptools.build_meta"', 'backend = "x:y"\ntargets = ["cp39-win32"]'),
+        'targets = ["cp39-win32"]',
+        "build \"beta\" 2.0, targets[0]: 'cp39-win32' is no [[target]] id "
+        "(cp311-manylinux_2_36_x86_64)",
+        id="build-for-an-unknown-target",
+    ),
+    pytest.param(
+        ("runtime = false", 'runtime = ["a b"]'),
+        'runtime = ["a b"]',
+        "package \"tool\" 3.0, runtime[0]: 'a b' is not a target id",
+        id="runtime-not-a-target-id",
     ),
     pytest.param(
         ('dependencies = ["beta"]', "dependencies = [1]"),

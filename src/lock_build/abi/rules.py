@@ -22,6 +22,19 @@ from packaging.version import Version
 
 from lock_build.errors import InputError
 
+__all__ = [
+    "EQUAL",
+    "AbiRule",
+    "AbiRuleError",
+    "AbiRules",
+    "Clause",
+    "RuleKind",
+    "builtin_rules",
+    "config_rules",
+    "equal_rule",
+    "parse_rules",
+]
+
 RuleKind = Literal["ranges", "equal", "same-artifact"]
 _KINDS: tuple[str, ...] = get_args(RuleKind)
 _TEMPLATE = "{build}"

@@ -6,13 +6,15 @@ otherwise fail deep inside a backend with an ImportError, or worse, succeed
 against whatever the backend falls back to.
 
 Messages name the sdist by ``source_dir.name``: unpack sdists into ``<name>-<version>``.
-The hook functions use ``warnings.catch_warnings`` (backend warnings go to the build
-log, not the terminal), which is process-global: run builds in parallel from
-separate processes, not threads.
+``pyproject_hooks`` re-raises a backend's warnings in the calling process; they go to
+the build log of the hook that raised them, not to the terminal. That routing is per
+thread (``warnings.catch_warnings`` is process-global and cannot be), so hooks may run
+on several threads at once.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 import zipfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -23,7 +25,7 @@ from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pyproject_hooks import BackendUnavailable, HookMissing
+from pyproject_hooks import BackendUnavailable, BuildBackendWarning, HookMissing
 
 from lock_build.building.build_system import BuildSystem
 from lock_build.building.environment import (
@@ -32,8 +34,7 @@ from lock_build.building.environment import (
     InstalledDistribution,
     LoggedHookCaller,
 )
-from lock_build.building.failure_hints import build_failure
-from lock_build.errors import BuildError
+from lock_build.building.failure_hints import build_failure, sdist_error
 
 ConfigSettings = Mapping[str, str | list[str]]
 
@@ -88,7 +89,8 @@ def check_requirements(
                 queue.append((child, f"{dist.name} {dist.version}"))
     if problems:
         listed = "; ".join(dict.fromkeys(problems))
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: the build environment does not satisfy the build requirements: {listed}.",
             hint="The lock's build pins for this sdist are incomplete; re-run compile.",
         )
@@ -147,8 +149,10 @@ def get_requires_for_build_wheel(
     with _translate(caller, hook, label):
         raw = getattr(caller, hook)(caller.config_settings)
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: {hook} returned {_short(raw)}, not a list of requirement strings.",
+            hook=hook,
             hint="The sdist's build backend is broken; pin another version.",
         )
     result = []
@@ -156,8 +160,10 @@ def get_requires_for_build_wheel(
         try:
             result.append(Requirement(line))
         except InvalidRequirement as exc:
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: {hook} returned an invalid requirement {line!r} ({exc}).",
+                hook=hook,
                 hint="The sdist's build backend is broken; pin another version.",
             ) from exc
     return tuple(result)
@@ -191,9 +197,11 @@ def prepare_metadata(
         or not basename.endswith(".dist-info")
         or not (dist_info / "METADATA").is_file()
     ):
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: prepare_metadata_for_build_wheel returned {_short(basename)}, "
             f"which is not a .dist-info directory with METADATA in {out_dir}.",
+            hook="prepare_metadata_for_build_wheel",
             hint="The sdist's build backend is broken; pin another version.",
         )
     return dist_info
@@ -228,12 +236,18 @@ def build_wheel(
         )
     wheel = out_dir / str(basename)
     if not isinstance(basename, str) or not basename.endswith(".whl") or not wheel.is_file():
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: {hook} returned {_short(basename)}, which is not a wheel in {out_dir}.",
+            hook=hook,
             hint="The sdist's build backend is broken; pin another version.",
         )
     if not zipfile.is_zipfile(wheel):
-        raise BuildError(f"{label}: the backend wrote {wheel.name}, which is not a zip archive.")
+        raise sdist_error(
+            label,
+            f"{label}: the backend wrote {wheel.name}, which is not a zip archive.",
+            hook=hook,
+        )
     return wheel
 
 
@@ -242,8 +256,7 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
     """Turn everything a backend can do wrong into one BuildError pointing at its log."""
     log = caller.log_path
     backend = caller.build_backend
-    with warnings.catch_warnings(record=True) as captured:
-        warnings.simplefilter("always")
+    with _backend_warnings() as captured:
         try:
             yield
         except HookProcessFailed as exc:
@@ -253,6 +266,8 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
                 hint="The backend's output is in the log; -v shows its end.",
                 log_tail=_tail(log),
                 label=label,
+                hook=hook,
+                log=log,
             ) from exc
         except BackendUnavailable as exc:
             raise build_failure(
@@ -261,35 +276,85 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
                 hint="The sdist's [build-system].requires may not provide it.",
                 log_tail=(exc.traceback or str(exc)) + "\n" + _tail(log),
                 label=label,
+                hook=hook,
+                log=log,
             ) from exc
         except HookMissing as exc:
             editable = exc.hook_name.endswith("_editable")
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: the build backend {backend!r} has no {exc.hook_name} hook.",
+                hook=exc.hook_name,
                 hint="It does not support editable installs (PEP 660); drop -e for it."
                 if editable
                 else "The sdist's build backend is broken; pin another version.",
             ) from exc
         except (OSError, ValueError) as exc:
             # pyproject_hooks reading a missing/garbled output.json, a vanished source tree...
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: running {hook} failed: {exc}; log: {log}.",
+                hook=hook,
+                log=log,
                 detail=_tail(log),
             ) from exc
         finally:
             _log_warnings(log, captured)
 
 
-def _log_warnings(log: Path, captured: list[warnings.WarningMessage]) -> None:
+def _log_warnings(log: Path, captured: list[str]) -> None:
     # Backend warnings belong in the build log, not on the user's terminal.
     if not captured:
         return
     try:
         with log.open("a", encoding="utf-8") as handle:
-            for w in captured:
-                handle.write(f"warning: {w.filename}:{w.lineno}: {w.message}\n")
+            handle.writelines(f"{line}\n" for line in captured)
     except OSError:
         pass
+
+
+_routing = threading.local()  # .sink: the warnings of the hook this thread runs
+_routing_lock = threading.Lock()
+
+
+@contextmanager
+def _backend_warnings() -> Iterator[list[str]]:
+    """Collect the BuildBackendWarnings this thread's hook re-raises, instead of showing them."""
+    _route_backend_warnings()
+    captured: list[str] = []
+    _routing.sink = captured
+    try:
+        yield captured
+    finally:
+        _routing.sink = None
+
+
+def _route_backend_warnings() -> None:
+    """Install (again, if something such as a test harness replaced it) the process-wide
+    hook that hands each BuildBackendWarning to the sink of the thread that raised it."""
+    with _routing_lock:
+        if getattr(warnings.showwarning, "_lock_build_routing", False):
+            return
+        shown_before = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: object = None,
+            line: str | None = None,
+        ) -> None:
+            sink = getattr(_routing, "sink", None)
+            if sink is not None and issubclass(category, BuildBackendWarning):
+                sink.append(f"warning: {filename}:{lineno}: {message}")
+                return
+            shown_before(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+        show._lock_build_routing = True  # type: ignore[attr-defined]
+        warnings.showwarning = show
+        # Every occurrence, not once per location: each belongs in its own hook's log.
+        warnings.filterwarnings("always", category=BuildBackendWarning)
 
 
 def _tail(log: Path, lines: int = _LOG_TAIL_LINES) -> str:

@@ -35,6 +35,8 @@ from lock_build.cache import (
 )
 from lock_build.errors import BuildError
 
+__all__ = ["WheelCache"]
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SIDECAR = "entry.json"
 _KIND = "built-wheel-v2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -18,18 +19,20 @@ from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import InputError, StaleError
 from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
+from lock_build.inputs.pip_config import load_index_settings
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
 from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest
 from lock_build.locking.multi import compile_targets
-from lock_build.multilock import lock_for_target
-from lock_build.pipconfig import load_index_settings
+from lock_build.multilock import lock_for_target, without_targets
 from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
 from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
 from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
+
+__all__ = ["command"]
 
 _DASH = Path("-")  # standard input as an input, standard output as -o
 # Options that do not change the lock: left out of the regenerate command in its header.
@@ -46,7 +49,15 @@ _VOLATILE = {
     "--allow-unsafe",
     "--offline",
 }
-_VOLATILE_WITH_VALUE = {"--cache-dir", "-P", "--upgrade-package", "--previous"}
+_VOLATILE_WITH_VALUE = {
+    "--cache-dir",
+    "-P",
+    "--upgrade-package",
+    "--previous",
+    "--drop-target",
+    "-j",
+    "--jobs",
+}
 
 
 @click.command("compile")
@@ -97,6 +108,20 @@ def command(
         return
     request = _request(loaded, destination, previous, upgrade, target, index, build, console)
     existing = read_lock(destination) if destination is not None and destination.exists() else None
+    if target.drop_targets:
+        existing = _dropped(existing, target.drop_targets, out)
+        if request.previous is not None:  # the lock at the destination, read for its pins
+            request = replace(request, previous=existing)
+        if not specs and not target.python_version and not target.platform and not target.python:
+            # Nothing to resolve: the other targets stay as they are.
+            _write(
+                replace(existing, command=request.command),
+                destination,
+                dry_run=dry_run,
+                console=out,
+                cwd=cwd,
+            )
+            return
     targets, keep_others = _targets(target, specs, existing, upgrade=upgrade.upgrade)
     request = replace(request, target=targets[0], options_record=record)
     started = time.monotonic()
@@ -201,6 +226,7 @@ def _request(
         upgrade=upgrade.upgrade,
         upgrade_packages=upgrade.upgrade_package,
         output_dir=(destination.parent if destination else cwd).resolve(),
+        jobs=build.jobs or os.cpu_count() or 1,
     )
 
 
@@ -245,6 +271,20 @@ def _check(output: Path, inputs: InputSet, record: dict[str, object], console: C
             hint="Run lock-build compile to update it.",
         )
     console.info(f"{output} is up to date with its inputs.")
+
+
+def _dropped(existing: Lock | None, dropped: tuple[str, ...], console: Console) -> Lock:
+    """The existing lock without the ``--drop-target`` targets."""
+    if existing is None:
+        raise InputError(
+            "--drop-target removes a target from an existing lock, and there is none to "
+            "remove it from.",
+            hint="Name the lock with -o, or compile it first.",
+        )
+    lock = without_targets(existing, dropped)
+    for ident in dropped:
+        console.info(f"Dropped target {ident} from the lock.")
+    return lock
 
 
 def _target_specs(target: options.TargetFlags) -> tuple[TargetSpec, ...]:
@@ -454,6 +494,8 @@ def _regenerate_command(argv: list[str]) -> str:
             skip = True
             continue
         if any(arg.startswith(opt + "=") for opt in _VOLATILE_WITH_VALUE):
+            continue
+        if arg.startswith("-j") and arg[2:].isdigit():  # -j4
             continue
         kept.append(arg)
     # Index URLs on the command line may carry credentials: never write them down.

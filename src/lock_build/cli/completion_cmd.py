@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from click.shell_completion import get_completion_class
 
+__all__ = ["command"]
+
 _SHELLS = ("bash", "zsh", "fish")
 
 

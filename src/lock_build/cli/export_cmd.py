@@ -16,6 +16,8 @@ from lock_build.export import FORMATS, RequirementsStyle
 from lock_build.export_targets import export_lock
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
 
+__all__ = ["command"]
+
 _STDOUT = Path("-")
 
 

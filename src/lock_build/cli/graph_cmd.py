@@ -14,6 +14,8 @@ from lock_build.graph import FORMATS, GraphQuery, render_graph
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
 from lock_build.multilock import consumer_machine, lock_for_consumer
 
+__all__ = ["command"]
+
 _STDOUT = Path("-")
 
 

@@ -7,6 +7,10 @@ the noise level; ``--format`` has no short form. Every option also reads a
 ``LOCK_BUILD_<NAME>`` variable, and takes its default from the project configuration
 (``--config``, lock-build.toml, ``[tool.lock-build]``) through click's ``default_map``:
 flag > variable > lock-build.toml > pyproject.toml > pip's configuration.
+
+Why one long module: declaring every option exactly once is the point (commands import
+their options from here instead of repeating them), so the module grows with the CLI;
+split by command, the shared options would drift apart again.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ class ConsoleFlags:
 class TargetFlags:
     python: str | None
     targets: tuple[str, ...]
+    drop_targets: tuple[str, ...]
     python_version: str | None
     platform: str | None
 
@@ -109,7 +114,7 @@ class IndexFlags:
     offline: bool
 
     def as_flags(self) -> dict[str, object]:
-        """By name, as ``pipconfig.load_index_settings`` takes them."""
+        """By name, as ``inputs.pip_config.load_index_settings`` takes them."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -130,7 +135,7 @@ class ConnectionFlags:
     retries: int | None
 
     def as_flags(self) -> dict[str, object]:
-        """By name, as ``pipconfig.load_index_settings`` takes them."""
+        """By name, as ``inputs.pip_config.load_index_settings`` takes them."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -265,6 +270,14 @@ target_options = _packed(
         help="Lock for this target too (repeatable): a Python version (3.12), a version and a "
         "wheel platform tag (3.11-manylinux_2_28_x86_64) or an interpreter path. On an "
         "existing lock it adds or refreshes just these targets.",
+    ),
+    option(
+        "--drop-target",
+        "drop_targets",
+        multiple=True,
+        metavar="ID",
+        help="Remove this target (its [[target]] id) from the existing lock, keeping the "
+        "others as they are (repeatable).",
     ),
     option("--python-version", metavar="X.Y", help="Lock for another Python version."),
     option(
@@ -528,6 +541,17 @@ compat_options = _packed(
 )
 
 
+# compile runs build hooks, sync builds wheels: both at most this many at once.
+jobs_option = option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Build hooks (compile) or builds (sync) run at once [default: the number of CPUs]; "
+    "never changes a lock.",
+)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BuildFlags:
     """The build policy, as given; compile_cmd turns it into locking.builds.BuildOptions."""
@@ -540,11 +564,13 @@ class BuildFlags:
     extra_build_requires: tuple[str, ...]
     config_settings_package: tuple[str, ...]
     no_build_isolation_package: tuple[str, ...]
+    jobs: int | None
 
 
 build_options = _packed(
     "build",
     BuildFlags,
+    jobs_option,
     option(
         "-b",
         "--build-constraint",
@@ -670,13 +696,7 @@ sync_options = _stack(
         help="The tool that installs into the target: pip, uv, or builtin (PyPA installer, "
         "wheels unpacked in parallel; removals still go through pip).",
     ),
-    option(
-        "-j",
-        "--jobs",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Parallel builds [default: the number of CPUs].",
-    ),
+    jobs_option,
     option(
         "--break-system-packages",
         is_flag=True,

@@ -13,6 +13,8 @@ from lock_build.errors import InputError
 from lock_build.lockfile import find_lockfile, read_lock, write_text_atomic
 from lock_build.yanks import yanked_notes
 
+__all__ = ["command"]
+
 
 @click.command("plan")
 @options.lockfile_argument

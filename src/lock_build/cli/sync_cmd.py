@@ -20,6 +20,8 @@ from lock_build.target import select_interpreter
 if TYPE_CHECKING:
     from lock_build.sync.executor import SyncResult
 
+__all__ = ["command", "render_changes"]
+
 
 @click.command("sync")
 @options.lockfile_argument
@@ -43,7 +45,7 @@ def command(
 ) -> None:
     """Build what the lock says must be built, then install, upgrade, downgrade and remove
     so the target environment equals LOCKFILE."""
-    from lock_build.pipconfig import load_index_settings
+    from lock_build.inputs.pip_config import load_index_settings
     from lock_build.sync import sync
 
     out = start(console)

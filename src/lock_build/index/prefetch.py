@@ -16,7 +16,7 @@ turns it off to compare.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from packaging.requirements import Requirement
@@ -49,9 +49,18 @@ def best_candidate(releases: Iterable[Release], specifier: SpecifierSet) -> Rele
 class Prefetcher:
     """Warms ``finder`` for requirements before the resolver asks (thread-safe)."""
 
-    def __init__(self, finder: PackageFinder, target: Target, *, workers: int = WORKERS) -> None:
+    def __init__(
+        self,
+        finder: PackageFinder,
+        target: Target,
+        *,
+        workers: int = WORKERS,
+        needs_backend: Callable[[Release], None] | None = None,
+    ) -> None:
         self.finder = finder
         self.target = target
+        # Told of each likely candidate whose metadata only its backend can tell.
+        self.needs_backend = needs_backend
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lock-build-prefetch")
         self._lock = threading.Condition()
         self._running = 0  # walks submitted and not finished
@@ -105,5 +114,7 @@ class Prefetcher:
             metadata = None if best is None else self.finder.metadata(best)
         except Exception:  # noqa: BLE001 - the resolver asks again and sees the error
             return
-        if metadata is not None:  # None: only the backend can tell, when the resolver asks
+        if metadata is not None:
             self.want_dependencies(metadata, extras)
+        elif best is not None and self.needs_backend is not None:
+            self.needs_backend(best)  # the resolver will ask the backend: it may start early

@@ -15,7 +15,9 @@ Layout (``lock-version = 2``; version-1 locks still read)::
 
 A package used both at runtime and in a build environment at the same version is
 one ``[[package]]`` entry (same artifact, same hash); ``runtime = false`` marks
-versions used only inside build environments.
+versions used only inside build environments. In a lock with several targets an
+entry lists the targets that use it (``targets``, absent: all), ``runtime`` may name
+the targets it is a runtime pin on, and a ``[[build]]`` lists the targets that share it.
 """
 
 from lock_build.lockfile.codec import (

@@ -123,6 +123,16 @@ class _Reader:
             return default
         return value
 
+    def target_ids(self, data: Mapping[str, Any], key: str, path: Path_) -> tuple[str, ...]:
+        """An array of ``[[target]]`` ids (that they name targets is a cross check)."""
+        found = []
+        for i, ident in enumerate(self.strings(data, key, path)):
+            if _TARGET_ID.fullmatch(ident):
+                found.append(ident)
+            else:
+                self.add((*path, key, i), f"{ident!r} is not a target id")
+        return tuple(found)
+
     def strings(self, data: Mapping[str, Any], key: str, path: Path_) -> tuple[str, ...]:
         value = data.get(key, ())
         if not isinstance(value, (list, tuple)):
@@ -476,7 +486,10 @@ class LockedPackage:
 
     name: NormalizedName
     version: Version
-    runtime: bool = True
+    # True: a runtime pin on every target that uses the entry; False: used only inside
+    # build environments; target ids: a runtime pin on those targets, build-only on the
+    # other targets that use it (multi-target locks only; see :meth:`runtime_on`).
+    runtime: bool | tuple[str, ...] = True
     wheels: tuple[LockedFile, ...] = ()
     sdist: LockedFile | None = None
     source: LocalSource | None = None
@@ -496,10 +509,22 @@ class LockedPackage:
         ordered = tuple(sorted(self.wheels, key=lambda w: (w.filename, w.url)))
         if ordered != self.wheels:
             object.__setattr__(self, "wheels", ordered)
+        if not isinstance(self.runtime, bool) and not self.runtime:
+            object.__setattr__(self, "runtime", False)  # runtime on no target
 
     @property
     def key(self) -> str:
         return f"{self.name}=={self.version}"
+
+    def used_on(self, target_id: str) -> bool:
+        """Whether the target ``target_id`` uses this entry at all (runtime or build)."""
+        return not self.targets or target_id in self.targets
+
+    def runtime_on(self, target_id: str) -> bool:
+        """Whether ``target_id`` installs this entry into its runtime environment."""
+        if not self.used_on(target_id):
+            return False
+        return self.runtime if isinstance(self.runtime, bool) else target_id in self.runtime
 
     def wheel_for(self, tags: Sequence[Tag]) -> LockedFile | None:
         """The wheel an installer with ``tags`` (most preferred first) would pick.
@@ -528,7 +553,7 @@ class LockedPackage:
 
     def to_dict(self) -> dict[str, Any]:
         table: dict[str, Any] = {"name": self.name, "version": str(self.version)}
-        table["runtime"] = self.runtime
+        table["runtime"] = self.runtime if isinstance(self.runtime, bool) else sorted(self.runtime)
         if self.requires_python is not None:
             table["requires-python"] = str(self.requires_python)
         if self.targets:
@@ -552,7 +577,16 @@ class LockedPackage:
     def _read(cls, data: Mapping[str, Any], path: Path_, r: _Reader) -> LockedPackage | None:
         name = r.name(r.string(data, "name", path, required=True), (*path, "name"))
         version = r.version(r.string(data, "version", path, required=True), (*path, "version"))
-        runtime = r.boolean(data, "runtime", path, True)
+        runtime: bool | tuple[str, ...] = True
+        if isinstance(data.get("runtime"), (list, tuple)):
+            runtime = r.target_ids(data, "runtime", path)
+        elif data.get("runtime") is not None and not isinstance(data.get("runtime"), bool):
+            r.add(
+                (*path, "runtime"),
+                f"must be true, false or an array of target ids, not {_kind(data['runtime'])}",
+            )
+        else:
+            runtime = r.boolean(data, "runtime", path, True)
         requires_python = r.specifier(
             r.string(data, "requires-python", path), (*path, "requires-python")
         )
@@ -576,7 +610,7 @@ class LockedPackage:
         requires_dist = r.requirements(data, "requires-dist", path)
         dependencies = r.names(data, "dependencies", path)
         via = r.strings(data, "via", path)
-        targets = r.strings(data, "targets", path)
+        targets = r.target_ids(data, "targets", path)
         for i, wheel in enumerate(wheels):
             if wheel is not None and name is not None and version is not None:
                 where = (*path, "wheels", i) if "wheels" in data else (*path, "wheel")
@@ -713,12 +747,21 @@ class BuildEnvironment:
     isolated: bool = True
     # How each ABI package the build compiles against may differ at runtime.
     abi: tuple[AbiRecord, ...] = ()
-    # The [[target]] id this environment was locked for; None: the lock's only target.
-    target: str | None = None
+    # The [[target]] ids that build the sdist in this environment; empty: every target.
+    targets: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return f"{self.package}=={self.version}"
+
+    def order(self) -> tuple[NormalizedName, Version, tuple[str, ...]]:
+        """The lock's order of build environments: one sdist's for several targets by
+        their target ids."""
+        return self.package, self.version, tuple(sorted(self.targets))
+
+    def used_on(self, target_id: str) -> bool:
+        """Whether the target ``target_id`` builds the sdist in this environment."""
+        return not self.targets or target_id in self.targets
 
     def pin_versions(self) -> dict[NormalizedName, Version]:
         result: dict[NormalizedName, Version] = {}
@@ -733,8 +776,8 @@ class BuildEnvironment:
             "version": str(self.version),
             "backend": self.backend,
         }
-        if self.target is not None:
-            table["target"] = self.target
+        if self.targets:
+            table["targets"] = sorted(self.targets)
         if self.backend_path:
             table["backend-path"] = list(self.backend_path)
         table["requires"] = sorted(self.requires)
@@ -798,9 +841,7 @@ class BuildEnvironment:
                 )
             else:
                 settings.append((key, value))
-        target = r.string(data, "target", path)
-        if target is not None and not _TARGET_ID.fullmatch(target):
-            r.add((*path, "target"), f"{target!r} is not a target id")
+        targets = r.target_ids(data, "targets", path)
         if package is None or version is None or backend is None:
             return None
         return cls(
@@ -817,7 +858,7 @@ class BuildEnvironment:
             config_settings=tuple(sorted(settings)),
             isolated=r.boolean(data, "isolated", path, True),
             abi=tuple(a for a in abi if a is not None),
-            target=target,
+            targets=targets,
         )
 
 
@@ -1032,9 +1073,7 @@ class Lock:
             p.to_dict() for p in sorted(self.packages, key=lambda p: (p.name, p.version))
         ]
         if self.builds:
-            data["build"] = [
-                b.to_dict() for b in sorted(self.builds, key=lambda b: (b.package, b.version))
-            ]
+            data["build"] = [b.to_dict() for b in sorted(self.builds, key=BuildEnvironment.order)]
         return data
 
     @classmethod
@@ -1106,12 +1145,15 @@ class Lock:
         ids = [t.id for t in self.targets]
         if len(set(ids)) != len(ids):
             problems.append(Problem(("target",), "holds the same target id twice"))
-        known = set(ids)
+        known = frozenset(ids)
+        # One runtime version and one build environment per target; a lock without
+        # [[target]] tables (made by hand) is one target.
+        each = tuple(dict.fromkeys(ids)) or ("",)
         # An entry that could not be read would make every reference to it look dangling:
         # its own problem says enough.
         complete = all(p is not None for p in packages)
         seen: dict[tuple[NormalizedName, Version], int] = {}
-        runtime: dict[NormalizedName, int] = {}
+        runtime: dict[tuple[str, NormalizedName], int] = {}
         for i, pkg in enumerate(packages):
             if pkg is None:
                 continue
@@ -1121,24 +1163,45 @@ class Lock:
                     Problem(("package", i), f"repeats package[{seen[key]}] ({pkg.key})")
                 )
             seen.setdefault(key, i)
-            if pkg.runtime and not pkg.targets:
-                if pkg.name in runtime:
+            problems.extend(_unknown_targets(("package", i, "targets"), pkg.targets, known))
+            if not isinstance(pkg.runtime, bool):
+                problems.extend(_unknown_targets(("package", i, "runtime"), pkg.runtime, known))
+                for j, ident in enumerate(pkg.runtime):
+                    if ident in known and not pkg.used_on(ident):
+                        problems.append(
+                            Problem(
+                                ("package", i, "runtime", j),
+                                f"{ident!r} is not one of the entry's targets "
+                                f"({', '.join(pkg.targets)})",
+                            )
+                        )
+            for ident in (t for t in each if pkg.runtime_on(t)):
+                first = runtime.setdefault((ident, pkg.name), i)
+                if first != i:
+                    on = f" on {ident}" if len(each) > 1 else ""
                     problems.append(
                         Problem(
                             ("package", i, "version"),
-                            f"a second runtime version of {pkg.name} "
-                            f"(see package[{runtime[pkg.name]}])",
+                            f"a second runtime version of {pkg.name}{on} (see package[{first}])",
                         )
                     )
-                runtime.setdefault(pkg.name, i)
-            for j, target in enumerate(pkg.targets):
-                if target not in known:
-                    problems.append(
-                        Problem(("package", i, "targets", j), f"{target!r} is no [[target]] id")
-                    )
+                    break
+        environments: dict[tuple[str, NormalizedName, Version], int] = {}
         for i, build in enumerate(builds):
             if build is None:
                 continue
+            problems.extend(_unknown_targets(("build", i, "targets"), build.targets, known))
+            for ident in (t for t in each if build.used_on(t)):
+                first = environments.setdefault((ident, build.package, build.version), i)
+                if first != i:
+                    on = f" for {ident}" if len(each) > 1 else ""
+                    problems.append(
+                        Problem(
+                            ("build", i),
+                            f"a second build environment of {build.key}{on} (see build[{first}])",
+                        )
+                    )
+                    break
             if not complete:
                 continue
             if (build.package, build.version) not in seen:
@@ -1154,11 +1217,16 @@ class Lock:
                             f"{name}=={version} has no [[package]] entry",
                         )
                     )
-            if build.target is not None and build.target not in known:
-                problems.append(
-                    Problem(("build", i, "target"), f"{build.target!r} is no [[target]] id")
-                )
         return problems
+
+
+def _unknown_targets(path: Path_, named: Sequence[str], known: frozenset[str]) -> list[Problem]:
+    """A problem for each of ``named`` that is no ``[[target]]`` id of the lock."""
+    return [
+        Problem((*path, j), f"{ident!r} is no [[target]] id ({', '.join(sorted(known))})")
+        for j, ident in enumerate(named)
+        if ident not in known
+    ]
 
 
 _MANYLINUX = re.compile(r"manylinux_(\d+)_(\d+)_(\w+)")

@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 from lock_build.errors import LockfileError
 from lock_build.lockfile.model import Lock, LockedFile, Path_, Problem
 
+__all__ = ["SourcePolicy", "describe"]
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SourcePolicy:

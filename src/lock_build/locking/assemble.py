@@ -1,4 +1,7 @@
-"""Resolution results → the :class:`~lock_build.lockfile.Lock` value.
+"""Resolution results and gathered facts → the :class:`~lock_build.lockfile.Lock` value.
+
+A pure function: every fact it records (files, hashes, metadata, where local trees came
+from) was gathered before (:mod:`lock_build.locking.facts`).
 
 Every (name, version) becomes one ``[[package]]`` entry, whether the runtime, a build
 environment or both use it: a shared pin is one artifact with one hash.
@@ -7,16 +10,14 @@ environment or both use it: a shared pin is one artifact with one hash.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from lock_build.index.finder import PackageFinder
 from lock_build.index.http import file_url_to_path, redact, strip_credentials
 from lock_build.lockfile import (
     BuildEnvironment,
@@ -28,12 +29,10 @@ from lock_build.lockfile import (
 )
 from lock_build.lockfile.model import glibc_floor
 from lock_build.locking.builds import LockedBuild
-from lock_build.locking.direct import DirectSources
+from lock_build.locking.facts import LockFacts
+from lock_build.locking.request import CompileRequest
 from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release
 from lock_build.resolution.model import Resolution
-
-if TYPE_CHECKING:
-    from lock_build.locking.compile import CompileRequest
 
 
 @dataclass(kw_only=True, slots=True)
@@ -51,12 +50,9 @@ def assemble_lock(
     request: CompileRequest,
     runtime: Resolution,
     builds: Sequence[LockedBuild],
-    finder: PackageFinder,
-    direct: DirectSources,
-    metadata: Callable[[Release], CoreMetadata],
+    facts: LockFacts,
 ) -> Lock:
-    """The lock of a finished compile. ``metadata`` gives each locked version's core
-    metadata as resolution used it (its Requires-Dist is recorded)."""
+    """The lock of a finished compile."""
     entries: dict[tuple[NormalizedName, Version], _Entry] = {}
 
     def entry(release: Release, is_runtime: bool) -> _Entry:
@@ -82,7 +78,7 @@ def assemble_lock(
             if not item.runtime:
                 item.dependencies.update(build.dependencies.get(name, ()))
             if item.metadata is None:
-                item.metadata = metadata(release)
+                item.metadata = facts.metadata[(release.name, release.version)]
 
     lock = Lock(
         inputs_digest=request.inputs.digest(),
@@ -91,7 +87,7 @@ def assemble_lock(
         targets=(LockTarget.from_values(request.target.to_dict()),),
         options=_options(request),
         packages=tuple(
-            _locked_package(name, version, item, finder, direct, request.output_dir)
+            _locked_package(name, version, item, facts, request.output_dir)
             for (name, version), item in entries.items()
         ),
         builds=tuple(_build_environment(build) for build in builds),
@@ -104,8 +100,7 @@ def _locked_package(
     name: NormalizedName,
     version: Version,
     item: _Entry,
-    finder: PackageFinder,
-    direct: DirectSources,
+    facts: LockFacts,
     lock_dir: Path,
 ) -> LockedPackage:
     release = item.release
@@ -115,24 +110,18 @@ def _locked_package(
             name=name,
             version=version,
             runtime=item.runtime,
-            source=_local_source(release, direct, lock_dir),
+            source=_local_source(release, facts, lock_dir),
             requires_dist=requires_dist,
             dependencies=tuple(sorted(item.dependencies)),
             via=tuple(sorted(item.via)),
         )
-    # Every file of the version, from the page data the finder already holds.
-    files = finder.complete(release).files
-    wheels = tuple(_locked_file(a, finder, lock_dir) for a in files if a.is_wheel)
-    # The sdist among the recorded files (the https copy where a local mirror has one too).
-    sdists = [a for a in files if not a.is_wheel]
-    chosen = release.sdist
-    sdist = next((a for a in sdists if chosen is None or a.filename == chosen.filename), chosen)
+    files = facts.files[(name, version)]
     return LockedPackage(
         name=name,
         version=version,
         runtime=item.runtime,
-        wheels=wheels,
-        sdist=_locked_file(sdist, finder, lock_dir) if sdist else None,
+        wheels=tuple(_locked_file(a, lock_dir) for a in files.wheels),
+        sdist=_locked_file(files.sdist, lock_dir) if files.sdist else None,
         requires_python=release.requires_python,
         requires_dist=requires_dist,
         dependencies=tuple(sorted(item.dependencies)),
@@ -171,13 +160,17 @@ def _options(request: CompileRequest) -> dict[str, object]:
     return options
 
 
-def _local_source(release: Release, direct: DirectSources, lock_dir: Path) -> LocalSource:
+def _local_source(release: Release, facts: LockFacts, lock_dir: Path) -> LocalSource:
     key = (release.name, release.version)
-    editable = key in direct.editable
-    if key in direct.vcs:
-        url, commit, subdirectory = direct.vcs[key]
+    editable = key in facts.editable
+    vcs = facts.vcs.get(key)
+    if vcs is not None:
         return LocalSource(
-            kind="vcs", url=url, commit=commit, subdirectory=subdirectory, editable=editable
+            kind="vcs",
+            url=vcs.url,
+            commit=vcs.commit,
+            subdirectory=vcs.subdirectory,
+            editable=editable,
         )
     path = file_url_to_path(release.artifact.url)
     try:
@@ -187,12 +180,13 @@ def _local_source(release: Release, direct: DirectSources, lock_dir: Path) -> Lo
     return LocalSource(kind="directory", url=Path(shown).as_posix(), editable=editable)
 
 
-def _locked_file(artifact: Artifact, finder: PackageFinder, lock_dir: Path) -> LockedFile:
+def _locked_file(artifact: Artifact, lock_dir: Path) -> LockedFile:
+    assert artifact.sha256 is not None, "gathered with its hash"
     return LockedFile(
         # Lock files never hold credentials: strip them, do not merely mask them. Local
         # files beside the lock (a ./wheels find-links dir) are written relative to it.
         url=_portable_url(strip_credentials(artifact.url), lock_dir),
-        sha256=finder.sha256(artifact),
+        sha256=artifact.sha256,
         filename=artifact.filename,
         index=_portable_location(artifact.index, lock_dir) if artifact.index else None,
         size=artifact.size,

@@ -43,8 +43,8 @@ from lock_build.abi import AbiRecord, AbiRule, AbiRules, builtin_rules
 from lock_build.building.build_system import BuildSystem
 from lock_build.errors import BuildError, ResolutionError
 from lock_build.lockfile import Substitution
-from lock_build.models import Release
-from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.models import CoreMetadata, Release
+from lock_build.reporting import NULL_REPORTER, Building, Reporter
 from lock_build.resolution.model import PackageSource, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.target import Target
@@ -91,6 +91,18 @@ class BuildMismatchError(ResolutionError):
         self.package = package
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EnvironmentSpec:
+    """What a hook runs in: the pins of a build environment and, for every pin that has
+    no wheel, the environment that pin is itself built in. Self-contained, so whoever
+    builds or fingerprints an environment never has to ask where a pin's wheel comes from.
+    """
+
+    pins: Mapping[NormalizedName, Release]
+    built: Mapping[NormalizedName, EnvironmentSpec] = field(default_factory=dict)
+    substituted: frozenset[NormalizedName] = frozenset()  # built against the runtime pin
+
+
 class BuildInspector(Protocol):
     """The I/O half: reading sdists and running hooks in pinned environments."""
 
@@ -99,10 +111,14 @@ class BuildInspector(Protocol):
     def dynamic_requires(
         self,
         sdist: Release,
-        pins: Mapping[NormalizedName, Release],
+        environment: EnvironmentSpec,
         config: Mapping[str, str],
-        substituted: frozenset[NormalizedName] = frozenset(),
+        editable: bool = False,
     ) -> tuple[Requirement, ...]: ...
+
+    def metadata(
+        self, sdist: Release, environment: EnvironmentSpec, config: Mapping[str, str]
+    ) -> CoreMetadata: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -138,14 +154,41 @@ class LockedBuild:
     isolated: bool = True
     # What each ABI package shared with the runtime was built against, and runs with.
     abi: tuple[AbiRecord, ...] = ()
+    # The environments of the pins that have no wheel (locked before this one).
+    built_pins: Mapping[NormalizedName, EnvironmentSpec] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[NormalizedName, Version]:
         return (self.sdist.name, self.sdist.version)
 
+    @property
+    def environment(self) -> EnvironmentSpec:
+        return EnvironmentSpec(
+            pins=self.pins,
+            built=self.built_pins,
+            substituted=frozenset(s.package for s in self.substitutions),
+        )
 
-class NeedsRuntimeRequirements(Exception):
-    """A --no-build-isolation-package sdist needs build requirements the runtime lacks."""
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildRound:
+    """One pass of build locking against a runtime resolution: every build environment,
+    or why the runtime must be resolved again before they can be locked."""
+
+    builds: tuple[LockedBuild, ...] = ()
+    # --no-build-isolation-package: build requirements the runtime must hold too.
+    needs_runtime: tuple[Wanted, ...] = ()
+    # --build-match declared: an sdist version that cannot be built against the runtime.
+    rejected: BuildMismatchError | None = None
+
+    @property
+    def settled(self) -> bool:
+        return not self.needs_runtime and self.rejected is None
+
+
+class _NeedsRuntimeRequirements(Exception):
+    """A --no-build-isolation-package sdist needs build requirements the runtime lacks
+    (raised from deep in the recursion, returned by :meth:`BuildLocker.lock_all` as data)."""
 
     def __init__(self, requirements: Sequence[Wanted]) -> None:
         super().__init__(", ".join(str(r) for r in requirements))
@@ -168,9 +211,13 @@ class BuildLocker:
         options: BuildOptions,
         runtime: Resolution | None = None,
         hints: Mapping[NormalizedName, Version] | None = None,
+        editable: frozenset[tuple[NormalizedName, Version]] = frozenset(),
         reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.source = source
+        # Local projects installed with -e: their builds need the editable hook's
+        # requirements too.
+        self.editable = editable
         # Soft preferences below the runtime pins: the user's exact pins and the previous
         # lock. They matter in the provisional pass, where the runtime is still unknown.
         self.hints = dict(hints or {})
@@ -185,11 +232,18 @@ class BuildLocker:
 
     # -- public ---------------------------------------------------------------
 
-    def lock_all(self, sdists: Sequence[Release]) -> tuple[LockedBuild, ...]:
-        """Lock every sdist in ``sdists`` and, recursively, the sdists their builds need."""
-        for sdist in sorted(sdists, key=lambda r: (r.name, r.version)):
-            self.lock(sdist)
-        return tuple(self.locked[k] for k in sorted(self.locked))
+    def lock_all(self, sdists: Sequence[Release]) -> BuildRound:
+        """Lock every sdist in ``sdists`` and, recursively, the sdists their builds need;
+        or say what the runtime resolution must change first (the first sdist, in name
+        order, that needs it)."""
+        try:
+            for sdist in sorted(sdists, key=lambda r: (r.name, r.version)):
+                self.lock(sdist)
+        except _NeedsRuntimeRequirements as needs:
+            return BuildRound(needs_runtime=needs.requirements)
+        except BuildMismatchError as mismatch:
+            return BuildRound(rejected=mismatch)
+        return BuildRound(builds=tuple(self.locked[k] for k in sorted(self.locked)))
 
     def lock(self, sdist: Release) -> LockedBuild:
         key = (sdist.name, sdist.version)
@@ -217,7 +271,9 @@ class BuildLocker:
     # -- the policy -----------------------------------------------------------
 
     def _lock_new(self, sdist: Release) -> LockedBuild:
-        self.reporter.status(f"Locking the build environment of {sdist.name} {sdist.version}")
+        self.reporter.building(
+            Building(package=sdist.name, version=str(sdist.version), step="environment")
+        )
         build_system = self.inspector.build_system(sdist)
         extra = self.options.extra_requires.get(sdist.name, ())
         config = dict(self.options.config_settings.get(sdist.name, {}))
@@ -226,13 +282,17 @@ class BuildLocker:
         dynamic: tuple[Requirement, ...] = ()
         for _round in range(_MAX_DYNAMIC_ROUNDS):
             resolution, substitutions = self._resolve_env(sdist, (*static, *dynamic), isolated)
-            pins = {p.candidate.name: p.candidate.release for p in resolution.packages}
-            for pin in pins.values():
-                assert pin is not None
-                if pin.needs_build:
-                    self.lock(pin)  # recursion: its wheel must exist before ours can be built
-            substituted = frozenset(s.package for s in substitutions)
-            found = self.inspector.dynamic_requires(sdist, pins, config, substituted)  # type: ignore[arg-type]
+            pins = _pins(resolution)
+            # Recursion: a pin's wheel must exist before ours can be built.
+            built = {
+                name: self.lock(pin).environment for name, pin in pins.items() if pin.needs_build
+            }
+            environment = EnvironmentSpec(
+                pins=pins, built=built, substituted=frozenset(s.package for s in substitutions)
+            )
+            found = self.inspector.dynamic_requires(
+                sdist, environment, config, editable=(sdist.name, sdist.version) in self.editable
+            )
             if {str(r) for r in found} <= {str(r) for r in dynamic} | {str(r) for r in static}:
                 break
             dynamic = tuple(sorted({*dynamic, *found}, key=str))
@@ -251,7 +311,8 @@ class BuildLocker:
             build_system=build_system,
             dynamic=tuple(r for r in dynamic if str(r) not in {str(s) for s in static}),
             extra=tuple(extra),
-            pins=pins,  # type: ignore[arg-type]
+            pins=pins,
+            built_pins=built,
             via={p.candidate.name: p.via for p in resolution.packages},
             dependencies={p.candidate.name: p.dependencies for p in resolution.packages},
             shared=shared,
@@ -327,6 +388,8 @@ class BuildLocker:
                 f"{sdist.name} {sdist.version} must be built against the runtime {wanted_pins} "
                 f"(it declares {'; '.join(declared.values())}), but its build environment cannot "
                 f"hold that: {exc.message}",
+                conflicts=exc.conflicts,
+                context=exc.context,
                 hint="Build constraints (-b, pip's build-constraint) are never overridden: relax "
                 "them, or change the runtime pin.",
             ) from None
@@ -441,7 +504,7 @@ class BuildLocker:
             )
         ]
         if missing:
-            raise NeedsRuntimeRequirements(missing)
+            raise _NeedsRuntimeRequirements(missing)
         closure: dict[NormalizedName, object] = {}
         todo = [w.name for w in wanted if self.target.evaluate(w.requirement.marker)]
         while todo:
@@ -463,6 +526,14 @@ class BuildLocker:
         preferred.update(self.options.previous.get(sdist.name, {}))
         preferred.update(self.runtime_versions)
         return tuple(sorted(preferred.items()))
+
+
+def _pins(resolution: Resolution) -> dict[NormalizedName, Release]:
+    pins = {}
+    for package in resolution.packages:
+        assert package.candidate.release is not None, "build environments hold no direct URL"
+        pins[package.candidate.name] = package.candidate.release
+    return pins
 
 
 def _only(

@@ -7,6 +7,8 @@ from packaging.utils import canonicalize_name
 from lock_build.inputs import InputSet
 from lock_build.lockfile import LOCK_VERSION, Lock
 
+__all__ = ["stale_reasons"]
+
 
 def stale_reasons(lock: Lock, inputs: InputSet) -> list[str]:
     """Why ``lock`` no longer fits ``inputs``; empty when it does.

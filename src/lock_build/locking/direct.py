@@ -10,9 +10,8 @@ from __future__ import annotations
 import configparser
 import hashlib
 import subprocess
-import threading
 import tomllib
-from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -26,52 +25,56 @@ from lock_build.metadata import parse_core_metadata, read_wheel_metadata
 from lock_build.models import Artifact, ArtifactKind, CoreMetadata, Release, artifact_from_filename
 from lock_build.resolution.model import DirectReference
 
-BuildMetadata = Callable[[Release], CoreMetadata]
 # Until a directory's metadata is built we do not know its version; builds are keyed by it.
 _UNKNOWN_VERSION = Version("0")
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VcsCheckout:
+    """Where a VCS requirement's tree came from, as the lock records it."""
+
+    url: str  # the repository, credentials stripped
+    commit: str
+    subdirectory: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DirectRelease:
+    """What a direct reference points at, before any hook ran.
+
+    ``metadata`` is None when only the project's backend can tell it (an sdist archive
+    without PKG-INFO metadata, a directory, a VCS tree); a directory's ``release`` then has
+    the version its pyproject.toml states, or 0 until :meth:`settled` gives the real one.
+    """
+
+    release: Release
+    metadata: CoreMetadata | None
+    vcs: VcsCheckout | None = None
+
+    def settled(self, metadata: CoreMetadata) -> DirectRelease:
+        """This release with the backend's metadata (and the version that metadata says)."""
+        release = self.release
+        if release.artifact.kind is ArtifactKind.DIRECTORY and metadata.version != release.version:
+            artifact = replace(release.artifact, version=metadata.version)
+            release = Release(name=release.name, version=metadata.version, sdist=artifact)
+        return DirectRelease(release=release, metadata=metadata, vcs=self.vcs)
+
+
 class DirectSources:
-    """Turns direct references into releases (memoised per URL)."""
+    """Fetches, checks out and reads direct references; never runs a hook."""
 
-    def __init__(
-        self, finder: PackageFinder, build_metadata: BuildMetadata, cache_dir: Path
-    ) -> None:
+    def __init__(self, finder: PackageFinder, cache_dir: Path) -> None:
         self.finder = finder
-        self.build_metadata = build_metadata
         self.cache_dir = cache_dir
-        self._memo: dict[str, tuple[Release, CoreMetadata]] = {}
-        self._lock = threading.RLock()
-        # VCS checkouts: release key -> (repository URL, commit, subdirectory).
-        self.vcs: dict[tuple[NormalizedName, Version], tuple[str, str, str | None]] = {}
-        self.editable: set[tuple[NormalizedName, Version]] = set()
 
-    def release(
-        self, name: NormalizedName, direct: DirectReference
-    ) -> tuple[Release, CoreMetadata]:
-        with self._lock:
-            found = self._memo.get(direct.url)
-            if found is None:
-                found = self._load(name, direct)
-                self._memo[direct.url] = found
-            release, metadata = found
-            if metadata.name != name:
-                raise InputError(
-                    f"{redact(direct.url)} holds the project {metadata.name!r}, not {name!r}.",
-                    hint="Fix the name in the requirement.",
-                )
-            if direct.editable:
-                self.editable.add((release.name, release.version))
-            return found
-
-    def _load(self, name: NormalizedName, direct: DirectReference) -> tuple[Release, CoreMetadata]:
+    def locate(self, name: NormalizedName, direct: DirectReference) -> DirectRelease:
         if direct.kind == "archive":
             return self._archive(name, direct.url)
         if direct.kind == "vcs":
             return self._vcs(name, direct.url)
         return self._directory(name, file_url_to_path(direct.url))
 
-    def _archive(self, name: NormalizedName, url: str) -> tuple[Release, CoreMetadata]:
+    def _archive(self, name: NormalizedName, url: str) -> DirectRelease:
         parts = urlsplit(url)
         fragment = dict(p.partition("=")[::2] for p in parts.fragment.split("&") if p)
         clean = urlunsplit(parts._replace(fragment=""))
@@ -86,35 +89,26 @@ class DirectSources:
             release = Release(name=artifact.name, version=artifact.version, wheel=artifact)
             path = self.finder.fetch(artifact)
             raw = read_wheel_metadata(path, artifact.name)
-            return release, parse_core_metadata(raw, filename)
+            return DirectRelease(release=release, metadata=parse_core_metadata(raw, filename))
         release = Release(name=artifact.name, version=artifact.version, sdist=artifact)
-        metadata = self.finder.metadata(release)
-        return release, metadata or self.build_metadata(release)
+        return DirectRelease(release=release, metadata=self.finder.metadata(release))
 
-    def _directory(
-        self, name: NormalizedName, path: Path, url: str | None = None
-    ) -> tuple[Release, CoreMetadata]:
+    def _directory(self, name: NormalizedName, path: Path) -> DirectRelease:
         if not path.is_dir():
             raise InputError(
                 f"{name}: the local project {path} does not exist or is not a directory."
             )
         artifact = Artifact(
             filename=path.name,
-            url=url or path.as_uri(),
+            url=path.as_uri(),
             name=name,
             version=static_version(path) or _UNKNOWN_VERSION,
             kind=ArtifactKind.DIRECTORY,
         )
-        provisional = Release(name=name, version=artifact.version, sdist=artifact)
-        metadata = self.build_metadata(provisional)
-        if metadata.version == artifact.version:
-            return provisional, metadata
-        from dataclasses import replace
+        release = Release(name=name, version=artifact.version, sdist=artifact)
+        return DirectRelease(release=release, metadata=None)
 
-        artifact = replace(artifact, version=metadata.version)
-        return Release(name=name, version=metadata.version, sdist=artifact), metadata
-
-    def _vcs(self, name: NormalizedName, url: str) -> tuple[Release, CoreMetadata]:
+    def _vcs(self, name: NormalizedName, url: str) -> DirectRelease:
         vcs, _, rest = url.partition("+")
         if vcs != "git":
             raise InputError(f"{name} @ {redact(url)}: only git is supported among VCS references.")
@@ -127,13 +121,11 @@ class DirectSources:
         commit = _git_checkout(repo_url, revision, checkout)
         subdirectory = fragment.get("subdirectory")
         tree = checkout / subdirectory if subdirectory else checkout
-        release, metadata = self._directory(name, tree)
-        self.vcs[(release.name, release.version)] = (
-            strip_credentials(repo_url),
-            commit,
-            subdirectory,
+        found = self._directory(name, tree)
+        origin = VcsCheckout(
+            url=strip_credentials(repo_url), commit=commit, subdirectory=subdirectory
         )
-        return release, metadata
+        return replace(found, vcs=origin)
 
 
 def static_version(path: Path) -> Version | None:
@@ -193,3 +185,6 @@ def _git_checkout(repo_url: str, revision: str, dest: Path) -> str:
         git("fetch", "--quiet", "--tags", "origin", cwd=dest)
     git("checkout", "--quiet", "--detach", revision or "origin/HEAD", cwd=dest)
     return git("rev-parse", "HEAD", cwd=dest)
+
+
+__all__ = ["DirectRelease", "DirectSources", "VcsCheckout", "static_name", "static_version"]

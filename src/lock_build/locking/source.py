@@ -1,58 +1,43 @@
-"""The resolver's view of a real index: releases from the finder, metadata however it must."""
+"""The resolver's view of a real index: releases and metadata from the finder."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
-from packaging.version import Version
 
-from lock_build.errors import InputError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import redact
 from lock_build.index.prefetch import Prefetcher
-from lock_build.locking.direct import DirectSources
 from lock_build.models import Artifact, CoreMetadata, Release
-from lock_build.resolution.model import DirectReference
 from lock_build.target import Target
-
-# Computes an sdist's metadata through its backend (the compile loop supplies it).
-BuildMetadata = Callable[[Release], CoreMetadata]
-
 
 _REJECTED_SHOWN = 4  # files listed when none of a project's files fits
 
 
 class IndexSource:
-    """Implements :class:`~lock_build.resolution.model.PackageSource`.
+    """What the indexes say: usable releases and, where the index can tell, metadata.
 
-    Metadata comes from the index (PEP 658 file, a range request, the wheel, a static
-    PKG-INFO) and, only when none of those can tell, from the backend's
-    ``prepare_metadata_for_build_wheel``. ``overrides`` hold metadata recomputed in an
-    sdist's *locked* build environment, which wins: that is the fixed point of the
-    compile loop (old setup.py files write the build numpy into their requirements).
+    Metadata comes from a PEP 658 file, a range request, the wheel or a static PKG-INFO;
+    ``None`` means only the sdist's backend can tell (see
+    :class:`~lock_build.locking.compile_source.CompileSource`). Pages and metadata of
+    what the resolver will ask for next are fetched ahead of it.
     """
 
     def __init__(
         self,
         finder: PackageFinder,
-        build_metadata: BuildMetadata,
-        direct: DirectSources | None = None,
+        target: Target,
+        *,
         prefetch: bool = True,
-        target: Target | None = None,
+        needs_backend: Callable[[Release], None] | None = None,
     ) -> None:
         self.target = target
         self.finder = finder
-        self.build_metadata = build_metadata
-        self.direct = direct
-        self.prefetch = prefetch
-        self.overrides: dict[tuple[NormalizedName, Version], CoreMetadata] = {}
-        self.built: set[tuple[NormalizedName, Version]] = set()  # metadata that needed a hook
-        self._lock = threading.Lock()
-        # Pages and metadata of what the resolver will ask for next, fetched ahead of it.
-        self._prefetcher = Prefetcher(finder, target) if prefetch and target else None
+        self._prefetcher = (
+            Prefetcher(finder, target, needs_backend=needs_backend) if prefetch else None
+        )
 
     def close(self) -> None:
         if self._prefetcher is not None:
@@ -63,35 +48,18 @@ class IndexSource:
         if self._prefetcher is not None:
             self._prefetcher.want(requirements)
 
+    def expect_dependencies(self, metadata: CoreMetadata) -> None:
+        """A release's requirements will be asked for next: start fetching them now."""
+        if self._prefetcher is not None:
+            self._prefetcher.want_dependencies(metadata)
+
     def releases(self, name: NormalizedName) -> Sequence[Release]:
         if self._prefetcher is not None:
             self._prefetcher.want((Requirement(name),))
         return self.finder.releases(name)
 
-    def metadata(self, release: Release) -> CoreMetadata:
-        key = (release.name, release.version)
-        override = self.overrides.get(key)
-        if override is not None:
-            return override
-        metadata = self.finder.metadata(release)
-        if metadata is None:
-            with self._lock:
-                self.built.add(key)
-            metadata = self.build_metadata(release)
-        if self._prefetcher is not None:
-            self._prefetcher.want_dependencies(metadata)
-        return metadata
-
-    def direct_release(
-        self, name: NormalizedName, direct: DirectReference
-    ) -> tuple[Release, CoreMetadata]:
-        if self.direct is None:
-            raise InputError(
-                f"{name} @ {redact(direct.url)}: direct references are not supported here."
-            )
-        release, metadata = self.direct.release(name, direct)
-        self.overrides.setdefault((release.name, release.version), metadata)
-        return release, metadata
+    def metadata(self, release: Release) -> CoreMetadata | None:
+        return self.finder.metadata(release)
 
     def why_unusable(self, name: NormalizedName) -> str | None:
         """Why a name has no usable release: no index has such a project, or it has files
@@ -108,7 +76,7 @@ class IndexSource:
         newest = sorted(files, key=lambda f: (f.version, f.filename), reverse=True)
         shown = [f"{f.filename} ({self._rejection(f)})" for f in newest[:_REJECTED_SHOWN]]
         more = f"; {len(files) - len(shown)} older file(s)" if len(files) > len(shown) else ""
-        where = f" for {self.target.describe()}" if self.target is not None else ""
+        where = f" for {self.target.describe()}"
         return (
             f"the project {name} exists but has no file usable{where}; the newest: "
             + "; ".join(shown)
@@ -124,10 +92,10 @@ class IndexSource:
             return "an sdist, excluded by --only-binary"
         if file.is_wheel and not binary.allows_wheel(file.name):
             return "a wheel, excluded by --no-binary"
-        if target is not None and file.requires_python is not None:
+        if file.requires_python is not None:
             if not file.requires_python.contains(target.python_full_version, prereleases=True):
                 return f"requires Python {file.requires_python}"
-        if target is not None and file.is_wheel:
+        if file.is_wheel:
             if all(target.tag_priority(t) is None for t in file.tags):
                 return f"its tags {', '.join(sorted(str(t) for t in file.tags)[:3])} do not fit"
         if file.version.is_prerelease:
@@ -138,3 +106,6 @@ class IndexSource:
         settings = self.finder.settings
         places = [*settings.index_urls, *settings.find_links]
         return ", ".join(redact(p) for p in places) or "no index (--no-index and no --find-links)"
+
+
+__all__ = ["IndexSource"]

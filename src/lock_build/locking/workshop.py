@@ -12,12 +12,12 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName
-from packaging.version import Version
 
 from lock_build.archives import extract_archive
 from lock_build.building.build_system import BuildSystem, read_build_system
@@ -37,20 +37,24 @@ from lock_build.cache import (
 from lock_build.errors import BuildError, MetadataError, TargetError
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import file_url_to_path
+from lock_build.locking.builds import EnvironmentSpec
 from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
-from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.reporting import NULL_REPORTER, Building, Fetching, Reporter
 from lock_build.target import Target
+
+_T = TypeVar("_T")
 
 # The cache entry kind of hook results; its version changes when their shape does.
 _HOOK_KIND = "hook-v2"
 
-# Given an sdist, the pins of its locked build environment (set by the compile loop).
-EnvPins = Callable[[Release], Mapping[NormalizedName, Release]]
-
 
 class Workshop:
-    """Implements :class:`~lock_build.locking.builds.BuildInspector` against real sdists."""
+    """Implements :class:`~lock_build.locking.builds.BuildInspector` against real sdists.
+
+    Every call is given the :class:`EnvironmentSpec` it runs in, which also says how each
+    pin without a wheel is built: the workshop holds no view of the compile around it.
+    """
 
     def __init__(
         self,
@@ -64,14 +68,13 @@ class Workshop:
         self.target = target
         self.cache_dir = cache_dir.absolute()  # hooks run with another working directory
         self.reporter = reporter
-        self.env_pins: EnvPins | None = None
-        self.env_substitutions: Callable[[Release], frozenset[NormalizedName]] | None = None
-        # (name, version) of local projects locked as editable (-e): set by the compile loop.
-        self.editable: set[tuple[NormalizedName, Version]] = set()
         self.wheels = WheelCache(self.cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
         self._trees: dict[str, Path] = {}
+        # Hook runs in flight, by cache key: a second caller waits for the first's result.
+        self._running: dict[str, Future[object]] = {}
+        self._running_lock = threading.Lock()
         # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
         self._pool = _EnvironmentPool(self.cache_dir / "build")
 
@@ -87,24 +90,37 @@ class Workshop:
     def dynamic_requires(
         self,
         sdist: Release,
-        pins: Mapping[NormalizedName, Release],
+        environment: EnvironmentSpec,
         config: Mapping[str, str],
-        substituted: frozenset[NormalizedName] = frozenset(),
+        editable: bool = False,
     ) -> tuple[Requirement, ...]:
-        key = self._cache_key("requires", sdist, pins, config)
+        key = self._cache_key("requires", sdist, environment, config)
+        return self._once(
+            key, lambda: self._dynamic_requires(key, sdist, environment, config, editable)
+        )
+
+    def _dynamic_requires(
+        self,
+        key: str | None,
+        sdist: Release,
+        environment: EnvironmentSpec,
+        config: Mapping[str, str],
+        editable: bool,
+    ) -> tuple[Requirement, ...]:
         cached = self._read_requires(key)
         if cached is not None:
             return cached
-        self.reporter.status(
-            f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}"
+        self.reporter.building(
+            Building(package=sdist.name, version=str(sdist.version), step="requires")
         )
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
-        with self._environment(pins) as env:
+        substituted = environment.substituted
+        with self._environment(environment) as env:
             found = get_requires_for_build_wheel(
                 env, tree, build_system, dict(config) or None, substituted=substituted
             )
-            if (sdist.name, sdist.version) in self.editable:
+            if editable:
                 # sync builds it with build_editable: lock what that hook needs too.
                 extra = get_requires_for_build_wheel(
                     env,
@@ -118,17 +134,20 @@ class Workshop:
         self._write_cache(key, sorted(str(r) for r in found))
         return found
 
-    # -- metadata and wheels --------------------------------------------------
-
     def metadata(
-        self,
-        sdist: Release,
-        pins: Mapping[NormalizedName, Release],
-        config: Mapping[str, str],
-        substituted: frozenset[NormalizedName] = frozenset(),
+        self, sdist: Release, environment: EnvironmentSpec, config: Mapping[str, str]
     ) -> CoreMetadata:
         """Runtime metadata from ``prepare_metadata_for_build_wheel`` in the pinned env."""
-        key = self._cache_key("metadata", sdist, pins, config)
+        key = self._cache_key("metadata", sdist, environment, config)
+        return self._once(key, lambda: self._metadata(key, sdist, environment, config))
+
+    def _metadata(
+        self,
+        key: str | None,
+        sdist: Release,
+        environment: EnvironmentSpec,
+        config: Mapping[str, str],
+    ) -> CoreMetadata:
         source = f"{sdist.name} {sdist.version}"
         cached = self._read_metadata_text(key)
         if cached is not None and key is not None:
@@ -136,44 +155,57 @@ class Workshop:
                 return parse_core_metadata(cached.encode("utf-8", "surrogateescape"), source)
             except MetadataError as exc:
                 drop(self._cache_path(key), _HOOK_KIND, exc.message)
-        self.reporter.status(f"Preparing metadata of {source}")
+        self.reporter.building(
+            Building(package=sdist.name, version=str(sdist.version), step="metadata")
+        )
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
-        with self._environment(pins) as env:
+        with self._environment(environment) as env:
             out = Path(tempfile.mkdtemp(prefix="meta-", dir=self._work))
             dist_info = prepare_metadata(
-                env, tree, build_system, dict(config) or None, out, substituted=substituted
+                env,
+                tree,
+                build_system,
+                dict(config) or None,
+                out,
+                substituted=environment.substituted,
             )
             text = (dist_info / "METADATA").read_text(encoding="utf-8", errors="surrogateescape")
         metadata = parse_core_metadata(text.encode("utf-8", "surrogateescape"), source)
         self._write_cache(key, text)
         return metadata
 
-    def wheel_for(self, release: Release) -> Path:
-        """A wheel file for a build-environment pin: downloaded, or built in its own locked env."""
+    # -- wheels and trees -----------------------------------------------------
+
+    def wheel_for(self, release: Release, environment: EnvironmentSpec | None) -> Path:
+        """A wheel file for a build-environment pin: downloaded, or built in ``environment``
+        (its own locked build environment; ``None`` only for pins that have a wheel)."""
         if release.wheel is not None:
             return self.finder.fetch(release.wheel)
-        if self.env_pins is None:
+        if environment is None:
             raise BuildError(
                 f"{release.name} {release.version} has no wheel and no locked build environment."
             )
-        pins = self.env_pins(release)
-        fingerprint = self._fingerprint(pins, {})
+        fingerprint = self._fingerprint(environment, {})
         sdist_hash = self.finder.sha256(release.artifact)
         with self._lock:
             cached = self.wheels.get(sdist_hash, fingerprint, self._target_key())
             if cached is not None:
                 return cached
-            self.reporter.status(
-                f"Building {release.name} {release.version} (needed to build another sdist)"
+            self.reporter.building(
+                Building(
+                    package=release.name, version=str(release.version), step="dependency-wheel"
+                )
             )
             tree = self.source_tree(release)
             build_system = read_build_system(tree)
-            substituted = self.env_substitutions(release) if self.env_substitutions else frozenset()
-            with self._environment(pins) as env:
+            with self._environment(environment) as env:
                 out = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._work))
-                wheel = build_wheel(env, tree, build_system, None, out, substituted=substituted)
-            stamp_wheel(wheel, {str(k): str(v.version) for k, v in pins.items()}, fingerprint)
+                wheel = build_wheel(
+                    env, tree, build_system, None, out, substituted=environment.substituted
+                )
+            stamped = {str(k): str(v.version) for k, v in environment.pins.items()}
+            stamp_wheel(wheel, stamped, fingerprint)
             return self.wheels.put(wheel, sdist_hash, fingerprint, self._target_key())
 
     def source_tree(self, sdist: Release) -> Path:
@@ -184,7 +216,7 @@ class Workshop:
         with self._lock:
             tree = self._trees.get(artifact.url)
             if tree is None:
-                self.reporter.status(f"Fetching {artifact.filename}")
+                self.reporter.fetching(Fetching(kind="file", subject=artifact.filename))
                 archive = self.finder.fetch(artifact)
                 dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
                 tree = extract_archive(archive, dest)
@@ -193,9 +225,32 @@ class Workshop:
 
     # -- helpers --------------------------------------------------------------
 
-    def _environment(
-        self, pins: Mapping[NormalizedName, Release]
-    ) -> AbstractContextManager[BuildEnvironment]:
+    def _once(self, key: str | None, compute: Callable[[], _T]) -> _T:
+        """``compute()`` (which reads the cache first) once per key at a time: a thread that
+        asks for a hook result another thread is computing waits for it instead of running
+        the hook again. Keys are None only for working trees, which are never shared."""
+        if key is None:
+            return compute()
+        with self._running_lock:
+            pending = self._running.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._running[key] = Future()
+        if not owner:
+            return pending.result()  # type: ignore[return-value]
+        try:
+            result = compute()
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        else:
+            pending.set_result(result)
+            return result
+        finally:
+            with self._running_lock:
+                del self._running[key]
+
+    def _environment(self, spec: EnvironmentSpec) -> AbstractContextManager[BuildEnvironment]:
         if self.target.interpreter is None:
             raise TargetError(
                 f"Locking for {self.target.describe()} needs sdist builds (to read build "
@@ -203,34 +258,39 @@ class Workshop:
                 hint="Run lock-build with a matching Python (--python PATH), or allow wheels "
                 "for the packages that need building.",
             )
-        wheels = [self.wheel_for(release) for _, release in sorted(pins.items())]
+        wheels = [
+            self.wheel_for(release, spec.built.get(name))
+            for name, release in sorted(spec.pins.items())
+        ]
         return self._pool.environment(self.target.interpreter, wheels)
 
-    def _fingerprint(
-        self, pins: Mapping[NormalizedName, Release], config: Mapping[str, str]
-    ) -> str:
+    def _fingerprint(self, spec: EnvironmentSpec, config: Mapping[str, str]) -> str:
         """The build fingerprint plan and sync compute from the lock for the same pins."""
         return build_fingerprint(
             (
-                BuildPin(name=str(name), version=str(r.version), sha256=self._identity(r))
-                for name, r in pins.items()
+                BuildPin(
+                    name=str(name),
+                    version=str(r.version),
+                    sha256=self._identity(r, spec.built.get(name)),
+                )
+                for name, r in spec.pins.items()
             ),
             config,
             target_key=self._target_key(),
         )
 
-    def _identity(self, release: Release) -> str:
+    def _identity(self, release: Release, environment: EnvironmentSpec | None) -> str:
         """A pin's identity: its wheel's hash, or what a built pin is built from and against."""
         if release.wheel is not None:
             return self.finder.sha256(release.wheel)
         if release.artifact.kind is ArtifactKind.DIRECTORY:
             return ""  # unhashed by nature; the lock says so
-        if self.env_pins is None:
+        if environment is None:
             raise BuildError(
                 f"{release.name} {release.version} has no wheel and no locked build environment."
             )
         # Built by wheel_for without config settings, so fingerprinted without them.
-        inner = self._fingerprint(self.env_pins(release), {})
+        inner = self._fingerprint(environment, {})
         return built_identity(self.finder.sha256(release.artifact), inner)
 
     def _target_key(self) -> str:
@@ -244,14 +304,14 @@ class Workshop:
         self,
         kind: str,
         sdist: Release,
-        pins: Mapping[NormalizedName, Release],
+        environment: EnvironmentSpec,
         config: Mapping[str, str],
     ) -> str | None:
         artifact = sdist.sdist or sdist.artifact
         if artifact.kind is ArtifactKind.DIRECTORY:
             return None  # a working tree changes under us: never cache its hooks
         sdist_hash = self.finder.sha256(artifact)
-        return f"{kind}-{sdist_hash[:32]}-{self._fingerprint(pins, config)[:32]}"
+        return f"{kind}-{sdist_hash[:32]}-{self._fingerprint(environment, config)[:32]}"
 
     def _cache_path(self, key: str) -> Path:
         return self.cache_dir / "hooks" / f"{_HOOK_KIND}-{key}.json"
@@ -323,4 +383,4 @@ class _EnvironmentPool:
                 env.cleanup()
 
 
-__all__ = ["EnvPins", "Workshop"]
+__all__ = ["Workshop"]

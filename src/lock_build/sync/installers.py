@@ -4,6 +4,10 @@ and a builtin installer (PyPA ``installer``) that unpacks wheels in parallel.
 Everything they install is a local file we already verified; they get no index,
 no dependency resolution and no configuration of their own, so they cannot add
 anything the lock did not name.
+
+Why one long module: three implementations of the one :class:`Installer` protocol
+(pip, uv, builtin) and :func:`make_installer` choosing among them; the builtin installer
+hands uninstalls to pip and shares the command helpers, so they read best side by side.
 """
 
 from __future__ import annotations
@@ -134,6 +138,7 @@ class PipInstaller:
         else:
             raise SyncError(
                 f"The target environment ({python}) has no pip, and neither has lock-build's.",
+                path=python,
                 hint="Install pip into it, or use --installer uv.",
             )
         self.extra = ["--break-system-packages"] if break_system_packages else []
@@ -380,7 +385,14 @@ class BuiltinInstaller:
             self._pip_installer().uninstall(sorted(replaced))
         done = 0
         results: list[_Installed] = []
-        with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool:
+        # installer warns about __pycache__ files shipped in wheels (numpy's): skipped either
+        # way, and noise to users. The filter is set here, around the whole pool, because
+        # warnings.catch_warnings is process-global and cannot be entered per thread.
+        with (
+            warnings.catch_warnings(),
+            ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool,
+        ):
+            warnings.simplefilter("ignore", RuntimeWarning)
             for installed in pool.map(self._install_one, wheels):
                 done += 1
                 results.append(installed)
@@ -463,13 +475,11 @@ class BuiltinInstaller:
                     bytecode_optimization_levels=(),  # the target compiles, below
                     overwrite_existing=True,  # as pip: a stray file is replaced
                 )
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # shipped __pycache__
-                    install_wheel(
-                        source,
-                        destination,
-                        additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
-                    )
+                install_wheel(
+                    source,
+                    destination,
+                    additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
+                )
                 root = "purelib" if _root_is_purelib(source) else "platlib"
                 record = Path(self._target().paths[root]) / source.dist_info_dir / "RECORD"
         except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:

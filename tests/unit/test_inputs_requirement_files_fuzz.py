@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lock_build.errors import LockBuildError
-from lock_build.inputs import parse_requirements_file
+from lock_build.inputs.requirement_files import parse_requirements_file
 
 # Pieces real files are made of, plus the ones that broke the parser before.
 FRAGMENTS = st.sampled_from(

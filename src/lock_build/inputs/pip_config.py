@@ -27,13 +27,12 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from lock_build.errors import ConfigError, InputError
-from lock_build.inputs import IndexOptions, apply_binary_option, merge_binary
+from lock_build.inputs.index_options import IndexOptions, apply_binary_option, merge_binary
 from lock_build.settings import PYPI_SIMPLE, BinaryPolicy, IndexSettings, IndexStrategy
 
 __all__ = [
     "ConfigLocations",
     "default_config_locations",
-    "describe_sources",
     "load_index_settings",
     "parse_exclude_newer",
 ]
@@ -105,39 +104,6 @@ def default_config_locations(
         site_files=site_files,
         env_file=environ.get("PIP_CONFIG_FILE"),
     )
-
-
-def describe_sources(
-    *,
-    environ: Mapping[str, str] | None = None,
-    locations: ConfigLocations | None = None,
-    site_prefix: Path | None = None,
-) -> list[str]:
-    """One line per config file pip would consider, saying whether it was read (--verbose)."""
-    environ = os.environ if environ is None else environ
-    locations = locations or default_config_locations(environ, site_prefix=site_prefix)
-    if locations.env_file is not None and locations.env_file == os.devnull:
-        return [f"PIP_CONFIG_FILE={os.devnull}: no pip configuration file is read"]
-    lines = []
-    candidates = locations.candidates()
-    chosen = {path for _, path in candidates}
-    for kind, files in (
-        ("global", locations.global_files),
-        ("user", locations.user_files),
-        ("site", locations.site_files),
-    ):
-        for path in files:
-            if path not in chosen:
-                lines.append(f"{kind}: {path} (skipped: PIP_CONFIG_FILE is set)")
-            else:
-                lines.append(f"{kind}: {path} ({'read' if path.is_file() else 'not found'})")
-    if locations.env_file:
-        path = Path(locations.env_file)
-        lines.append(f"PIP_CONFIG_FILE: {path} ({'read' if path.is_file() else 'not found'})")
-    pip_vars = sorted(k for k in environ if k.startswith("PIP_") and k != "PIP_CONFIG_FILE")
-    if pip_vars:
-        lines.append("environment: " + ", ".join(pip_vars))
-    return lines
 
 
 # --------------------------------------------------------------------------- raw layers

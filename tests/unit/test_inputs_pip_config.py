@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from lock_build.errors import ConfigError, InputError
-from lock_build.inputs import IndexOptions
-from lock_build.pipconfig import (
+from lock_build.inputs.index_options import IndexOptions
+from lock_build.inputs.pip_config import (
     ConfigLocations,
     default_config_locations,
-    describe_sources,
     load_index_settings,
     parse_exclude_newer,
 )
@@ -494,29 +493,6 @@ def test_unrelated_flags_and_environment_are_ignored(config: Config) -> None:
         flags={"output": "x.lock", "upgrade": True, "index_url": None},
     )
     assert settings.index_url == PYPI_SIMPLE and settings.warnings == ()
-
-
-# --------------------------------------------------------------------------- describe_sources
-
-
-def test_describe_sources(config: Config) -> None:
-    config.write(config.user, "[global]\n")
-    lines = describe_sources(environ={"PIP_FIND_LINKS": "/x"}, locations=config.locations())
-    assert lines == [
-        f"global: {config.global_file} (not found)",
-        f"user: {config.legacy_user} (not found)",
-        f"user: {config.user} (read)",
-        f"site: {config.site} (not found)",
-        "environment: PIP_FIND_LINKS",
-    ]
-    config.env_file = str(config.write(config.root / "env.conf", "[global]\n"))
-    lines = describe_sources(environ={}, locations=config.locations())
-    assert f"user: {config.user} (skipped: PIP_CONFIG_FILE is set)" in lines
-    assert lines[-1] == f"PIP_CONFIG_FILE: {config.env_file} (read)"
-    config.env_file = os.devnull
-    assert describe_sources(environ={}, locations=config.locations()) == [
-        f"PIP_CONFIG_FILE={os.devnull}: no pip configuration file is read"
-    ]
 
 
 def test_binary_option_in_a_later_file_replaces_an_earlier_one(config: Config) -> None:
