@@ -68,16 +68,32 @@ class Prefetcher:
         self._closed = False
 
     def want(self, requirements: Iterable[Requirement]) -> None:
-        """Start on every requirement (name and extras) not seen before, in order."""
+        """Start on every requirement (name and extras) not seen before, in order.
+
+        The resolver calls this for every name it looks at, mostly seen ones: those are
+        answered without the lock (``_seen`` only grows), and a new walk is submitted
+        after the lock is released, so the resolver never waits on a worker that holds
+        it while the pool starts a thread.
+        """
         for requirement in requirements:
             name = canonicalize_name(requirement.name)
             extras = frozenset(canonicalize_name(e) for e in requirement.extras)
+            if (name, extras) in self._seen:
+                continue
             with self._lock:
                 if self._closed or (name, extras) in self._seen:
                     continue
                 self._seen.add((name, extras))
                 self._running += 1
+            try:
                 self._pool.submit(self._walk, name, extras, requirement.specifier)
+            except RuntimeError:  # closed meanwhile: the pool takes nothing new
+                self._done()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._running -= 1
+            self._lock.notify_all()
 
     def want_dependencies(
         self, metadata: CoreMetadata, extras: frozenset[NormalizedName] = frozenset()
@@ -102,9 +118,7 @@ class Prefetcher:
         try:
             self._step(name, extras, specifier)
         finally:
-            with self._lock:
-                self._running -= 1
-                self._lock.notify_all()
+            self._done()
 
     def _step(
         self, name: NormalizedName, extras: frozenset[NormalizedName], specifier: SpecifierSet
