@@ -298,18 +298,19 @@ def test_complete_lists_every_file_of_the_version_once_per_page(
         "demo-2.0-cp311-cp311-win_amd64.whl",
         "demo-2.0.tar.gz",
     ]
-    kept = list((tmp_path / "cache" / "pages").glob("version-files-v1-*.json"))
+    kept = list((tmp_path / "cache" / "pages").glob("version-files-v2-*.json"))
     assert len(kept) == 1
     assert completed() == first
     # A second run over the same page reads the kept list instead of parsing the page.
     entry = json.loads(kept[0].read_text())
-    entry["value"] = [f for f in entry["value"] if "win_amd64" not in f["filename"]]
+    rows = entry["value"]["rows"]
+    entry["value"]["rows"] = [row for row in rows if "win_amd64" not in row[0]]
     kept[0].write_text(json.dumps(entry))
     assert completed() == [first[0], first[2]]
     # A changed page is another key: its new file is listed, never a stale list.
     make_wheel(idx.dir, "demo", "2.0", "cp311-cp311-macosx_11_0_arm64")
     assert "demo-2.0-cp311-cp311-macosx_11_0_arm64.whl" in completed()
-    assert len(list((tmp_path / "cache" / "pages").glob("version-files-v1-*.json"))) == 2
+    assert len(list((tmp_path / "cache" / "pages").glob("version-files-v2-*.json"))) == 2
 
 
 def test_requires_python_and_yanked(server: IndexServer, tmp_path: Path) -> None:

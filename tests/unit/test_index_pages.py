@@ -152,9 +152,31 @@ def test_the_parsed_page_cache_value_round_trips_and_refuses_a_bad_specifier() -
     assert again == found
     # Equal Requires-Python strings give one shared object (decided once by selection).
     assert again[0].requires_python is again[1].requires_python
-    value[0]["requires-python"] = ">=3.9,<<"
-    with pytest.raises(CacheEntryError, match=r"value\[0\].requires-python"):
+    rows = value["rows"]  # type: ignore[index]
+    rows[0][4] = ">=3.9,<<"
+    with pytest.raises(CacheEntryError, match=r"value.rows\[0\]: requires-python"):
         artifacts_from_json(value)
+
+
+@pytest.mark.parametrize(
+    ("column", "bad", "message"),
+    [
+        (0, 7, r"rows\[0\] is not a row"),  # a filename that is not a string
+        (7, True, r"rows\[0\] is not a row"),  # a size that is a boolean
+        (8, "yes", r"rows\[0\] is not a row"),
+        (2, "A" * 64, r"sha256 is not a sha256 hex digest"),
+        (9, "ab", r"metadata-sha256 is not a sha256 hex digest"),
+        (0, "demo.exe", r"filename 'demo.exe' is not a distribution"),
+    ],
+)
+def test_a_damaged_row_is_a_cache_entry_error(column: int, bad: object, message: str) -> None:
+    found = parse_project_page(json.dumps(_JSON_FOR_CACHE).encode(), JSON_TYPE, PAGE, PAGE)
+    value = artifacts_to_json(found)
+    value["rows"][0][column] = bad  # type: ignore[index]
+    with pytest.raises(CacheEntryError, match=message):
+        artifacts_from_json(value)
+    with pytest.raises(CacheEntryError, match="fields"):
+        artifacts_from_json({**value, "fields": ["filename"]})
 
 
 _JSON_FOR_CACHE = {

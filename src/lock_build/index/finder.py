@@ -62,8 +62,8 @@ from lock_build.target import Target
 
 T = TypeVar("T")
 # Cache entry kinds; the version in the name changes when the value's shape does.
-_PAGE_KIND = "page-v2"
-_VERSION_FILES_KIND = "version-files-v1"
+_PAGE_KIND = "page-v3"
+_VERSION_FILES_KIND = "version-files-v2"
 _METADATA_KIND = "metadata-v2"
 _WORKERS = 8
 _HASH_CHUNK = 1 << 20

@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import json
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -21,10 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from lock_build.cache import (
     CacheEntryError,
     expect_dict,
-    expect_int,
     expect_list,
-    expect_optional_str,
-    expect_str,
 )
 from lock_build.errors import IndexPageError
 from lock_build.index.http import redact
@@ -252,60 +251,95 @@ def _yanked(value: object) -> str | None:
 
 
 # -- the parsed-page cache's value ------------------------------------------------------
-# A page's artifacts as plain JSON: each file's filename and url (from which the name,
-# version, kind and tags are parsed again, memoised), plus what the page said about it.
+# A page's artifacts as plain JSON rows (a warm compile reads thousands of them, so no
+# key is repeated per file): each file's filename and url (from which the name, version,
+# kind and tags are parsed again, memoised), plus what the page said about it.
+
+_ROW_FIELDS = (
+    "filename",
+    "url",
+    "sha256",
+    "index",
+    "requires-python",
+    "yanked",
+    "upload-time",
+    "size",
+    "has-metadata-file",
+    "metadata-sha256",
+)
+_NONE = type(None)
+_OPTIONAL_STR = (str, _NONE)
+# The type each field of a row must have, checked in one pass (all(map(isinstance, ...))).
+_ROW_TYPES: tuple[Any, ...] = (
+    str,
+    str,
+    _OPTIONAL_STR,
+    str,
+    _OPTIONAL_STR,
+    _OPTIONAL_STR,
+    _OPTIONAL_STR,
+    (int, _NONE),
+    bool,
+    _OPTIONAL_STR,
+)
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def artifacts_to_json(artifacts: Iterable[Artifact]) -> list[dict[str, object]]:
-    return [
-        {
-            "filename": a.filename,
-            "url": a.url,
-            "sha256": a.sha256,
-            "index": a.index,
-            "requires-python": None if a.requires_python is None else str(a.requires_python),
-            "yanked": a.yanked,
-            "upload-time": None if a.upload_time is None else a.upload_time.isoformat(),
-            "size": a.size,
-            "has-metadata-file": a.has_metadata_file,
-            "metadata-sha256": a.metadata_sha256,
-        }
-        for a in artifacts
-    ]
+def artifacts_to_json(artifacts: Iterable[Artifact]) -> dict[str, object]:
+    return {
+        "fields": list(_ROW_FIELDS),
+        "rows": [
+            [
+                a.filename,
+                a.url,
+                a.sha256,
+                a.index,
+                None if a.requires_python is None else str(a.requires_python),
+                a.yanked,
+                None if a.upload_time is None else a.upload_time.isoformat(),
+                a.size,
+                a.has_metadata_file,
+                a.metadata_sha256,
+            ]
+            for a in artifacts
+        ],
+    }
 
 
 def artifacts_from_json(value: object) -> tuple[Artifact, ...]:
     """The inverse of :func:`artifacts_to_json`; :class:`CacheEntryError` on any other shape."""
+    entry = expect_dict(value, "value")
+    if entry.get("fields") != list(_ROW_FIELDS):
+        raise CacheEntryError("value.fields are not this version's fields")
     artifacts = []
-    for position, item in enumerate(expect_list(value, "value")):
-        where = f"value[{position}]"
-        entry = expect_dict(item, where)
-        filename = expect_str(entry["filename"], f"{where}.filename")
-        sha256 = expect_optional_str(entry["sha256"], f"{where}.sha256")
-        metadata_sha256 = expect_optional_str(entry["metadata-sha256"], f"{where}.metadata-sha256")
-        if sha256 is not None and _sha256(sha256) != sha256:
-            raise CacheEntryError(f"{where}.sha256 is not a sha256 hex digest")
-        if metadata_sha256 is not None and _sha256(metadata_sha256) != metadata_sha256:
-            raise CacheEntryError(f"{where}.metadata-sha256 is not a sha256 hex digest")
-        requires_python = expect_optional_str(entry["requires-python"], f"{where}.requires-python")
-        upload_time = expect_optional_str(entry["upload-time"], f"{where}.upload-time")
-        size = entry["size"]
-        has_metadata_file = entry["has-metadata-file"]
-        if not isinstance(has_metadata_file, bool):
-            raise CacheEntryError(f"{where}.has-metadata-file is not a boolean")
+    for position, row in enumerate(expect_list(entry.get("rows"), "value.rows")):
+        where = f"value.rows[{position}]"
+        if (
+            not isinstance(row, list)
+            or len(row) != len(_ROW_TYPES)
+            or not all(map(isinstance, row, _ROW_TYPES))
+            or isinstance(row[7], bool)  # a size; bool is an int to isinstance
+        ):
+            raise CacheEntryError(f"{where} is not a row of {', '.join(_ROW_FIELDS)}")
+        (filename, url, sha256, index, requires_python, yanked, upload_time, size) = row[:8]
+        has_metadata_file, metadata_sha256 = row[8], row[9]
+        if sha256 is not None and not _HEX_SHA256.fullmatch(sha256):
+            raise CacheEntryError(f"{where}: sha256 is not a sha256 hex digest")
+        if metadata_sha256 is not None and not _HEX_SHA256.fullmatch(metadata_sha256):
+            raise CacheEntryError(f"{where}: metadata-sha256 is not a sha256 hex digest")
         artifact = artifact_from_filename(
             filename,
-            expect_str(entry["url"], f"{where}.url"),
+            url,
             sha256=sha256,
-            index=expect_str(entry["index"], f"{where}.index"),
-            requires_python=_cached_specifier(requires_python, f"{where}.requires-python"),
-            yanked=expect_optional_str(entry["yanked"], f"{where}.yanked"),
+            index=index,
+            requires_python=_cached_specifier(requires_python, f"{where}: requires-python"),
+            yanked=yanked,
             upload_time=None if upload_time is None else datetime.fromisoformat(upload_time),
-            size=None if size is None else expect_int(size, f"{where}.size"),
+            size=size,
             has_metadata_file=has_metadata_file,
             metadata_sha256=metadata_sha256,
         )
         if artifact is None:
-            raise CacheEntryError(f"{where}.filename {filename!r} is not a distribution")
+            raise CacheEntryError(f"{where}: filename {filename!r} is not a distribution")
         artifacts.append(artifact)
     return tuple(artifacts)
