@@ -69,7 +69,7 @@ def extract_archive(archive: Path, dest: Path, limits: ExtractLimits | None = No
         elif name.endswith(_TAR_SUFFIXES):
             names = _extract_tar(archive, dest, limits)
         else:
-            raise ArchiveError(f"{archive.name} is not a .tar.gz or .zip archive.")
+            raise ArchiveError(f"{archive.name} is not a .tar.gz or .zip archive.", path=archive)
     except ArchiveError:
         raise
     except (
@@ -84,7 +84,9 @@ def extract_archive(archive: Path, dest: Path, limits: ExtractLimits | None = No
         NotImplementedError,  # an unsupported zip compression method
         RuntimeError,  # an encrypted zip member
     ) as exc:
-        raise ArchiveError(f"The archive {archive.name} cannot be unpacked ({exc}).") from exc
+        raise ArchiveError(
+            f"The archive {archive.name} cannot be unpacked ({exc}).", path=archive
+        ) from exc
     tops = {PurePosixPath(n).parts[0] for n in names if PurePosixPath(n).parts}
     if len(tops) == 1:
         top = dest / tops.pop()
@@ -98,12 +100,14 @@ def _check_member_path(archive: Path, member: str) -> None:
     drive = bool(path.parts) and ":" in path.parts[0]  # "C:/..." from a Windows-made zip
     if path.is_absolute() or member.startswith(("/", "\\")) or drive:
         raise ArchiveError(
-            f"The archive {archive.name} holds an absolute path {member!r}; refusing it."
+            f"The archive {archive.name} holds an absolute path {member!r}; refusing it.",
+            path=archive,
         )
     if ".." in path.parts:
         raise ArchiveError(
             f"The archive {archive.name} holds a member {member!r} that escapes its directory; "
-            "refusing it."
+            "refusing it.",
+            path=archive,
         )
 
 
@@ -112,12 +116,14 @@ def _check_size(archive: Path, members: int, total: int, limits: ExtractLimits) 
         raise ArchiveError(
             f"The archive {archive.name} holds more than the limit of {limits.max_members} "
             "members; refusing it.",
+            path=archive,
             hint="If it is genuine, raise LOCK_BUILD_MAX_MEMBERS.",
         )
     if total > limits.max_bytes:
         raise ArchiveError(
             f"The archive {archive.name} unpacks to more than the limit of "
             f"{limits.max_bytes // _MIB} MiB (at least {total / _MIB:.1f} MiB); refusing it.",
+            path=archive,
             hint="If it is genuine, raise LOCK_BUILD_MAX_UNPACKED_MB.",
         )
 
@@ -136,7 +142,8 @@ def _extract_tar(archive: Path, dest: Path, limits: ExtractLimits) -> list[str]:
             if member.isdev() or member.isfifo():
                 raise ArchiveError(
                     f"The archive {archive.name} holds a device or pipe {member.name!r}; "
-                    "refusing it."
+                    "refusing it.",
+                    path=archive,
                 )
             if member.issym() or member.islnk():
                 _check_link(archive, member)
@@ -147,7 +154,8 @@ def _extract_tar(archive: Path, dest: Path, limits: ExtractLimits) -> list[str]:
             except tarfile.FilterError as exc:
                 raise ArchiveError(
                     f"The archive {archive.name} holds an unsafe member "
-                    f"{exc.tarinfo.name!r} ({exc}); refusing it."
+                    f"{exc.tarinfo.name!r} ({exc}); refusing it.",
+                    path=archive,
                 ) from exc
         else:
             tf.extractall(dest, members=[_data_member(m) for m in members])
@@ -184,7 +192,8 @@ def _check_link(archive: Path, member: tarfile.TarInfo) -> None:
     if depth < 0:
         raise ArchiveError(
             f"The archive {archive.name} holds a link {member.name!r} -> {member.linkname!r} "
-            "pointing outside it; refusing it."
+            "pointing outside it; refusing it.",
+            path=archive,
         )
 
 
@@ -200,13 +209,15 @@ def _extract_zip(archive: Path, dest: Path, limits: ExtractLimits) -> list[str]:
             if mode and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)):
                 raise ArchiveError(
                     f"The archive {archive.name} holds a device or pipe {info.filename!r}; "
-                    "refusing it."
+                    "refusing it.",
+                    path=archive,
                 )
             target = (root / info.filename).resolve()
             if not target.is_relative_to(root):
                 raise ArchiveError(
                     f"The archive {archive.name} holds a member {info.filename!r} that escapes "
-                    "its directory; refusing it."
+                    "its directory; refusing it.",
+                    path=archive,
                 )
         for info in infos:
             # zipfile writes symlink entries as small regular files, so they cannot escape.

@@ -30,7 +30,9 @@ def _headers(data: bytes, source: str) -> dict[str, Any]:
     try:
         raw, _unparsed = parse_email(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise MetadataError(f"The core metadata of {source} cannot be read ({exc}).") from exc
+        raise MetadataError(
+            f"The core metadata of {source} cannot be read ({exc}).", source=source
+        ) from exc
     return dict(raw)
 
 
@@ -42,12 +44,18 @@ def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:
     raw = _headers(data, source)
     name, version = raw.get("name"), raw.get("version")
     if not name or not version:
-        raise MetadataError(f"The core metadata of {source} has no Name or Version.")
+        raise MetadataError(
+            f"The core metadata of {source} has no Name or Version.",
+            source=source,
+            package=canonicalize_name(name) if name else None,
+        )
     try:
         parsed_version = Version(version)
     except InvalidVersion as exc:
         raise MetadataError(
-            f"The core metadata of {source} has an invalid Version {version!r}."
+            f"The core metadata of {source} has an invalid Version {version!r}.",
+            source=source,
+            package=canonicalize_name(name),
         ) from exc
     requirements = []
     for text in raw.get("requires_dist", ()):
@@ -56,6 +64,9 @@ def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:
         except InvalidRequirement as exc:
             raise MetadataError(
                 f"{source} declares a malformed dependency {text!r} ({exc}).",
+                source=source,
+                package=canonicalize_name(name),
+                version=parsed_version,
                 hint="The distribution's metadata is broken; pin another version of it.",
             ) from exc
     requires_python = None
@@ -64,7 +75,10 @@ def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:
             requires_python = SpecifierSet(raw["requires_python"])
         except InvalidSpecifier as exc:
             raise MetadataError(
-                f"{source} declares a malformed Requires-Python {raw['requires_python']!r}."
+                f"{source} declares a malformed Requires-Python {raw['requires_python']!r}.",
+                source=source,
+                package=canonicalize_name(name),
+                version=parsed_version,
             ) from exc
     return CoreMetadata(
         name=canonicalize_name(name),
@@ -117,10 +131,14 @@ def read_wheel_metadata(zip_path: Path, project: str | None = None) -> bytes:
         with zipfile.ZipFile(zip_path) as zf:
             member = find_metadata_member(zf.namelist(), project)
             if member is None:
-                raise MetadataError(f"The wheel {zip_path.name} has no .dist-info/METADATA.")
+                raise MetadataError(
+                    f"The wheel {zip_path.name} has no .dist-info/METADATA.", source=zip_path.name
+                )
             return zf.read(member)
     except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-        raise ArchiveError(f"The wheel {zip_path.name} cannot be read ({exc}).") from exc
+        raise ArchiveError(
+            f"The wheel {zip_path.name} cannot be read ({exc}).", path=zip_path
+        ) from exc
 
 
 def read_sdist_pkg_info(path: Path) -> bytes | None:
@@ -138,7 +156,7 @@ def read_sdist_pkg_info(path: Path) -> bytes | None:
             handle = tf.extractfile(member)
             return handle.read() if handle else None
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-        raise ArchiveError(f"The sdist {path.name} cannot be read ({exc}).") from exc
+        raise ArchiveError(f"The sdist {path.name} cannot be read ({exc}).", path=path) from exc
 
 
 def _top_level_pkg_info(names: Iterable[str]) -> str | None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from lock_build.building import (
     BuildEnvironment,
@@ -90,6 +91,8 @@ def test_raising_hook_is_a_build_error_with_the_log(
     error = info.value
     assert "cftime-1.6.1: get_requires_for_build_wheel failed in backend 'lbbackend'" in str(error)
     log = Path(str(error).split("log: ")[1].rstrip("."))
+    assert (error.package, error.version) == ("cftime", Version("1.6.1"))
+    assert (error.hook, error.log) == ("get_requires_for_build_wheel", log)
     env_v2.cleanup()
     assert log.is_file()  # outlives the environment so the user can read it
     assert "RuntimeError: cannot find numpy headers" in log.read_text()
@@ -114,6 +117,9 @@ def test_build_failure_is_a_build_error(tmp_path: Path, env_v2: BuildEnvironment
     with pytest.raises(BuildError, match="cftime-1.6.1: build_wheel failed") as info:
         build_wheel(env_v2, source, system, None, tmp_path / "out")
     assert "gcc: error: no such file" in (info.value.detail or "")
+    assert (info.value.package, info.value.version) == ("cftime", Version("1.6.1"))
+    assert info.value.hook == "build_wheel" and info.value.log is not None
+    assert info.value.log.is_file()
 
 
 def test_prepare_metadata(tmp_path: Path, env_v2: BuildEnvironment) -> None:
@@ -206,6 +212,7 @@ def test_unsatisfied_build_requirements_are_named(
             get_requires_for_build_wheel(env, source, system, None)
         assert "cftime-1.6.1: the build environment does not satisfy" in str(info.value)
         assert problem in str(info.value)
+        assert (info.value.package, info.value.hook) == ("cftime", None)  # before any hook
         # Checked before any hook runs: nothing is prepared or built.
         with pytest.raises(BuildError, match="does not satisfy"):
             prepare_metadata(env, source, system, None, tmp_path / "meta")

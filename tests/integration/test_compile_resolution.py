@@ -66,7 +66,13 @@ def test_conflict_through_a_chain_of_dependencies(project: Project) -> None:
 
     run = project.compile()
 
-    assert_clean_error(run, "mid 1.0 requires leaf==1.0", "leaf>=2")
+    # The whole chain, from the input line down to the conflicting requirement.
+    assert_clean_error(
+        run,
+        "you asked for app (requirements.in:1) -> app 1.0 requires mid -> "
+        "mid 1.0 requires leaf==1.0",
+        "you asked for leaf>=2 (requirements.in:2)",
+    )
     assert not (project.root / "requirements.lock").exists()
 
 

@@ -212,6 +212,9 @@ def test_failed_build_leaves_environment_unchanged(index, venv_factory, tmp_path
     log = Path(message.split("log: ")[1].split()[0].rstrip(".;"))
     assert "the compiler exploded" in log.read_text()
     assert env.freeze() == before
+    error = info.value
+    assert (error.package, str(error.version)) == ("broken", "1.0")
+    assert (error.hook, error.log) == ("build_wheel", log)
 
 
 def test_shared_abi_pin_mismatch_refused_before_install(
@@ -229,9 +232,11 @@ def test_shared_abi_pin_mismatch_refused_before_install(
         ],
         [build_env("abiext", "1.0", ("abiprov==2.0",), shared=["abiprov"])],
     )
-    with pytest.raises(SyncError, match="built against abiprov 2.0, but the lock installs"):
+    with pytest.raises(SyncError, match="built against abiprov 2.0, but the lock installs") as info:
         do_sync(lock, env, tmp_path / "cache")
     assert env.freeze() == {}
+    assert info.value.package == "abiext"
+    assert info.value.path is not None and info.value.path.name.startswith("abiext-1.0")
 
 
 def test_extraneous_removed_and_dry_run_exit_codes(
@@ -340,9 +345,10 @@ def test_externally_managed_interpreter_refused(
     assert system.externally_managed and not real.externally_managed
     monkeypatch.setattr(prepare, "inspect_environment", lambda python: system)
     lock = abi_lock(index, env.python)
-    with pytest.raises(SyncError, match="externally managed"):
+    with pytest.raises(SyncError, match="externally managed") as info:
         do_sync(lock, env, tmp_path / "cache")
     assert env.freeze() == {}
+    assert info.value.path == env.python.absolute() and info.value.package is None
     assert do_sync(lock, env, tmp_path / "cache", dry_run=True).plan.changes  # dry run allowed
 
 
@@ -368,6 +374,8 @@ def test_tampered_artifact_is_refused_before_anything_changes(
         do_sync(replace(lock, packages=packages), env, tmp_path / "cache")
     assert "abiprov" in info.value.render()
     assert env.freeze() == before
+    assert info.value.expected == ("0" * 64,) and info.value.got not in (None, "0" * 64)
+    assert info.value.url is not None and "abiprov" in info.value.url
 
 
 # --------------------------------------------------------------------------- builtin installer

@@ -74,6 +74,12 @@ class DictSource:
         release = self.releases(name)[0]
         return release, self.metadata(release)
 
+    def why_unusable(self, name: NormalizedName) -> str | None:
+        return None if name in self.index else f"the dict has no project named {name}"
+
+    def describe_locations(self) -> str:
+        return ""
+
 
 def want(*texts: str, origin: str = "-r requirements.in") -> tuple[Wanted, ...]:
     return tuple(Wanted(requirement=Requirement(t), origin=origin) for t in texts)

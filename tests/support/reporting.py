@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lock_build.reporting import Building, Fetching, Installing, Reporter, Resolving
+
 
 @dataclass
-class RecordingReporter:
-    """Keeps every message by kind; ``statuses`` is what a terminal's status line showed."""
+class RecordingReporter(Reporter):
+    """Keeps every message by kind; ``statuses`` is what a terminal's status line showed,
+    ``events`` the typed progress events in order."""
 
+    events: list[Resolving | Fetching | Building | Installing] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -25,3 +29,19 @@ class RecordingReporter:
 
     def debug(self, text: str) -> None:
         self.debugs.append(text)
+
+    def resolving(self, event: Resolving) -> None:
+        self.events.append(event)
+        super().resolving(event)
+
+    def fetching(self, event: Fetching) -> None:
+        self.events.append(event)
+        super().fetching(event)
+
+    def building(self, event: Building) -> None:
+        self.events.append(event)
+        super().building(event)
+
+    def installing(self, event: Installing) -> None:
+        self.events.append(event)
+        super().installing(event)

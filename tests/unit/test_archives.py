@@ -74,6 +74,7 @@ def test_unsafe_tar_members_are_refused(tmp_path: Path, members: list, culprit: 
     with pytest.raises(ArchiveError, match="refusing") as info:
         extract_archive(archive, tmp_path / "out")
     assert culprit in str(info.value)
+    assert info.value.path == archive
     assert not (tmp_path / "evil.txt").exists()
 
 

@@ -95,6 +95,7 @@ def test_broken_tables_name_sdist_and_field(tmp_path: Path, table: str, expected
         read_build_system(source)
     assert expected in str(info.value)
     assert str(info.value).startswith("cftime-1.6.1: ")
+    assert (info.value.package, str(info.value.version)) == ("cftime", "1.6.1")
 
 
 def test_build_system_not_a_table(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lock_build.building.failure_hints import KnownBuildFailure, build_failure
+from lock_build.building.failure_hints import KnownBuildFailure, build_failure, sdist_identity
 
 # (a log tail, what the hint must end with)
 SIGNATURES = [
@@ -39,6 +39,7 @@ def test_a_known_signature_ends_the_error_with_its_fix(tail: str, ends_with: str
     assert text.startswith("pyworld-0.3.5: build_wheel failed. The build failed because ")
     assert text.endswith(ends_with), text
     assert "\n" not in text and error.detail == tail
+    assert (error.package, str(error.version)) == ("pyworld", "0.3.5")
 
 
 def test_the_setuptools_fixes_name_the_build_constraint_option() -> None:
@@ -52,3 +53,20 @@ def test_an_unknown_failure_keeps_the_generic_hint() -> None:
     error = build_failure("m", log_tail="error: something else", label="x-1.0", hint="generic")
     assert not isinstance(error, KnownBuildFailure)
     assert error.render() == "m generic"
+    assert (error.package, str(error.version)) == ("x", "1.0")
+
+
+@pytest.mark.parametrize(
+    ("label", "package", "version"),
+    [
+        ("cftime-1.6.1", "cftime", "1.6.1"),
+        ("zope.interface-6.0", "zope-interface", "6.0"),
+        ("my-project", None, None),  # a local tree: its directory name tells neither
+        ("project", None, None),
+    ],
+)
+def test_the_sdist_is_named_from_its_unpacked_directory(
+    label: str, package: str | None, version: str | None
+) -> None:
+    name, parsed = sdist_identity(label)
+    assert (name, None if parsed is None else str(parsed)) == (package, version)

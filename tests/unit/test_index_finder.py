@@ -450,8 +450,10 @@ def test_pep658_hash_mismatch(server: IndexServer, tmp_path: Path) -> None:
         },
         metadata_sha256="0" * 64,
     )
-    with pytest.raises(HashMismatchError, match=r"\.metadata"):
+    with pytest.raises(HashMismatchError, match=r"\.metadata") as info:
         find.metadata(release.__class__(name=release.name, version=release.version, wheel=forged))
+    assert info.value.url == forged.url + ".metadata"
+    assert info.value.expected == ("0" * 64,) and info.value.got not in (None, "0" * 64)
 
 
 def test_metadata_by_range_requests(server: IndexServer, tmp_path: Path) -> None:
@@ -528,8 +530,10 @@ def test_metadata_name_mismatch(server: IndexServer, tmp_path: Path) -> None:
     wheel.rename(idx.dir / "impostor-1.0-py3-none-any.whl")
     find = finder(idx.url, tmp_path)
     (release,) = find.releases("impostor")
-    with pytest.raises(MetadataError, match="impostor"):
+    with pytest.raises(MetadataError, match="impostor") as info:
         find.metadata(release)
+    assert (info.value.package, str(info.value.version)) == ("impostor", "1.0")
+    assert info.value.source and "impostor-1.0-py3-none-any.whl" in info.value.source
 
 
 def test_prefetch_fetches_each_wheel_once(server: IndexServer, tmp_path: Path) -> None:
@@ -556,8 +560,10 @@ def test_fetch_hash_mismatch(server: IndexServer, tmp_path: Path) -> None:
     idx.bad_hashes = {wheel.name: "f" * 64}
     find = finder(idx.url, tmp_path)
     (release,) = find.releases("demo")
-    with pytest.raises(HashMismatchError, match="ffff"):
+    with pytest.raises(HashMismatchError, match="ffff") as info:
         find.fetch(release.artifact)
+    assert info.value.url == release.artifact.url and info.value.expected == ("f" * 64,)
+    assert info.value.got == hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert not list((tmp_path / "cache" / "artifacts").rglob("*.whl"))
 
 

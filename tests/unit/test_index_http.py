@@ -136,6 +136,7 @@ def test_retries_then_network_error_without_credentials(serve) -> None:
     assert len(server.log) == 4  # first try + 3 retries
     text = info.value.render() + (info.value.detail or "")
     assert "hunter2" not in text and "alice:****@127.0.0.1" in text
+    assert info.value.url == url.replace("hunter2", "****")
 
 
 def test_connection_refused_is_a_network_error(serve) -> None:
@@ -168,6 +169,7 @@ def test_index_credentials_apply_to_files_on_the_same_host(serve) -> None:
     with pytest.raises(IndexPageError, match="refused access") as info:
         anonymous.get_bytes(f"{server.url}/files/demo-1.0.tar.gz")
     assert info.value.hint and "netrc" in info.value.hint
+    assert (info.value.url, info.value.status) == (f"{server.url}/files/demo-1.0.tar.gz", 401)
 
 
 def test_netrc_credentials(serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,9 +213,17 @@ def test_download_verifies_and_is_atomic(serve, tmp_path: Path) -> None:
     assert http.download(f"{server.url}/f", dest, good, lambda d, t: seen.append((d, t))) == good
     assert dest.read_bytes() == body and seen[-1] == (len(body), len(body))
     bad_dest = tmp_path / "out" / "other-1.0.tar.gz"
-    with pytest.raises(HashMismatchError, match="0000"):
-        http.download(f"{server.url}/f", bad_dest, "0" * 64)
+    secret = server.url.replace("http://", "http://dora:s3cret@") + "/f"
+    with pytest.raises(HashMismatchError, match="0000") as info:
+        http.download(secret, bad_dest, "0" * 64)
     assert not bad_dest.exists()
+    error = info.value
+    assert (error.url, error.expected, error.got) == (
+        secret.replace("s3cret", "****"),
+        ("0" * 64,),
+        good,
+    )
+    assert error.message == f"{error.url} has sha256 {good}, but {'0' * 64} was expected."
     assert sorted(p.name for p in dest.parent.iterdir()) == ["demo-1.0.tar.gz"]
 
 

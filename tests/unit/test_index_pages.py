@@ -116,6 +116,7 @@ def test_garbage_is_an_index_page_error_naming_the_url(
     text = info.value.render()
     assert "idx.example/simple/demo/" in text
     assert "s3cret" not in text
+    assert info.value.url == "https://user:****@idx.example/simple/demo/"
 
 
 def test_find_links_directory(tmp_path: Path) -> None:

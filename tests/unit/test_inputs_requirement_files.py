@@ -209,8 +209,11 @@ def test_requirement_lines_in_a_constraint_file_are_constraints(tmp_path: Path) 
     ],
 )
 def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=message) as info:
         parse(tmp_path, text)
+    # The line is data too (each text's fault is on its last line); the message starts with it.
+    assert info.value.location == f"requirements.in:{text.count(chr(10))}"
+    assert info.value.message.startswith(f"{info.value.location}: ")
 
 
 def test_error_in_included_file_names_that_file(tmp_path: Path) -> None:

@@ -45,16 +45,24 @@ def test_parse_core_metadata_normalizes_and_parses() -> None:
 
 def test_bad_requirement_names_the_distribution() -> None:
     data = METADATA.replace(b"numpy>=1.26", b"numpy>=>1")
-    with pytest.raises(MetadataError, match="my-pkg 1.2.0.*numpy>=>1"):
+    with pytest.raises(MetadataError, match="my-pkg 1.2.0.*numpy>=>1") as info:
         parse_core_metadata(data, "my-pkg 1.2.0")
+    error = info.value
+    assert (error.source, error.package, str(error.version)) == ("my-pkg 1.2.0", "my-pkg", "1.2.0")
 
 
 @pytest.mark.parametrize(
-    "data", [b"Metadata-Version: 2.1\nVersion: 1.0\n", b"Name: x\nVersion: not a version\n"]
+    ("data", "package"),
+    [
+        (b"Metadata-Version: 2.1\nVersion: 1.0\n", None),
+        (b"Name: X_Y\nVersion: not a version\n", "x-y"),
+    ],
 )
-def test_missing_or_bad_name_version(data: bytes) -> None:
-    with pytest.raises(MetadataError):
-        parse_core_metadata(data, "x")
+def test_missing_or_bad_name_version(data: bytes, package: str | None) -> None:
+    with pytest.raises(MetadataError) as info:
+        parse_core_metadata(data, "https://u:pw@host/x.whl")
+    assert (info.value.source, info.value.package) == ("https://u:****@host/x.whl", package)
+    assert info.value.version is None
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from lock_build.errors import ResolutionError
-from lock_build.resolution.model import ResolveRequest
+from lock_build.errors import Pin, ResolutionError
+from lock_build.resolution.model import ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.target import resolve_target
 from support.fake_source import DictSource, want
@@ -127,8 +128,85 @@ def test_conflict_is_explained_as_chains():
     with pytest.raises(ResolutionError) as info:
         run(index, "a==2.0", "b>=2.1")
     message = str(info.value)
-    assert "a 2.0 requires b<2" in message
+    assert "you asked for a==2.0 (-r requirements.in) -> a 2.0 requires b<2" in message
     assert "you asked for b>=2.1 (-r requirements.in)" in message
+
+
+# input -> a -> b -> the conflicting c<2, against c>=2 from another input line.
+THREE_DEEP = {
+    "a": {"1.0": ["b>=1"]},
+    "b": {"1.0": ["c<2"]},
+    "c": {"1.0": [], "2.0": []},
+}
+
+
+def _lines(*texts: str) -> tuple[Wanted, ...]:
+    """Input requirements as a requirements file gives them: each with its line."""
+    return tuple(
+        Wanted(
+            requirement=Requirement(t),
+            origin="-r requirements.in",
+            location=f"requirements.in:{number}",
+        )
+        for number, t in enumerate(texts, start=1)
+    )
+
+
+def _conflict(index, requirements) -> ResolutionError:
+    request = ResolveRequest(requirements=requirements)
+    with pytest.raises(ResolutionError) as info:
+        resolve(DictSource(index), TARGET, request)
+    return info.value
+
+
+def test_a_conflict_three_parents_deep_is_walked_back_to_its_input_line():
+    error = _conflict(THREE_DEEP, _lines("a", "c>=2"))
+    [conflict] = error.conflicts
+    assert conflict.package == "c"
+    by_start = {str(chain.links[0].requirement): chain for chain in conflict.chains}
+    deep = by_start["a"]
+    assert (deep.origin, deep.location) == ("-r requirements.in", "requirements.in:1")
+    assert [(link.parent, str(link.requirement)) for link in deep.links] == [
+        (None, "a"),
+        (Pin(name="a", version=Version("1.0")), "b>=1"),
+        (Pin(name="b", version=Version("1.0")), "c<2"),
+    ]
+    assert str(deep.requirement) == "c<2"
+    assert [link.parent for link in by_start["c>=2"].links] == [None]
+    assert by_start["c>=2"].location == "requirements.in:2"
+    assert error.message == (
+        "Cannot resolve: you asked for c>=2 (requirements.in:2); you asked for a "
+        "(requirements.in:1) -> a 1.0 requires b>=1 -> b 1.0 requires c<2."
+    )
+
+
+@pytest.mark.parametrize(
+    ("index", "requirements", "context", "chain"),
+    [
+        pytest.param(
+            THREE_DEEP | {"x": {"1.0": ["a[q]"]}, "a": {"1.0": ['b; extra == "q"']}},
+            ("x", "c>=2"),
+            "",
+            "you asked for x (-r requirements.in) -> x 1.0 requires a[q] -> "
+            "a 1.0 requires b -> b 1.0 requires c<2",
+            id="through-an-extra-without-its-base-pin-link",
+        ),
+        pytest.param(
+            THREE_DEEP,
+            ("a", "c>=2"),
+            "cftime 1.6.1 (build)",
+            "cftime 1.6.1 needs a to build -> a 1.0 requires b>=1 -> b 1.0 requires c<2",
+            id="in-a-build-environment",
+        ),
+    ],
+)
+def test_conflict_chains_render_every_link(index, requirements, context, chain):
+    origin = context or "-r requirements.in"
+    request = ResolveRequest(requirements=want(*requirements, origin=origin), context=context)
+    with pytest.raises(ResolutionError) as info:
+        resolve(DictSource(index), TARGET, request)
+    assert chain in [c.render() for conflict in info.value.conflicts for c in conflict.chains]
+    assert chain in info.value.message
 
 
 def test_missing_package_lists_what_exists():
@@ -149,7 +227,11 @@ BACKTRACKS_PAST_THE_FINAL = {
 
 def test_pre_release_is_not_taken_because_backtracking_removed_the_finals():
     message = failure(BACKTRACKS_PAST_THE_FINAL, "a", "b<2")
-    assert "c 1.0 requires b==2.0" in message
+    # a 1.0 was dropped by backtracking, but it does require c: the chain still says so.
+    assert (
+        "you asked for a (-r requirements.in) -> a 1.0 requires c -> c 1.0 requires b==2.0"
+        in message
+    )
 
 
 def test_pre_release_is_not_taken_because_a_build_mismatch_excluded_the_final():
@@ -213,3 +295,33 @@ def test_the_overflow_counts_only_versions_not_shown():
     message = failure(index, "a>=50")
     # Many versions collapse into a range (issue 13); the yanked 11.0 is not counted in it.
     assert "the versions that exist for this target are 1.0 to 10.0 (10 versions)" in message
+
+
+class _PlainSource:
+    """A source that cannot say why a name is missing (as the speculating one cannot)."""
+
+    def __init__(self, source: DictSource) -> None:
+        self.releases = source.releases
+        self.metadata = source.metadata
+        self.direct_release = source.direct_release
+
+    def why_unusable(self, name):
+        return None
+
+    def describe_locations(self):
+        return ""
+
+
+@pytest.mark.parametrize(
+    ("explaining", "said"),
+    [
+        (True, "the dict has no project named b"),
+        (False, "no index has a usable file of b for this target"),
+    ],
+)
+def test_a_missing_name_is_explained_by_the_source_when_it_can(explaining, said):
+    dict_source = DictSource({"a": {"1.0": ["b"]}})
+    source = dict_source if explaining else _PlainSource(dict_source)
+    with pytest.raises(ResolutionError) as info:
+        resolve(source, TARGET, ResolveRequest(requirements=want("a")))
+    assert said in info.value.message

@@ -15,6 +15,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from lock_build.building.failure_hints import sdist_error
 from lock_build.errors import BuildError
 
 __all__ = [
@@ -61,12 +62,13 @@ def read_build_system(source_dir: Path) -> BuildSystem:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: pyproject.toml is not valid TOML ({exc}).",
             hint="The sdist is broken; pin another version or report it upstream.",
         ) from exc
     except OSError as exc:
-        raise BuildError(f"{label}: cannot read pyproject.toml ({exc}).") from exc
+        raise sdist_error(label, f"{label}: cannot read pyproject.toml ({exc}).") from exc
     return parse_build_system(data, label=label)
 
 
@@ -80,7 +82,8 @@ def parse_build_system(data: dict[str, Any], *, label: str) -> BuildSystem:
 
     if "requires" not in table:
         # PEP 518 makes `requires` mandatory once the table exists; pip refuses too.
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: pyproject.toml has a [build-system] table without `requires`.",
             hint="The sdist is broken; pin another version or report it upstream.",
         )
@@ -92,7 +95,8 @@ def parse_build_system(data: dict[str, Any], *, label: str) -> BuildSystem:
         try:
             requires.append(Requirement(raw))
         except InvalidRequirement as exc:
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: [build-system].requires has an invalid requirement {raw!r} ({exc}).",
                 hint="The sdist is broken; pin another version or report it upstream.",
             ) from exc
@@ -106,7 +110,8 @@ def parse_build_system(data: dict[str, Any], *, label: str) -> BuildSystem:
         raise _field_error(label, ".backend-path", "a list of strings", raw_path)
     for entry in raw_path:
         if not _stays_inside(entry):
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: [build-system].backend-path entry {entry!r} points outside the "
                 "source tree.",
                 hint="PEP 517 requires relative paths inside the sdist.",
@@ -134,7 +139,8 @@ def _field_error(label: str, field: str, expected: str, value: object) -> BuildE
     shown = repr(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    return BuildError(
+    return sdist_error(
+        label,
         f"{label}: [build-system]{field} must be {expected}, not {shown}.",
         hint="The sdist is broken; pin another version or report it upstream.",
     )

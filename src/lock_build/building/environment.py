@@ -252,7 +252,9 @@ class BuildEnvironment:
             try:
                 name = parse_wheel_filename(wheel.name)[0]
             except InvalidWheelFilename as exc:
-                raise ArchiveError(f"{wheel.name} is not a valid wheel filename ({exc}).") from exc
+                raise ArchiveError(
+                    f"{wheel.name} is not a valid wheel filename ({exc}).", path=wheel
+                ) from exc
             if name in seen:
                 raise BuildError(
                     f"Two wheels for {name} were given for one build environment: "
@@ -287,10 +289,11 @@ class BuildEnvironment:
                     warnings.simplefilter("ignore", RuntimeWarning)
                     install(source, destination, additional_metadata={"INSTALLER": b"lock-build\n"})
         except FileNotFoundError as exc:
-            raise ArchiveError(f"Wheel {wheel} does not exist.") from exc
+            raise ArchiveError(f"Wheel {wheel} does not exist.", path=wheel) from exc
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:
             raise ArchiveError(
                 f"Cannot install {wheel.name} into the build environment: {exc}.",
+                path=wheel,
                 hint="The wheel is corrupt or unsafe; remove it from the cache and retry.",
             ) from exc
         except FileExistsError as exc:

@@ -13,6 +13,10 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
+
+from packaging.utils import InvalidSdistFilename, NormalizedName, parse_sdist_filename
+from packaging.version import Version
 
 from lock_build.errors import BuildError
 
@@ -30,19 +34,90 @@ class FailureHint:
 class KnownBuildFailure(BuildError):
     """A build that failed for a cause in the table; ``hint`` ends with the fixing option."""
 
-    def __init__(self, message: str, *, known: FailureHint, name: str, detail: str) -> None:
-        super().__init__(message, hint=known.render(name), detail=detail)
+    def __init__(
+        self,
+        message: str,
+        *,
+        known: FailureHint,
+        name: str,
+        detail: str,
+        package: NormalizedName | None = None,
+        version: Version | None = None,
+        hook: str | None = None,
+        log: Path | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            package=package,
+            version=version,
+            hook=hook,
+            log=log,
+            hint=known.render(name),
+            detail=detail,
+        )
         self.known = known
         self.name = name
 
 
-def build_failure(message: str, *, log_tail: str, label: str, hint: str) -> BuildError:
+def build_failure(
+    message: str,
+    *,
+    log_tail: str,
+    label: str,
+    hint: str,
+    hook: str | None = None,
+    log: Path | None = None,
+) -> BuildError:
     """The error for a failed hook: a :class:`KnownBuildFailure` when the log shows a
     known cause, else a plain :class:`BuildError` with ``hint``."""
+    package, version = sdist_identity(label)
     known = match(log_tail)
     if known is None:
-        return BuildError(message, hint=hint, detail=log_tail)
-    return KnownBuildFailure(message, known=known, name=_sdist_name(label), detail=log_tail)
+        return BuildError(
+            message,
+            package=package,
+            version=version,
+            hook=hook,
+            log=log,
+            hint=hint,
+            detail=log_tail,
+        )
+    return KnownBuildFailure(
+        message,
+        known=known,
+        name=_sdist_name(label),
+        package=package,
+        version=version,
+        hook=hook,
+        log=log,
+        detail=log_tail,
+    )
+
+
+def sdist_error(
+    label: str,
+    message: str,
+    *,
+    hook: str | None = None,
+    log: Path | None = None,
+    hint: str | None = None,
+    detail: str | None = None,
+) -> BuildError:
+    """A :class:`BuildError` naming the sdist behind ``label`` (its unpacked directory)."""
+    package, version = sdist_identity(label)
+    return BuildError(
+        message, package=package, version=version, hook=hook, log=log, hint=hint, detail=detail
+    )
+
+
+def sdist_identity(label: str) -> tuple[NormalizedName | None, Version | None]:
+    """``cftime-1.6.1`` (an unpacked sdist's directory) -> (cftime, 1.6.1); a local
+    project's directory name tells neither, so (None, None)."""
+    try:
+        name, version = parse_sdist_filename(f"{label}.tar.gz")
+    except InvalidSdistFilename:
+        return None, None
+    return name, version
 
 
 @cache

@@ -34,8 +34,7 @@ from lock_build.building.environment import (
     InstalledDistribution,
     LoggedHookCaller,
 )
-from lock_build.building.failure_hints import build_failure
-from lock_build.errors import BuildError
+from lock_build.building.failure_hints import build_failure, sdist_error
 
 ConfigSettings = Mapping[str, str | list[str]]
 
@@ -90,7 +89,8 @@ def check_requirements(
                 queue.append((child, f"{dist.name} {dist.version}"))
     if problems:
         listed = "; ".join(dict.fromkeys(problems))
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: the build environment does not satisfy the build requirements: {listed}.",
             hint="The lock's build pins for this sdist are incomplete; re-run compile.",
         )
@@ -149,8 +149,10 @@ def get_requires_for_build_wheel(
     with _translate(caller, hook, label):
         raw = getattr(caller, hook)(caller.config_settings)
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: {hook} returned {_short(raw)}, not a list of requirement strings.",
+            hook=hook,
             hint="The sdist's build backend is broken; pin another version.",
         )
     result = []
@@ -158,8 +160,10 @@ def get_requires_for_build_wheel(
         try:
             result.append(Requirement(line))
         except InvalidRequirement as exc:
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: {hook} returned an invalid requirement {line!r} ({exc}).",
+                hook=hook,
                 hint="The sdist's build backend is broken; pin another version.",
             ) from exc
     return tuple(result)
@@ -193,9 +197,11 @@ def prepare_metadata(
         or not basename.endswith(".dist-info")
         or not (dist_info / "METADATA").is_file()
     ):
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: prepare_metadata_for_build_wheel returned {_short(basename)}, "
             f"which is not a .dist-info directory with METADATA in {out_dir}.",
+            hook="prepare_metadata_for_build_wheel",
             hint="The sdist's build backend is broken; pin another version.",
         )
     return dist_info
@@ -230,12 +236,18 @@ def build_wheel(
         )
     wheel = out_dir / str(basename)
     if not isinstance(basename, str) or not basename.endswith(".whl") or not wheel.is_file():
-        raise BuildError(
+        raise sdist_error(
+            label,
             f"{label}: {hook} returned {_short(basename)}, which is not a wheel in {out_dir}.",
+            hook=hook,
             hint="The sdist's build backend is broken; pin another version.",
         )
     if not zipfile.is_zipfile(wheel):
-        raise BuildError(f"{label}: the backend wrote {wheel.name}, which is not a zip archive.")
+        raise sdist_error(
+            label,
+            f"{label}: the backend wrote {wheel.name}, which is not a zip archive.",
+            hook=hook,
+        )
     return wheel
 
 
@@ -254,6 +266,8 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
                 hint="The backend's output is in the log; -v shows its end.",
                 log_tail=_tail(log),
                 label=label,
+                hook=hook,
+                log=log,
             ) from exc
         except BackendUnavailable as exc:
             raise build_failure(
@@ -262,19 +276,26 @@ def _translate(caller: LoggedHookCaller, hook: str, label: str) -> Iterator[None
                 hint="The sdist's [build-system].requires may not provide it.",
                 log_tail=(exc.traceback or str(exc)) + "\n" + _tail(log),
                 label=label,
+                hook=hook,
+                log=log,
             ) from exc
         except HookMissing as exc:
             editable = exc.hook_name.endswith("_editable")
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: the build backend {backend!r} has no {exc.hook_name} hook.",
+                hook=exc.hook_name,
                 hint="It does not support editable installs (PEP 660); drop -e for it."
                 if editable
                 else "The sdist's build backend is broken; pin another version.",
             ) from exc
         except (OSError, ValueError) as exc:
             # pyproject_hooks reading a missing/garbled output.json, a vanished source tree...
-            raise BuildError(
+            raise sdist_error(
+                label,
                 f"{label}: running {hook} failed: {exc}; log: {log}.",
+                hook=hook,
+                log=log,
                 detail=_tail(log),
             ) from exc
         finally:

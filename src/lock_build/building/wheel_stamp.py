@@ -69,7 +69,7 @@ def stamp_wheel(wheel: Path, pins: Mapping[str, str], fingerprint: str) -> Path:
                 Path(tmp).unlink(missing_ok=True)
                 raise
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise ArchiveError(f"Cannot stamp {wheel.name}: {exc}.") from exc
+        raise ArchiveError(f"Cannot stamp {wheel.name}: {exc}.", path=wheel) from exc
     return wheel
 
 
@@ -84,7 +84,8 @@ def _dist_info_dir(wheel: Path, archive: zipfile.ZipFile) -> str:
     if len(candidates) != 1:
         raise ArchiveError(
             f"{wheel.name} does not have exactly one .dist-info directory with a RECORD "
-            f"(found {sorted(candidates) or 'none'})."
+            f"(found {sorted(candidates) or 'none'}).",
+            path=wheel,
         )
     return candidates.pop()
 

@@ -20,14 +20,17 @@ import click
 from lock_build.cli.options import ConsoleFlags, effective_settings
 from lock_build.errors import LockBuildError
 from lock_build.redaction import redact
+from lock_build.reporting import Reporter
 
 __all__ = ["Console", "default_cache_dir", "route_core_logging", "start"]
 
 _STATUS_INTERVAL = 0.05  # seconds between two status-line updates on a terminal
 
 
-class Console:
-    """Progress and messages for one command run; every line goes through ``redact``."""
+class Console(Reporter):
+    """Progress and messages for one command run; every line goes through ``redact``.
+
+    The typed progress hooks keep the base class's wording: each event is a status line."""
 
     _current: ClassVar[Console | None] = None
 

@@ -180,6 +180,8 @@ class PackageFinder:
                 f"No file of {name} has a hash given with --hash "
                 f"({', '.join(f'sha256:{h}' for h in sorted(allowed))}); "
                 + (f"the indexes offer {', '.join(offered)}." if offered else "no index has it."),
+                package=name,
+                expected=tuple(sorted(allowed)),
                 hint="Update the --hash options, or check which index serves this project.",
             )
         return kept
@@ -369,7 +371,7 @@ class PackageFinder:
                 return parse_find_links_dir(path, label)
         page = self.client.get_page(location, "text/html")
         if page is None:
-            raise IndexPageError(f"The find-links location {label} does not exist.")
+            raise IndexPageError(f"The find-links location {label} does not exist.", url=location)
         return parse_html_page(page.body, page.url, label)
 
     # -- metadata -----------------------------------------------------------------
@@ -419,6 +421,9 @@ class PackageFinder:
         if metadata.name != artifact.name:
             raise MetadataError(
                 f"{source} says its name is {metadata.name!r}, not {artifact.name!r}.",
+                source=source,
+                package=artifact.name,
+                version=artifact.version,
                 hint="The index serves a mislabelled file.",
             )
         return metadata
@@ -458,6 +463,9 @@ class PackageFinder:
                 raise HashMismatchError(
                     f"{redact(url)} has sha256 {actual}, but the index promised "
                     f"{artifact.metadata_sha256}.",
+                    url=url,
+                    expected=(artifact.metadata_sha256,),
+                    got=actual,
                     hint="The index serves inconsistent files; try again later or another index.",
                 )
         return data
@@ -492,6 +500,10 @@ class PackageFinder:
                 raise HashMismatchError(
                     f"{redact(artifact.url)} has sha256 {actual}, not one given with --hash "
                     f"for {artifact.name} ({', '.join(f'sha256:{h}' for h in sorted(allowed))}).",
+                    url=artifact.url,
+                    expected=tuple(sorted(allowed)),
+                    got=actual,
+                    package=artifact.name,
                     hint="Update the --hash options, or check where this file comes from.",
                 )
         return path
@@ -536,10 +548,16 @@ class PackageFinder:
         try:
             actual = hash_file(path)
         except OSError as exc:
-            raise NetworkError(f"Cannot read {redact(artifact.url)} ({exc.strerror}).") from None
+            raise NetworkError(
+                f"Cannot read {redact(artifact.url)} ({exc.strerror}).", url=artifact.url
+            ) from None
         if artifact.sha256 and actual != artifact.sha256:
             raise HashMismatchError(
                 f"{path} has sha256 {actual}, but {artifact.sha256} was expected.",
+                url=artifact.url,
+                expected=(artifact.sha256,),
+                got=actual,
+                package=artifact.name,
                 hint="The local file changed since the index listed it.",
             )
         with self._lock:

@@ -253,6 +253,7 @@ class HttpClient:
             return NetworkError(
                 f"TLS failed for {shown} ({reason}).",
                 hint="Pass --cert with your CA bundle, or --trusted-host for this host.",
+                url=url,
                 detail=detail,
             )
         if isinstance(exc, requests.exceptions.ChunkedEncodingError) or isinstance(
@@ -263,6 +264,7 @@ class HttpClient:
             return NetworkError(
                 f"The proxy failed to reach {shown} {tries}.",
                 hint="Check --proxy (or HTTPS_PROXY) and that the proxy is up.",
+                url=url,
                 detail=detail,
             )
         if isinstance(cause, ConnectionRefusedError) or (
@@ -271,12 +273,14 @@ class HttpClient:
             return NetworkError(
                 f"{shown} refused the connection ({tries}).",
                 hint="Check the index URL and that the index is up.",
+                url=url,
                 detail=detail,
             )
         if isinstance(cause, NameResolutionError):
             return NetworkError(
                 f"The host of {shown} could not be resolved ({tries}).",
                 hint="Check the index URL and the DNS or proxy settings.",
+                url=url,
                 detail=detail,
             )
         if not isinstance(cause, NewConnectionError) and (
@@ -288,17 +292,20 @@ class HttpClient:
             return NetworkError(
                 f"{shown} did not answer within {self.timeout:g} s ({tries}).",
                 hint="Raise --timeout, or check the network and the proxy.",
+                url=url,
                 detail=detail,
             )
         if isinstance(cause, (http.client.RemoteDisconnected, ConnectionResetError)):
             return NetworkError(
                 f"{shown} closed the connection without an answer ({tries}).",
                 hint="The index may be overloaded; try again later.",
+                url=url,
                 detail=detail,
             )
         return NetworkError(
             f"Could not reach {shown} ({tries}): {type(cause).__name__}.",
             hint="Check the network, the proxy and the index URL.",
+            url=url,
             detail=detail,
         )
 
@@ -313,6 +320,7 @@ class HttpClient:
             happened = "was cut off (truncated body)"
         return NetworkError(
             f"The connection {happened} while {what} {redact(url)}.",
+            url=url,
             hint="Try again; nothing partial was kept.",
             detail=_scrub(str(exc), url),
         )
@@ -325,6 +333,8 @@ class HttpClient:
         if status in (401, 403):
             raise IndexPageError(
                 f"{redact(url)} refused access (HTTP {status}).",
+                url=url,
+                status=status,
                 hint="Put credentials in the index URL, in ~/.netrc, or check them.",
             )
         if status in _RETRY_STATUSES:
@@ -333,13 +343,14 @@ class HttpClient:
                 f"{redact(url)} answered HTTP {status} ({response.reason or 'error'}"
                 + (f", Retry-After: {asked}" if asked else "")
                 + f") after {_retries(self.settings.retries)}.",
+                url=url,
                 hint=(
                     "The index asks clients to slow down; try again later or raise --retries."
                     if status == 429
                     else "The index may be down; try again later or raise --retries."
                 ),
             )
-        raise IndexPageError(f"{redact(url)} answered HTTP {status}.")
+        raise IndexPageError(f"{redact(url)} answered HTTP {status}.", url=url, status=status)
 
     # -- public API ---------------------------------------------------------------
 
@@ -421,7 +432,9 @@ class HttpClient:
             try:
                 return {"Content-Length": str(path.stat().st_size), "Accept-Ranges": "bytes"}
             except OSError as exc:
-                raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+                raise NetworkError(
+                    f"Cannot read {redact(url)} ({exc.strerror}).", url=url
+                ) from None
         response = self._request(self._files, "HEAD", url)
         self._check(response, url)
         return dict(response.headers)
@@ -491,7 +504,9 @@ class HttpClient:
             actual = digest.hexdigest()
             if expected_sha256 is not None and actual != expected_sha256.lower():
                 raise HashMismatchError(
-                    f"{redact(url)} has sha256 {actual}, but {expected_sha256} was expected.",
+                    url=url,
+                    expected=(expected_sha256,),
+                    got=actual,
                     hint="The file changed on the index or was tampered with; nothing was kept.",
                 )
             os.replace(tmp, dest)
@@ -511,7 +526,9 @@ class HttpClient:
                         done += len(chunk)
                         yield chunk, done, size
             except OSError as exc:
-                raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+                raise NetworkError(
+                    f"Cannot read {redact(url)} ({exc.strerror}).", url=url
+                ) from None
             return
         response = self._request(
             self._files, "GET", url, {"Accept-Encoding": "identity"}, stream=True
@@ -580,7 +597,7 @@ def _read_file(url: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+        raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).", url=url) from None
 
 
 def _file_page(url: str) -> Page | None:
@@ -598,7 +615,7 @@ def _file_page(url: str) -> Page | None:
     try:
         body = path.read_bytes()
     except OSError as exc:
-        raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).") from None
+        raise NetworkError(f"Cannot read {redact(url)} ({exc.strerror}).", url=url) from None
     content_type = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
     # Relative links resolve against the page itself, so name the file when we read index.html.
     page_url = path.as_uri() if path != file_url_to_path(url) else url

@@ -56,6 +56,7 @@ def parse_project_page(
     raise IndexPageError(
         f"{redact(url)} returned {kind!r}, not a simple-API page.",
         hint="Check that the index URL points at a PEP 503/691 'simple' index.",
+        url=url,
     )
 
 
@@ -65,18 +66,21 @@ def parse_json_page(
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise IndexPageError(f"{redact(url)} returned malformed JSON ({exc}).") from None
+        raise IndexPageError(f"{redact(url)} returned malformed JSON ({exc}).", url=url) from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-        raise IndexPageError(f"{redact(url)} returned JSON without a 'files' list.")
+        raise IndexPageError(f"{redact(url)} returned JSON without a 'files' list.", url=url)
     api = str((data.get("meta") or {}).get("api-version", "1.0"))
     if not api.startswith("1."):
         raise IndexPageError(
-            f"{redact(url)} speaks simple-API version {api}, which lock-build does not understand."
+            f"{redact(url)} speaks simple-API version {api}, which lock-build does not understand.",
+            url=url,
         )
     artifacts = []
     for position, entry in enumerate(data["files"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
-            raise IndexPageError(f"{redact(url)} returned a malformed entry files[{position}].")
+            raise IndexPageError(
+                f"{redact(url)} returned a malformed entry files[{position}].", url=url
+            )
         filename = entry.get("filename") or _filename(entry["url"])
         if keep is not None and not keep(filename):
             continue
@@ -89,7 +93,8 @@ def parse_json_page(
             except ValueError:
                 raise IndexPageError(
                     f"{redact(url)} gives files[{position}] an invalid upload-time "
-                    f"{entry['upload-time']!r}."
+                    f"{entry['upload-time']!r}.",
+                    url=url,
                 ) from None
         metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
         artifact = artifact_from_filename(
@@ -127,17 +132,19 @@ def parse_html_page(
 ) -> tuple[Artifact, ...]:
     """PEP 503 anchors; html.parser unescapes attributes (``&gt;=3.8`` → ``>=3.8``)."""
     if b"\x00" in body[:1024]:
-        raise IndexPageError(f"{redact(url)} returned binary data, not an HTML page.")
+        raise IndexPageError(f"{redact(url)} returned binary data, not an HTML page.", url=url)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise IndexPageError(f"{redact(url)} returned a page that is not UTF-8 HTML.") from None
+        raise IndexPageError(
+            f"{redact(url)} returned a page that is not UTF-8 HTML.", url=url
+        ) from None
     parser = _Anchors()
     try:
         parser.feed(text)
         parser.close()
     except (AssertionError, ValueError) as exc:
-        raise IndexPageError(f"{redact(url)} returned unparseable HTML ({exc}).") from None
+        raise IndexPageError(f"{redact(url)} returned unparseable HTML ({exc}).", url=url) from None
     base = urljoin(url, parser.base) if parser.base else url
     artifacts = []
     for attrs in parser.anchors:

@@ -144,7 +144,7 @@ def _read_requirements_file(
         key = path.resolve()
     except (OSError, ValueError) as exc:
         raise InputError(
-            f"{at}Cannot read requirements file {display!r}: {os_reason(exc)}."
+            f"{at}Cannot read requirements file {display!r}: {os_reason(exc)}.", location=where
         ) from None
     if key in c.stack:
         chain = " -> ".join(display_path(p, c.cwd) for p in [*c.stack, key])
@@ -156,16 +156,20 @@ def _read_requirements_file(
         # "-" is standard input (pip-compile's habit), read once by the CLI.
         text = c.stdin if path.name == "-" and c.stdin is not None else path.read_text("utf-8")
     except FileNotFoundError:
-        raise InputError(f"{at}Requirements file {display} does not exist.") from None
+        raise InputError(
+            f"{at}Requirements file {display} does not exist.", location=where
+        ) from None
     except IsADirectoryError:
-        raise InputError(f"{at}{display} is a directory, not a requirements file.") from None
+        raise InputError(
+            f"{at}{display} is a directory, not a requirements file.", location=where
+        ) from None
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{at}Requirements file {display} is not UTF-8 (byte {exc.start})."
+            f"{at}Requirements file {display} is not UTF-8 (byte {exc.start}).", location=where
         ) from None
     except (OSError, ValueError) as exc:
         raise InputError(
-            f"{at}Cannot read requirements file {display}: {os_reason(exc)}."
+            f"{at}Cannot read requirements file {display}: {os_reason(exc)}.", location=where
         ) from None
     c.files.append(path)
     c.stack.append(key)
@@ -231,7 +235,9 @@ def _tokenize_options(options: str, where: str, line: str) -> list[tuple[str, st
     try:
         tokens = shlex.split(options)
     except ValueError as exc:
-        raise InputError(f"{where}: {line!r} cannot be split into options ({exc}).") from None
+        raise InputError(
+            f"{where}: {line!r} cannot be split into options ({exc}).", location=where
+        ) from None
     known = {**_VALUE_OPTIONS, **_REQUIREMENT_OPTIONS}
     result: list[tuple[str, str | None]] = []
     index = 0
@@ -245,24 +251,30 @@ def _tokenize_options(options: str, where: str, line: str) -> list[tuple[str, st
             name, value = token[:2], token[2:]  # -rfile, -ihttps://...
         if name in _FLAG_OPTIONS:
             if value is not None:
-                raise InputError(f"{where}: {line!r}: option {name} takes no value.")
+                raise InputError(
+                    f"{where}: {line!r}: option {name} takes no value.", location=where
+                )
             result.append((name, None))
         elif name in known:
             if value is None:
                 if index >= len(tokens):
-                    raise InputError(f"{where}: {line!r}: option {name} needs a value.")
+                    raise InputError(
+                        f"{where}: {line!r}: option {name} needs a value.", location=where
+                    )
                 value = tokens[index]
                 index += 1
             result.append((name, value))
         elif token.startswith("-"):
             raise InputError(
                 f"{where}: {line!r} uses option {name}, which lock-build does not support "
-                "in requirements files."
+                "in requirements files.",
+                location=where,
             )
         else:
             raise InputError(
                 f"{where}: {line!r}: unexpected {token!r} after the options; "
-                "put each requirement on its own line."
+                "put each requirement on its own line.",
+                location=where,
             )
     return result
 
@@ -286,7 +298,8 @@ def _handle_line(
         if stray:
             raise InputError(
                 f"{where}: {line!r}: option {stray[0]} cannot follow a requirement; "
-                "put it on its own line."
+                "put it on its own line.",
+                location=where,
             )
         hashes = _requirement_options(c, options, where, line)
         _add_requirement(
@@ -304,11 +317,13 @@ def _handle_line(
     editables = [v for n, v in options if _VALUE_OPTIONS.get(n) == "editable"]
     if editables:
         if len(editables) > 1:
-            raise InputError(f"{where}: {line!r}: put each -e on its own line.")
+            raise InputError(f"{where}: {line!r}: put each -e on its own line.", location=where)
         rest = [(n, v) for n, v in options if _VALUE_OPTIONS.get(n) != "editable"]
         stray = [n for n, _ in rest if n not in _REQUIREMENT_OPTIONS]
         if stray:
-            raise InputError(f"{where}: {line!r}: option {stray[0]} cannot follow -e.")
+            raise InputError(
+                f"{where}: {line!r}: option {stray[0]} cannot follow -e.", location=where
+            )
         hashes = _requirement_options(c, rest, where, line)
         assert editables[0] is not None
         _add_requirement(
@@ -338,12 +353,14 @@ def _requirement_options(
             algorithm, _, digest = value.partition(":")
             if not digest or not re.fullmatch(r"[0-9a-fA-F]+", digest):
                 raise InputError(
-                    f"{where}: {line!r}: --hash={value} is not of the form sha256:<hex digest>."
+                    f"{where}: {line!r}: --hash={value} is not of the form sha256:<hex digest>.",
+                    location=where,
                 )
             if algorithm.lower() != "sha256" or len(digest) != 64:
                 raise InputError(
                     f"{where}: {line!r}: --hash={value}: lock-build checks sha256 hashes "
                     "(64 hex digits), the hash indexes publish.",
+                    location=where,
                     hint="Give the file's sha256 (pip hash FILE prints it).",
                 )
             hashes.append(f"{algorithm.lower()}:{digest.lower()}")
@@ -364,13 +381,16 @@ def _apply_option(
 ) -> None:
     kind = _FLAG_OPTIONS.get(name) or _VALUE_OPTIONS.get(name) or _REQUIREMENT_OPTIONS[name]
     if kind in ("hash", "config_settings", "global_option"):
-        raise InputError(f"{where}: {line!r}: option {name} must follow a requirement.")
+        raise InputError(
+            f"{where}: {line!r}: option {name} must follow a requirement.", location=where
+        )
     if kind in ("requirement", "constraint"):
         assert value is not None
         if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.I):
             raise InputError(
                 f"{where}: {line!r} includes a remote file; lock-build reads only local "
                 "requirements files.",
+                location=where,
                 hint="Download it and name the local copy.",
             )
         target = base / os.path.expanduser(value)
@@ -383,6 +403,7 @@ def _apply_option(
             raise InputError(
                 f"{where}: --index-url {value} conflicts with --index-url {c.index_url} "
                 f"at {c.index_url_at}.",
+                location=where,
                 hint="Name one primary index; add others with --extra-index-url.",
             )
         c.index_url, c.index_url_at = value, where
@@ -431,14 +452,18 @@ def _add_requirement(
     if constraint:
         if isinstance(item, UnnamedLink):
             raise InputError(
-                f"{where}: {line!r}: a constraint must name its project (use name @ url)."
+                f"{where}: {line!r}: a constraint must name its project (use name @ url).",
+                location=where,
             )
         if item.editable:
-            raise InputError(f"{where}: {line!r}: editable requirements cannot be constraints.")
+            raise InputError(
+                f"{where}: {line!r}: editable requirements cannot be constraints.", location=where
+            )
         if item.requirement.extras:
             raise InputError(
                 f"{where}: {line!r}: constraints cannot have extras; constrain the project "
-                "without them."
+                "without them.",
+                location=where,
             )
         c.constraints.append(item)
     elif isinstance(item, UnnamedLink):
@@ -452,7 +477,8 @@ def _check_hashable(item: InputRequirement | UnnamedLink, where: str, line: str)
     link = item.link
     if link is not None and link.kind != "archive":
         raise InputError(
-            f"{where}: {line!r}: --hash cannot check a {link.kind} (only an archive has a hash)."
+            f"{where}: {line!r}: --hash cannot check a {link.kind} (only an archive has a hash).",
+            location=where,
         )
     if isinstance(item, UnnamedLink) or link is not None:
         return
@@ -465,5 +491,6 @@ def _check_hashable(item: InputRequirement | UnnamedLink, where: str, line: str)
         raise InputError(
             f"{where}: {line!r}: a requirement with --hash must be pinned with == "
             "(pip's hash-checking mode requires it).",
+            location=where,
             hint=f"Pin it, e.g. {item.requirement.name}==<version>, or drop the --hash.",
         )

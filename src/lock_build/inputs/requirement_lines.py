@@ -87,13 +87,14 @@ def parse_requirement(
                 marker = Marker(marker_text.strip())
             except InvalidMarker as exc:
                 raise InputError(
-                    f"{where}: {line!r} has an invalid marker ({_first_line(exc)})."
+                    f"{where}: {line!r} has an invalid marker ({_first_line(exc)}).", location=where
                 ) from None
         location = location.strip()
         if re.search(r"\s" if is_url(location) else r"[\x00-\x1f]", location):
             raise InputError(
                 f"{where}: {line!r}: {'a URL' if is_url(location) else 'a path'} cannot "
                 "contain whitespace or control characters.",
+                location=where,
                 hint="Put each requirement on its own line; percent-encode spaces in URLs.",
             )
         extras: frozenset[str] = frozenset()
@@ -120,7 +121,9 @@ def parse_requirement(
                 hashes=hashes,
             )
         if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name):
-            raise InputError(f"{where}: {line!r}: #egg={name} is not a valid project name.")
+            raise InputError(
+                f"{where}: {line!r}: #egg={name} is not a valid project name.", location=where
+            )
         return InputRequirement(
             requirement=link_requirement(name, extras, link.url, marker),
             source=source,
@@ -131,7 +134,8 @@ def parse_requirement(
         )
     if editable:
         raise InputError(
-            f"{where}: {line!r}: -e needs a local directory or a VCS URL, not a project name."
+            f"{where}: {line!r}: -e needs a local directory or a VCS URL, not a project name.",
+            location=where,
         )
     req = pep508(text, where, line)
     return InputRequirement(requirement=req, source=source, location=where, hashes=hashes)
@@ -143,7 +147,7 @@ def pep508(text: str, where: str, line: str) -> Requirement:
         return Requirement(text)
     except InvalidRequirement as exc:
         raise InputError(
-            f"{where}: {line!r} is not a valid requirement ({_first_line(exc)})."
+            f"{where}: {line!r} is not a valid requirement ({_first_line(exc)}).", location=where
         ) from None
 
 
@@ -155,7 +159,8 @@ def _check_editable(link: DirectLink, editable: bool, where: str, line: str) -> 
     if editable and link.kind == "archive":
         raise InputError(
             f"{where}: {line!r}: an editable requirement must be a local directory or a "
-            "VCS URL, not an archive."
+            "VCS URL, not an archive.",
+            location=where,
         )
 
 
@@ -220,7 +225,9 @@ def _parse_link(text: str, *, base: Path, where: str, line: str) -> DirectLink:
             return replace(link, version=parsed[1] if parsed else None)
         local = Path(url2pathname(parts.path))
         if parts.netloc not in ("", "localhost"):
-            raise InputError(f"{where}: {line!r}: file URLs must name a local path.")
+            raise InputError(
+                f"{where}: {line!r}: file URLs must name a local path.", location=where
+            )
         path = local if local.is_absolute() else base / local
     else:
         path = base / os.path.expanduser(text.partition("#")[0])
@@ -232,7 +239,7 @@ def _local_link(
 ) -> DirectLink:
     path = Path(os.path.normpath(path.absolute()))
     if not path.exists():
-        raise InputError(f"{where}: {line!r} names {path}, which does not exist.")
+        raise InputError(f"{where}: {line!r} names {path}, which does not exist.", location=where)
     fragment = _fragment(fragment_of)
     kept = [f"{k}={v}" for k, v in fragment.items() if k != "egg"]
     url = path.as_uri() + ("#" + "&".join(kept) if kept else "")
@@ -241,7 +248,8 @@ def _local_link(
         if not (project / "pyproject.toml").exists() and not (project / "setup.py").exists():
             raise InputError(
                 f"{where}: {line!r} names directory {project}, which is not a Python project "
-                "(it has neither pyproject.toml nor setup.py)."
+                "(it has neither pyproject.toml nor setup.py).",
+                location=where,
             )
         return DirectLink(url=url, kind="directory", path=path, subdirectory=subdirectory)
     parsed = _name_version(path.name)

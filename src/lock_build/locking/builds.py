@@ -44,7 +44,7 @@ from lock_build.building.build_system import BuildSystem
 from lock_build.errors import BuildError, ResolutionError
 from lock_build.lockfile import Substitution
 from lock_build.models import CoreMetadata, Release
-from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.reporting import NULL_REPORTER, Building, Reporter
 from lock_build.resolution.model import PackageSource, Resolution, ResolveRequest, Wanted
 from lock_build.resolution.resolver import resolve
 from lock_build.target import Target
@@ -271,7 +271,9 @@ class BuildLocker:
     # -- the policy -----------------------------------------------------------
 
     def _lock_new(self, sdist: Release) -> LockedBuild:
-        self.reporter.status(f"Locking the build environment of {sdist.name} {sdist.version}")
+        self.reporter.building(
+            Building(package=sdist.name, version=str(sdist.version), step="environment")
+        )
         build_system = self.inspector.build_system(sdist)
         extra = self.options.extra_requires.get(sdist.name, ())
         config = dict(self.options.config_settings.get(sdist.name, {}))
@@ -386,6 +388,8 @@ class BuildLocker:
                 f"{sdist.name} {sdist.version} must be built against the runtime {wanted_pins} "
                 f"(it declares {'; '.join(declared.values())}), but its build environment cannot "
                 f"hold that: {exc.message}",
+                conflicts=exc.conflicts,
+                context=exc.context,
                 hint="Build constraints (-b, pip's build-constraint) are never overridden: relax "
                 "them, or change the runtime pin.",
             ) from None

@@ -435,7 +435,9 @@ def _wanted(item: InputRequirement) -> Wanted:
     direct = None
     if item.link is not None:
         direct = DirectReference(url=item.link.url, kind=item.link.kind, editable=item.editable)
-    return Wanted(requirement=item.requirement, origin=item.source, direct=direct)
+    return Wanted(
+        requirement=item.requirement, origin=item.source, location=item.location, direct=direct
+    )
 
 
 def _name_unnamed(link: UnnamedLink) -> InputRequirement:

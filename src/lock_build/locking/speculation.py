@@ -57,6 +57,12 @@ class _IndexOnly:
     ) -> tuple[Release, CoreMetadata]:
         raise _NotSpeculated(f"{name} is a direct reference")
 
+    def why_unusable(self, name: NormalizedName) -> str | None:
+        return None  # a guess that fails is dropped: nothing to explain
+
+    def describe_locations(self) -> str:
+        return ""
+
 
 class HookSpeculator:
     """Runs the metadata hooks of likely sdists ahead of the resolver (thread-safe)."""

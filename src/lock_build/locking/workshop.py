@@ -40,7 +40,7 @@ from lock_build.index.http import file_url_to_path
 from lock_build.locking.builds import EnvironmentSpec
 from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
-from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.reporting import NULL_REPORTER, Building, Fetching, Reporter
 from lock_build.target import Target
 
 _T = TypeVar("_T")
@@ -110,8 +110,8 @@ class Workshop:
         cached = self._read_requires(key)
         if cached is not None:
             return cached
-        self.reporter.status(
-            f"Running get_requires_for_build_wheel for {sdist.name} {sdist.version}"
+        self.reporter.building(
+            Building(package=sdist.name, version=str(sdist.version), step="requires")
         )
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
@@ -155,7 +155,9 @@ class Workshop:
                 return parse_core_metadata(cached.encode("utf-8", "surrogateescape"), source)
             except MetadataError as exc:
                 drop(self._cache_path(key), _HOOK_KIND, exc.message)
-        self.reporter.status(f"Preparing metadata of {source}")
+        self.reporter.building(
+            Building(package=sdist.name, version=str(sdist.version), step="metadata")
+        )
         tree = self.source_tree(sdist)
         build_system = read_build_system(tree)
         with self._environment(environment) as env:
@@ -190,8 +192,10 @@ class Workshop:
             cached = self.wheels.get(sdist_hash, fingerprint, self._target_key())
             if cached is not None:
                 return cached
-            self.reporter.status(
-                f"Building {release.name} {release.version} (needed to build another sdist)"
+            self.reporter.building(
+                Building(
+                    package=release.name, version=str(release.version), step="dependency-wheel"
+                )
             )
             tree = self.source_tree(release)
             build_system = read_build_system(tree)
@@ -212,7 +216,7 @@ class Workshop:
         with self._lock:
             tree = self._trees.get(artifact.url)
             if tree is None:
-                self.reporter.status(f"Fetching {artifact.filename}")
+                self.reporter.fetching(Fetching(kind="file", subject=artifact.filename))
                 archive = self.finder.fetch(artifact)
                 dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
                 tree = extract_archive(archive, dest)

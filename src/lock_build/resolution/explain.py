@@ -1,65 +1,124 @@
-"""Turn resolvelib's conflict causes into sentences a person can follow."""
+"""Turn resolvelib's conflict causes into chains from the inputs, and say what exists.
+
+The chains are data (:class:`~lock_build.errors.Conflict`); the error renders them.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 from resolvelib.structs import RequirementInformation
 
+from lock_build.errors import ChainLink, Conflict, Pin, RequirementChain
 from lock_build.models import CoreMetadata, Release
-from lock_build.resolution.model import Candidate, PackageSource, ResolveRequest, Wanted
+from lock_build.resolution.model import Candidate, PackageSource, Wanted
 from lock_build.resolution.provider import split_identifier
 
-BUILD_SUFFIX = " (build)"
 _MAX_VERSIONS_SHOWN = 8
 _MAX_VERSIONS_LISTED = 4  # more versions than this read better as a range
 
-
-def who_asked(wanted: Wanted, parent: Candidate | None) -> str:
-    """'cftime 1.6.1 requires numpy>=2', 'you asked for numpy==1.26.4 (-r requirements.in)'."""
-    requirement = str(wanted.requirement)
-    if parent is not None:
-        return f"{parent.name} {parent.version} requires {requirement}"
-    origin = wanted.origin or ""
-    if origin.endswith(BUILD_SUFFIX):
-        return f"{origin[: -len(BUILD_SUFFIX)]} needs {requirement} to build"
-    if origin:
-        return f"you asked for {requirement} ({origin})"
-    return f"you asked for {requirement}"
+Cause = RequirementInformation[Wanted, Candidate]
+# A candidate as the derivations know it: (identifier, version).
+_Key = tuple[str, Version]
 
 
-def explain_conflict(
-    causes: Iterable[RequirementInformation[Wanted, Candidate]],
+class Derivations:
+    """Every requirement the resolver was given and who asked for it, to walk a
+    conflict back to the input line that started it.
+
+    resolvelib's ``ResolutionImpossible.causes`` name only the direct parent of each
+    conflicting requirement; that parent was itself asked for by another candidate, and
+    so on up to an input. The resolver's reporter hook ``adding_requirement`` sees
+    every such edge; they are kept here, once each, per the identifier they ask for.
+    An edge seen before a backtrack is still a fact about the packages (that version
+    does require it), so a chain built from them is true even if the resolver later
+    dropped a version on it.
+    """
+
+    def __init__(self) -> None:
+        self._asking: dict[str, dict[_Key | None, list[Cause]]] = {}
+
+    def record(self, requirement: Wanted, parent: Candidate | None) -> None:
+        key = None if parent is None else (parent.identifier, parent.version)
+        by_parent = self._asking.setdefault(requirement.identifier, {})
+        seen = by_parent.setdefault(key, [])
+        if all(info.requirement != requirement for info in seen):
+            seen.append(RequirementInformation(requirement, parent))
+
+    def chain(
+        self, cause: Cause, satisfies: Callable[[Wanted, Candidate], bool]
+    ) -> RequirementChain:
+        """The shortest chain from an input requirement to ``cause``: breadth first over
+        who asked for each parent (an edge counts only if the parent satisfies it)."""
+        path = self._path_to_root(cause, satisfies)
+        root = path[0].requirement if path[0].parent is None else None
+        links = tuple(
+            ChainLink(requirement=info.requirement.requirement, parent=_pin(info.parent))
+            for info in path
+            # "a[x] 1.0 requires a==1.0" is how resolvelib ties an extra to its base: noise.
+            if info.parent is None or info.parent.name != info.requirement.name
+        )
+        return RequirementChain(
+            links=links or (ChainLink(requirement=cause.requirement.requirement),),
+            origin=(root.origin or "") if root is not None else "",
+            location=root.location if root is not None else "",
+        )
+
+    def _path_to_root(
+        self, cause: Cause, satisfies: Callable[[Wanted, Candidate], bool]
+    ) -> tuple[Cause, ...]:
+        if cause.parent is None:
+            return (cause,)
+        frontier: deque[tuple[Candidate, tuple[Cause, ...]]] = deque([(cause.parent, (cause,))])
+        visited = {(cause.parent.identifier, cause.parent.version)}
+        while frontier:
+            candidate, path = frontier.popleft()
+            for infos in self._asking.get(candidate.identifier, {}).values():
+                for info in infos:
+                    if not satisfies(info.requirement, candidate):
+                        continue
+                    if info.parent is None:
+                        return (info, *path)
+                    key = (info.parent.identifier, info.parent.version)
+                    if key not in visited:
+                        visited.add(key)
+                        frontier.append((info.parent, (info, *path)))
+        return (cause,)  # nothing recorded asked for the parent: say only what it requires
+
+
+def _pin(candidate: Candidate | None) -> Pin | None:
+    if candidate is None:
+        return None
+    return Pin(name=candidate.name, version=candidate.version, extras=candidate.extras)
+
+
+def conflicts(
+    causes: Iterable[Cause],
     source: PackageSource,
-    request: ResolveRequest,
+    *,
+    derivations: Derivations,
+    satisfies: Callable[[Wanted, Candidate], bool],
     rejected: Mapping[tuple[NormalizedName, Version], str] | None = None,
-) -> str:
-    """``rejected``: releases the provider skipped, and why (their metadata's Python)."""
-    by_name: dict[NormalizedName, list[str]] = defaultdict(list)
+) -> tuple[Conflict, ...]:
+    """resolvelib's causes as one :class:`Conflict` per package, each requirement with its
+    whole chain from the input. ``rejected``: releases the provider skipped, and why
+    (their metadata's Python)."""
+    by_name: dict[NormalizedName, dict[str, RequirementChain]] = defaultdict(dict)
     for cause in causes:
-        wanted, parent = cause.requirement, cause.parent
-        name, _ = split_identifier(wanted.identifier)
-        sentence = who_asked(wanted, parent)
-        if sentence not in by_name[name]:
-            by_name[name].append(sentence)
-
-    where = (
-        f" the build environment of {request.context.removesuffix(BUILD_SUFFIX)}"
-        if request.context
-        else ""
+        name, _ = split_identifier(cause.requirement.identifier)
+        chain = derivations.chain(cause, satisfies)
+        by_name[name].setdefault(chain.render(), chain)
+    return tuple(
+        Conflict(
+            package=name,
+            chains=tuple(chains.values()),
+            available=_available(name, source, rejected or {}) if len(chains) == 1 else "",
+        )
+        for name, chains in sorted(by_name.items())
     )
-    parts = []
-    for name, sentences in sorted(by_name.items()):
-        text = "; ".join(sentences)
-        if len(sentences) == 1:
-            text += "; " + _available(name, source, rejected or {})
-        parts.append(text)
-    constraints = [str(c.requirement) for c in request.constraints]
-    note = f" (constraints in force: {', '.join(sorted(constraints))})" if constraints else ""
-    return f"Cannot resolve{where}: " + ". ".join(parts) + "." + note
 
 
 def _available(
@@ -71,11 +130,10 @@ def _available(
         releases = list(source.releases(name))
     except Exception:  # noqa: BLE001 - an explanation must not raise a second error
         return "its versions could not be listed"
-    describe = getattr(source, "describe_locations", None)
-    asked = f" (asked: {describe()})" if callable(describe) else ""
+    described = source.describe_locations()
+    asked = f" (asked: {described})" if described else ""
     if not releases:
-        why = getattr(source, "why_unusable", None)
-        reason = why(name) if callable(why) else None
+        reason = source.why_unusable(name)
         if reason:
             return f"{reason}{asked}"
         return f"no index has a usable file of {name} for this target{asked}"

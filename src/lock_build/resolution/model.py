@@ -30,10 +30,13 @@ class Wanted:
     ``origin`` is the pip-compile style reason used for ``via`` and for conflict
     explanations: "-r requirements.in", "pyproject.toml (extra: dev)", or None when a
     candidate's own metadata asked (resolvelib then records the parent candidate).
+    ``location`` is the input line (``requirements.in:3``) when it is known: a
+    conflict's chain starts there.
     """
 
     requirement: Requirement
     origin: str | None = None
+    location: str = ""
     direct: DirectReference | None = None
 
     @property
@@ -102,6 +105,17 @@ class PackageSource(Protocol):
         self, name: NormalizedName, direct: DirectReference
     ) -> tuple[Release, CoreMetadata]:
         """The single release behind a direct reference, with its metadata."""
+        ...
+
+    # For a conflict's explanation: why a name has nothing usable, and where it looked.
+
+    def why_unusable(self, name: NormalizedName) -> str | None:
+        """Why ``name`` has no usable release (no such project, every file rejected), or
+        None when the source cannot tell; said when a conflict's package has none."""
+        ...
+
+    def describe_locations(self) -> str:
+        """Where releases are looked for (the index URLs, redacted), or ""."""
         ...
 
 

@@ -180,7 +180,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         replaced = Requirement(str(override.requirement))
         replaced.extras = wanted.requirement.extras
         replaced.marker = None
-        return Wanted(requirement=replaced, origin=wanted.origin)
+        return Wanted(requirement=replaced, origin=wanted.origin, location=wanted.location)
 
     def _specifier(self, name: NormalizedName, wanted: Iterable[Wanted]) -> SpecifierSet:
         """Everything that narrows ``name`` now, combined (memoised: backtracking asks the

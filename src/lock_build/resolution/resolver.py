@@ -10,13 +10,14 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lock_build.errors import ResolutionError
 from lock_build.reporting import NULL_REPORTER, Reporter
-from lock_build.resolution.explain import explain_conflict, unknown_extras_warning
+from lock_build.resolution.explain import Derivations, conflicts, unknown_extras_warning
 from lock_build.resolution.model import (
     Candidate,
     PackageSource,
     Resolution,
     ResolvedPackage,
     ResolveRequest,
+    Wanted,
 )
 from lock_build.resolution.provider import Provider, split_identifier
 from lock_build.target import Target
@@ -26,12 +27,17 @@ MAX_ROUNDS = 200_000
 
 
 class ProgressReporter(BaseReporter):  # type: ignore[type-arg]
-    """Forwards resolvelib's hooks to our reporter's status line."""
+    """Forwards resolvelib's hooks to our reporter's status line, and keeps who asked
+    for what (``derivations``) to explain a conflict from the inputs down."""
 
     def __init__(self, reporter: Reporter, context: str) -> None:
         self._reporter = reporter
         self._context = context
         self._pinned = 0
+        self.derivations = Derivations()
+
+    def adding_requirement(self, requirement: Wanted, parent: Candidate | None) -> None:
+        self.derivations.record(requirement, parent)
 
     def pinning(self, candidate: Candidate) -> None:
         self._pinned += 1
@@ -47,18 +53,29 @@ def resolve(
 ) -> tuple[Resolution, Provider]:
     """Resolve ``request``; the provider is returned for what it observed (overrides used)."""
     provider = Provider(source, target, request)
-    resolver = Resolver(provider, ProgressReporter(reporter, request.context))
+    progress = ProgressReporter(reporter, request.context)
+    resolver = Resolver(provider, progress)
     roots = [w for w in request.requirements if target.evaluate(w.requirement.marker)]
     try:
         result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:
+        found = conflicts(
+            exc.causes,
+            source,
+            derivations=progress.derivations,
+            satisfies=provider.is_satisfied_by,
+            rejected=provider.rejected,
+        )
         raise ResolutionError(
-            explain_conflict(exc.causes, source, request, provider.rejected)
+            conflicts=found,
+            context=request.context,
+            constraints=tuple(c.requirement for c in request.constraints),
         ) from None
     except ResolutionTooDeep:
         raise ResolutionError(
             f"Resolution{' of ' + request.context if request.context else ''} gave up after "
             f"{MAX_ROUNDS} rounds of backtracking.",
+            context=request.context,
             hint="Narrow the requirements (add lower bounds to the packages that backtrack).",
         ) from None
     return _collect(result, provider), provider

@@ -32,9 +32,10 @@ from lock_build.building.environment import BuildEnvironment as BuildVenv
 from lock_build.building.failure_hints import KnownBuildFailure
 from lock_build.building.wheel_cache import WheelCache
 from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
-from lock_build.errors import BuildError, LockBuildError, SyncError
+from lock_build.errors import BuildError, LockBuildError, SyncError, SyncInterrupted
 from lock_build.index.http import HttpClient, redact
 from lock_build.inputs.pip_config import load_index_settings
+from lock_build.interrupts import Terminated
 from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
 from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
@@ -118,6 +119,7 @@ def sync(
         raise SyncError(
             f"{python} is an externally managed interpreter (PEP 668: {state.stdlib}/"
             "EXTERNALLY-MANAGED); lock-build will not change it.",
+            path=python,
             hint="Sync a virtual environment (--python PATH), or pass --break-system-packages.",
         )
     tool = make_installer(
@@ -177,6 +179,7 @@ def sync(
         )
         raise SyncError(
             f"After installing, the environment still differs from the lock: {left}.",
+            path=python,
             hint="Another process may be changing it; run lock-build sync again.",
         )
     return SyncResult(
@@ -262,6 +265,7 @@ def _fetch_all(
             raise SyncError(
                 f"{step.name} {step.version}: {step.filename!r} has no sha256 in the lock or "
                 "is not a plain file name; nothing was fetched.",
+                package=step.name,
                 hint="Regenerate the lock with lock-build compile.",
             )
         dest = store / step.sha256[:2] / step.sha256 / step.filename
@@ -391,6 +395,10 @@ def _build_one(
                 known = f" {exc.hint}" if isinstance(exc, KnownBuildFailure) else ""
                 raise BuildError(
                     f"Building {step.key} failed. {exc.message}",
+                    package=step.name,
+                    version=step.version,
+                    hook=exc.hook,
+                    log=exc.log,
                     hint="Nothing in the target environment was changed." + known,
                     detail=exc.detail,
                 ) from exc
@@ -410,7 +418,11 @@ def _source_tree(step: BuildStep, files: Mapping[str, Path], dest: Path, lock_di
         src = Path(step.source_url)
         src = src if src.is_absolute() else (lock_dir / src)
         if not src.is_dir():
-            raise BuildError(f"{step.key}: the local directory {src} does not exist.")
+            raise BuildError(
+                f"{step.key}: the local directory {src} does not exist.",
+                package=step.name,
+                version=step.version,
+            )
         if step.editable:
             return src.resolve()  # an editable install points at the project itself
         # Build a copy: backends write build/ and egg-info/ into the tree they get.
@@ -433,9 +445,18 @@ def _source_tree(step: BuildStep, files: Mapping[str, Path], dest: Path, lock_di
                     text=True,
                 )
         except (OSError, subprocess.CalledProcessError) as exc:
-            raise BuildError(f"{step.key}: cannot clone {redact(url)}.", detail=str(exc)) from exc
+            raise BuildError(
+                f"{step.key}: cannot clone {redact(url)}.",
+                package=step.name,
+                version=step.version,
+                detail=str(exc),
+            ) from exc
         return dest / step.source_subdirectory if step.source_subdirectory else dest
-    raise BuildError(f"{step.key}: the lock names no sdist or source to build it from.")
+    raise BuildError(
+        f"{step.key}: the lock names no sdist or source to build it from.",
+        package=step.name,
+        version=step.version,
+    )
 
 
 # --- check and install ------------------------------------------------------------------
@@ -467,6 +488,8 @@ def _install_set(
             raise SyncError(
                 f"The built wheel {wheel.name} is not stamped with the build "
                 "fingerprint the lock implies.",
+                package=step.name,
+                path=wheel,
                 hint="Clear the wheel cache and retry.",
             )
         pins = stamp.get("pins") or {}
@@ -478,6 +501,8 @@ def _install_set(
                 raise SyncError(
                     f"{wheel.name} was built against {name} {pins.get(name)}, but the lock "
                     f"installs {name} {runtime.version}: the extension would not load.",
+                    package=step.name,
+                    path=wheel,
                     hint="The lock is inconsistent; regenerate it with lock-build compile.",
                 )
         wheels.append(
@@ -504,12 +529,17 @@ def _apply(
     except InstallFailed as exc:
         raise SyncError(
             f"{tool.name} failed while changing {before.python}: {_changes(before)}.",
+            path=before.python,
             hint="Run lock-build sync again to complete the job.",
             detail=f"$ {exc.command}\n{exc.output}",
         ) from exc
-    except KeyboardInterrupt:
-        raise SyncError(
-            f"Interrupted while changing {before.python}: {_changes(before)}.",
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        raise SyncInterrupted(
+            f"{'Terminated' if terminated else 'Interrupted'} while changing {before.python}: "
+            f"{_changes(before)}.",
+            terminated=terminated,
+            path=before.python,
             hint="Run lock-build sync again to complete the job.",
         ) from None
 

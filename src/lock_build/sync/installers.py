@@ -138,6 +138,7 @@ class PipInstaller:
         else:
             raise SyncError(
                 f"The target environment ({python}) has no pip, and neither has lock-build's.",
+                path=python,
                 hint="Install pip into it, or use --installer uv.",
             )
         self.extra = ["--break-system-packages"] if break_system_packages else []
@@ -364,7 +365,14 @@ class BuiltinInstaller:
             self._pip_installer().uninstall(sorted(replaced))
         done = 0
         results: list[_Installed] = []
-        with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool:
+        # installer warns about __pycache__ files shipped in wheels (numpy's): skipped either
+        # way, and noise to users. The filter is set here, around the whole pool, because
+        # warnings.catch_warnings is process-global and cannot be entered per thread.
+        with (
+            warnings.catch_warnings(),
+            ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool,
+        ):
+            warnings.simplefilter("ignore", RuntimeWarning)
             for installed in pool.map(self._install_one, wheels):
                 done += 1
                 results.append(installed)
@@ -446,13 +454,11 @@ class BuiltinInstaller:
                     bytecode_optimization_levels=(),  # the target compiles, below
                     overwrite_existing=True,  # as pip: a stray file is replaced
                 )
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # shipped __pycache__
-                    install_wheel(
-                        source,
-                        destination,
-                        additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
-                    )
+                install_wheel(
+                    source,
+                    destination,
+                    additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
+                )
                 root = "purelib" if _root_is_purelib(source) else "platlib"
                 record = Path(self._paths[root]) / source.dist_info_dir / "RECORD"
         except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:

@@ -89,6 +89,7 @@ def begin(prefix: Path, journal: Journal) -> None:
 
         raise SyncError(
             f"Cannot write the install journal {journal_path(prefix)}.",
+            path=journal_path(prefix),
             hint="The target environment must be writable to be synced.",
         )
 
