@@ -92,7 +92,6 @@ _ALL_PENDING = {
     "index/pages.py",
     "index/prefetch.py",
     "index/select.py",
-    "lockfile/model.py",
     "locking/assemble.py",
     "locking/builds.py",
     "locking/compile.py",

@@ -24,7 +24,7 @@ from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_l
 from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
 from lock_build.locking.compile import CompileRequest
-from lock_build.locking.multi import compile_targets
+from lock_build.locking.multi import TargetsResult, compile_targets
 from lock_build.multilock import lock_for_target, without_targets
 from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
@@ -112,21 +112,25 @@ def command(
         existing = _dropped(existing, target.drop_targets, out)
         if request.previous is not None:  # the lock at the destination, read for its pins
             request = replace(request, previous=existing)
-        if not specs and not target.python_version and not target.platform and not target.python:
+        if not (specs or target.python_version or target.platform or target.python):
             # Nothing to resolve: the other targets stay as they are.
-            _write(
-                replace(existing, command=request.command),
-                destination,
-                dry_run=dry_run,
-                console=out,
-                cwd=cwd,
-            )
+            lock = replace(existing, command=request.command)
+            _write(lock, destination, dry_run=dry_run, console=out, cwd=cwd)
             return
     targets, keep_others = _targets(target, specs, existing, upgrade=upgrade.upgrade)
     request = replace(request, target=targets[0], options_record=record)
     started = time.monotonic()
     out.status(f"Locking for {', '.join(t.describe() for t in targets)}")
     result = compile_targets(request, targets, keep_others=keep_others, reporter=out)
+    _show(result, out, time.monotonic() - started)
+    _write(result.lock, destination, dry_run=dry_run, console=out, cwd=cwd)
+    summary = summarize(request.previous, result.lock, previous_pins=request.previous_pins)
+    for line in summary.lines():
+        out.info(line)
+
+
+def _show(result: TargetsResult, out: Console, seconds: float) -> None:
+    """What the compile did: substitutions, backend-made metadata, kept targets, totals."""
     out.clear_status()
     several = len(result.compiled) > 1
     for ident, compiled in result.compiled:
@@ -136,11 +140,7 @@ def command(
             out.debug("Metadata prepared by build backends: " + ", ".join(compiled.built_metadata))
     for ident in result.kept:
         out.info(f"Kept target {ident} of the existing lock as it was (not compiled now).")
-    _report(result.lock, out, time.monotonic() - started)
-    _write(result.lock, destination, dry_run=dry_run, console=out, cwd=cwd)
-    summary = summarize(request.previous, result.lock, previous_pins=request.previous_pins)
-    for line in summary.lines():
-        out.info(line)
+    _report(result.lock, out, seconds)
 
 
 def _load_inputs(paths: tuple[Path, ...], selection: options.SelectionFlags, cwd: Path) -> InputSet:

@@ -21,6 +21,9 @@ lock records are gathered (:mod:`lock_build.locking.facts`) and a pure
 :func:`compile_lock` is the composition root: it makes the HTTP client, finder,
 workshop and sources for a request and hands them to a :class:`Compiler`, which takes
 every collaborator in its constructor (tests can give it others).
+
+Why one module (~500 lines): the stages, the values that pass between them and the loop
+that runs them read best side by side; every collaborator they use lives elsewhere.
 """
 
 from __future__ import annotations
