@@ -43,7 +43,7 @@ class Resolving:
 
     @property
     def text(self) -> str:
-        where = f" {self.context}" if self.context else ""
+        where = f" for {self.context}" if self.context else ""
         return f"Resolving{where}: {self.pinned} pinned, now {self.candidate}"
 
 

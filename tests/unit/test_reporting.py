@@ -24,7 +24,7 @@ from support.reporting import RecordingReporter
         ),
         (
             Resolving(context="cftime 1.6.1 (build)", pinned=1, candidate="setuptools 80.0"),
-            "Resolving cftime 1.6.1 (build): 1 pinned, now setuptools 80.0",
+            "Resolving for cftime 1.6.1 (build): 1 pinned, now setuptools 80.0",
         ),
         (Fetching(kind="page", subject="numpy"), "Fetching page numpy"),
         (

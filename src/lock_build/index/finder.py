@@ -56,7 +56,7 @@ from lock_build.metadata import (
     read_wheel_metadata,
 )
 from lock_build.models import Artifact, CoreMetadata, Release
-from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.reporting import NULL_REPORTER, Fetching, Reporter
 from lock_build.settings import IndexSettings, IndexStrategy
 from lock_build.target import Target
 
@@ -292,7 +292,7 @@ class PackageFinder:
         return tuple(found) if exists or found else None
 
     def _collect(self, name: NormalizedName) -> tuple[Artifact, ...]:
-        self._reporter.status(f"Fetching page {name}")
+        self._reporter.fetching(Fetching(kind="page", subject=name))
         return self._gather(name, lambda url: self._index_files(url, name), parallel=True)
 
     def _gather(
@@ -440,11 +440,11 @@ class PackageFinder:
         if artifact.is_local:
             return read_wheel_metadata(self.fetch(artifact), artifact.name)
         if artifact.has_metadata_file:
-            self._reporter.status(f"Reading metadata {label} (metadata file)")
+            self._reporter.fetching(Fetching(kind="metadata", subject=label, how="metadata file"))
             data = self._metadata_file(artifact)
             if data is not None:
                 return data
-        self._reporter.status(f"Reading metadata {label} (range request)")
+        self._reporter.fetching(Fetching(kind="metadata", subject=label, how="range request"))
         try:
             data = read_member_lazily(
                 lambda start, end: self.client.get_range(artifact.url, start, end),
@@ -455,7 +455,7 @@ class PackageFinder:
             data = None
         if data is not None:
             return data
-        self._reporter.status(f"Reading metadata {label} (download)")
+        self._reporter.fetching(Fetching(kind="metadata", subject=label, how="download"))
         return read_wheel_metadata(self.fetch(artifact), artifact.name)
 
     def _metadata_file(self, artifact: Artifact) -> bytes | None:
@@ -478,7 +478,9 @@ class PackageFinder:
         return data
 
     def _sdist_metadata(self, artifact: Artifact) -> bytes | None:
-        self._reporter.status(f"Reading metadata {artifact.name} {artifact.version} (sdist)")
+        self._reporter.fetching(
+            Fetching(kind="metadata", subject=f"{artifact.name} {artifact.version}", how="sdist")
+        )
         raw = read_sdist_pkg_info(self.fetch(artifact))
         if raw is None or not metadata_is_static(raw):
             return None
@@ -533,10 +535,10 @@ class PackageFinder:
             dest = root / artifact.sha256[:32] / artifact.filename
             if dest.is_file() and hash_file(dest) == artifact.sha256:
                 return dest
-            self._reporter.status(f"Fetching {artifact.filename}")
+            self._reporter.fetching(Fetching(kind="file", subject=artifact.filename))
             self.client.download(artifact.url, dest, artifact.sha256)
             return dest
-        self._reporter.status(f"Fetching {artifact.filename}")
+        self._reporter.fetching(Fetching(kind="file", subject=artifact.filename))
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".unhashed-"))
         try:
             partial = staging / artifact.filename

@@ -9,7 +9,7 @@ from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from lock_build.errors import ResolutionError
-from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.reporting import NULL_REPORTER, Reporter, Resolving
 from lock_build.resolution.explain import Derivations, conflicts, unknown_extras_warning
 from lock_build.resolution.model import (
     Candidate,
@@ -41,8 +41,9 @@ class ProgressReporter(BaseReporter):  # type: ignore[type-arg]
 
     def pinning(self, candidate: Candidate) -> None:
         self._pinned += 1
-        where = f" for {self._context}" if self._context else ""
-        self._reporter.status(f"Resolving{where}: {self._pinned} pinned, now {candidate}")
+        self._reporter.resolving(
+            Resolving(context=self._context, pinned=self._pinned, candidate=str(candidate))
+        )
 
 
 def resolve(

@@ -39,7 +39,7 @@ from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
 from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
 from lock_build.redaction import redact
-from lock_build.reporting import NULL_REPORTER, Reporter
+from lock_build.reporting import NULL_REPORTER, Building, Fetching, Installing, Reporter
 from lock_build.settings import IndexSettings
 from lock_build.sync import abi_check, journal
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
@@ -128,7 +128,7 @@ def sync(
         target_has_pip="pip" in state.installed,
         break_system_packages=break_system_packages,
         jobs=jobs,
-        status=report.status,
+        reporter=report,
     )
     interrupted = journal.read_journal(state.prefix)
     plan = prepared.plan_for(_trusted_installed(state, interrupted, lock))
@@ -291,7 +291,9 @@ def _fetch_all(
             for filename, path in pool.map(one, missing):
                 done += 1
                 found[filename] = path
-                report.status(f"Fetched {done}/{len(missing)}: {filename}")
+                report.fetching(
+                    Fetching(kind="file", subject=filename, done=done, total=len(missing))
+                )
     finally:
         client.close()
     report.debug(f"Fetched {len(missing)} artifact(s) ({len(steps) - len(missing)} cached)")
@@ -340,7 +342,15 @@ def _build_all(
                 for step in todo
             }
             for step in todo:
-                report.status(f"Building {step.key} ({len(built) + 1}/{total})")
+                report.building(
+                    Building(
+                        package=step.name,
+                        version=str(step.version),
+                        step="wheel",
+                        done=len(built) + 1,
+                        total=total,
+                    )
+                )
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
                 future.cancel()
@@ -524,10 +534,10 @@ def _apply(
     report: Reporter,
 ) -> None:
     try:
-        report.status(f"Installing {len(wheels)} package(s)")
+        report.installing(Installing(step="install", total=len(wheels)))
         tool.install(wheels)
         if plan.remove:
-            report.status(f"Removing {len(plan.remove)} package(s)")
+            report.installing(Installing(step="remove", total=len(plan.remove)))
             tool.uninstall([r.name for r in plan.remove])
     except InstallFailed as exc:
         raise SyncError(

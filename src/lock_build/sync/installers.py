@@ -25,7 +25,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +40,7 @@ from installer.utils import Scheme, get_launcher_kind
 from packaging.utils import canonicalize_name
 
 from lock_build.errors import SyncError
+from lock_build.reporting import NULL_REPORTER, Installing, Reporter
 
 InstallerName = Literal["pip", "uv", "builtin"]
 
@@ -333,13 +334,13 @@ class BuiltinInstaller:
         target_has_pip: bool,
         break_system_packages: bool,
         jobs: int = 4,
-        status: Callable[[str], None] | None = None,
+        reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.python = python
         self._target_has_pip = target_has_pip
         self._break = break_system_packages
         self._jobs = max(1, jobs)
-        self._status = status
+        self._reporter = reporter
         self._pip: PipInstaller | None = None
         # The target's scheme, asked for when there is something to install (a sync with
         # nothing to do does not start the interpreter for it).
@@ -396,10 +397,8 @@ class BuiltinInstaller:
             for installed in pool.map(self._install_one, wheels):
                 done += 1
                 results.append(installed)
-                if self._status is not None:
-                    self._status(f"Installing: {done}/{len(wheels)} unpacked")
-        if self._status is not None:
-            self._status(f"Compiling bytecode of {len(wheels)} package(s)")
+                self._reporter.installing(Installing(step="unpack", total=len(wheels), done=done))
+        self._reporter.installing(Installing(step="bytecode", total=len(wheels)))
         self._compile(results)
 
     # -- steps ----------------------------------------------------------------------
@@ -546,7 +545,7 @@ def make_installer(
     target_has_pip: bool,
     break_system_packages: bool,
     jobs: int = 1,
-    status: Callable[[str], None] | None = None,
+    reporter: Reporter = NULL_REPORTER,
 ) -> Installer:
     if name == "uv":
         return UvInstaller(python, break_system_packages=break_system_packages)
@@ -556,7 +555,7 @@ def make_installer(
             target_has_pip=target_has_pip,
             break_system_packages=break_system_packages,
             jobs=jobs,
-            status=status,
+            reporter=reporter,
         )
     return PipInstaller(
         python, target_has_pip=target_has_pip, break_system_packages=break_system_packages
