@@ -2,24 +2,65 @@
 
 I/O primitives only: nothing here resolves. Callers hand in the exact wheels of a
 build environment (from the lock) and get hooks run, wheels built and recorded.
+
+The names below are imported from their modules on first use (PEP 562): ``plan`` needs
+only ``building.fingerprint``, and a ``sync`` with nothing to do should not pay for
+``pyproject_hooks`` and ``installer``.
 """
 
-from lock_build.building.build_system import BuildSystem, parse_build_system, read_build_system
-from lock_build.building.environment import BuildEnvironment, InstalledDistribution
-from lock_build.building.fingerprint import BuildFingerprint, BuildPin
-from lock_build.building.hooks import (
-    build_wheel,
-    check_requirements,
-    get_requires_for_build_wheel,
-    prepare_metadata,
-)
-from lock_build.building.wheel_cache import WheelCache
-from lock_build.building.wheel_stamp import (
-    STAMP_NAME,
-    read_stamp,
-    read_wheel_stamp,
-    stamp_wheel,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lock_build.building.build_system import (
+        BuildSystem,
+        parse_build_system,
+        read_build_system,
+    )
+    from lock_build.building.environment import BuildEnvironment, InstalledDistribution
+    from lock_build.building.fingerprint import BuildFingerprint, BuildPin
+    from lock_build.building.hooks import (
+        build_wheel,
+        check_requirements,
+        get_requires_for_build_wheel,
+        prepare_metadata,
+    )
+    from lock_build.building.wheel_cache import WheelCache
+    from lock_build.building.wheel_stamp import (
+        STAMP_NAME,
+        read_stamp,
+        read_wheel_stamp,
+        stamp_wheel,
+    )
+
+_MODULE_OF = {
+    "BuildSystem": "build_system",
+    "parse_build_system": "build_system",
+    "read_build_system": "build_system",
+    "BuildEnvironment": "environment",
+    "InstalledDistribution": "environment",
+    "BuildFingerprint": "fingerprint",
+    "BuildPin": "fingerprint",
+    "build_wheel": "hooks",
+    "check_requirements": "hooks",
+    "get_requires_for_build_wheel": "hooks",
+    "prepare_metadata": "hooks",
+    "WheelCache": "wheel_cache",
+    "STAMP_NAME": "wheel_stamp",
+    "read_stamp": "wheel_stamp",
+    "read_wheel_stamp": "wheel_stamp",
+    "stamp_wheel": "wheel_stamp",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "STAMP_NAME",

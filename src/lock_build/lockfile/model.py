@@ -362,14 +362,22 @@ def glibc_floor(lock: Lock, target: LockTarget) -> str | None:
         return None
     major, minor, arch = int(match[1]), int(match[2]), match[3]
     lowest = 5 if arch in ("x86_64", "i686") else 17
-    floor = minor
-    for level in range(minor, lowest - 1, -1):
+
+    def usable(level: int) -> bool:
         platform = f"manylinux_{major}_{level}_{arch}"
         tags = target_tags(target.implementation, target.python_version, platform)
-        if not all(usable_on(lock, p, tags) for p in lock.packages):
-            break
-        floor = level
-    return f"{major}.{floor}"
+        return all(usable_on(lock, p, tags) for p in lock.packages)
+
+    # A lower glibc accepts a subset of a higher one's tags, so usability only grows with
+    # the level: bisect for the lowest usable level (the target's own when none below is).
+    low, high = lowest, minor  # high is the answer so far
+    while low < high:
+        middle = (low + high) // 2
+        if usable(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return f"{major}.{high}"
 
 
 _TOP_LEVEL_KEYS = frozenset(

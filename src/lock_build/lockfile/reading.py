@@ -223,9 +223,12 @@ def kind_of(value: object) -> str:
     return type(value).__name__
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def printable(text: str) -> bool:
     """Whether ``text`` holds no control character (nothing a terminal or shell acts on)."""
-    return not any(ord(c) < 32 or ord(c) == 127 for c in text)
+    return _CONTROL.search(text) is None
 
 
 def url_problem(url: str) -> str | None:
