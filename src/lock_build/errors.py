@@ -443,3 +443,32 @@ class ForeignBuildError(TargetError):
         self.target = target
         self.spec = spec
         self.sdists = sdists
+
+
+__all__ = [
+    "ArchiveError",
+    "BUILD_SUFFIX",
+    "BuildError",
+    "ChainLink",
+    "ConfigError",
+    "Conflict",
+    "ForeignBuildError",
+    "HashMismatchError",
+    "IndexPageError",
+    "InputError",
+    "LockBuildError",
+    "LockfileError",
+    "MetadataError",
+    "NetworkError",
+    "NoMatchingTargetError",
+    "OfflineError",
+    "PackageNotFoundError",
+    "Pin",
+    "RequirementChain",
+    "ResolutionError",
+    "StaleError",
+    "SyncError",
+    "SyncInterrupted",
+    "TargetError",
+    "TargetSpecError",
+]

@@ -483,3 +483,18 @@ def export(
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return replace(result, warnings=(*result.warnings, *yanked_notes(lock.packages)))
+
+
+__all__ = [
+    "BuildConstraintsError",
+    "ExportResult",
+    "FORMATS",
+    "RequirementsStyle",
+    "export",
+    "export_build_constraints",
+    "export_pylock",
+    "export_requirements",
+    "pylock_build_warnings",
+    "requirement_lines",
+    "validated_pylock",
+]

@@ -190,3 +190,12 @@ def _universal_header(lock: Lock, command: str | None, what: str) -> list[str]:
     if lock.command:
         lines += [f"# from a lockfile made by: {redact(lock.command, keep_user=False)}", "#"]
     return lines
+
+
+__all__ = [
+    "UniversalExportError",
+    "export_lock",
+    "target_markers",
+    "universal_pylock",
+    "universal_requirements",
+]

@@ -430,3 +430,19 @@ def _sort_key(key: str) -> tuple[str, Version]:
 
 def _dot_id(node: str) -> str:
     return '"' + node.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+__all__ = [
+    "DependencyGraph",
+    "Edge",
+    "FORMATS",
+    "GraphQuery",
+    "GraphQueryError",
+    "build_graph",
+    "chains",
+    "render_dot",
+    "render_graph",
+    "render_mermaid",
+    "render_text",
+    "select",
+]

@@ -162,3 +162,12 @@ def read_sdist_pkg_info(path: Path) -> bytes | None:
 def _top_level_pkg_info(names: Iterable[str]) -> str | None:
     found = sorted(n for n in names if n.count("/") == 1 and n.endswith("/PKG-INFO"))
     return found[0] if found else None
+
+
+__all__ = [
+    "find_metadata_member",
+    "metadata_is_static",
+    "parse_core_metadata",
+    "read_sdist_pkg_info",
+    "read_wheel_metadata",
+]

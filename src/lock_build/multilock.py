@@ -198,3 +198,16 @@ def consumer_machine(lock: Lock, python: str | None, wanted: str | None) -> Targ
     if python is None and (wanted is not None or len(lock.targets) <= 1):
         return None
     return target_for_interpreter(select_interpreter(python))
+
+
+__all__ = [
+    "DropTargetError",
+    "agreed_pins",
+    "choose_target",
+    "consumer_machine",
+    "lock_for_consumer",
+    "lock_for_target",
+    "merge_locks",
+    "target_infos",
+    "without_targets",
+]

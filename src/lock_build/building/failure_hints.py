@@ -142,3 +142,14 @@ def _sdist_name(label: str) -> str:
     """``pyworld-0.3.5`` (the unpacked sdist's directory) -> ``pyworld``."""
     match = re.match(r"(.+?)-\d", label)
     return match.group(1) if match else label
+
+
+__all__ = [
+    "FailureHint",
+    "KnownBuildFailure",
+    "build_failure",
+    "failure_hints",
+    "match",
+    "sdist_error",
+    "sdist_identity",
+]

@@ -368,3 +368,12 @@ def _tail(log: Path, lines: int = _LOG_TAIL_LINES) -> str:
 def _short(value: object) -> str:
     shown = repr(value)
     return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+__all__ = [
+    "ConfigSettings",
+    "build_wheel",
+    "check_requirements",
+    "get_requires_for_build_wheel",
+    "prepare_metadata",
+]

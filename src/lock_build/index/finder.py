@@ -623,3 +623,10 @@ def _one_copy_each(files: Iterable[Artifact]) -> tuple[Artifact, ...]:
         if kept is None or (kept.is_local and not artifact.is_local):
             best[key] = artifact
     return tuple(sorted(best.values(), key=lambda a: (a.filename, a.url)))
+
+
+__all__ = [
+    "PackageFinder",
+    "T",
+    "hash_file",
+]

@@ -169,3 +169,12 @@ def _inflate(local: bytes, entry: _Entry) -> bytes:
     if len(data) != entry.size:
         raise LazyWheelError("METADATA size does not match the central directory")
     return data
+
+
+__all__ = [
+    "Fetch",
+    "FetchTail",
+    "LazyWheelError",
+    "TAIL",
+    "read_member_lazily",
+]

@@ -343,3 +343,18 @@ def artifacts_from_json(value: object) -> tuple[Artifact, ...]:
             raise CacheEntryError(f"{where}: filename {filename!r} is not a distribution")
         artifacts.append(artifact)
     return tuple(artifacts)
+
+
+__all__ = [
+    "ACCEPT",
+    "FileFilter",
+    "HTML_TYPE",
+    "JSON_TYPE",
+    "artifacts_from_json",
+    "artifacts_to_json",
+    "for_project",
+    "parse_find_links_dir",
+    "parse_html_page",
+    "parse_json_page",
+    "parse_project_page",
+]

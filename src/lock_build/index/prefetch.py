@@ -132,3 +132,12 @@ class Prefetcher:
             self.want_dependencies(metadata, extras)
         elif best is not None and self.needs_backend is not None:
             self.needs_backend(best)  # the resolver will ask the backend: it may start early
+
+
+__all__ = [
+    "Prefetcher",
+    "SWITCH",
+    "WORKERS",
+    "best_candidate",
+    "prefetch_enabled",
+]

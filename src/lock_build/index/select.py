@@ -115,3 +115,11 @@ def _best_sdist(sdists: list[Artifact]) -> Artifact | None:
     if not sdists:
         return None
     return min(sdists, key=lambda s: (not s.filename.endswith(".tar.gz"), s.filename))
+
+
+__all__ = [
+    "group_releases",
+    "newer_than",
+    "usable",
+    "wheel_rank",
+]

@@ -214,3 +214,8 @@ def _portable_location(location: str, base: Path) -> str:
     if path.is_relative_to(base):
         return Path(os.path.relpath(path, base)).as_posix()
     return str(path)
+
+
+__all__ = [
+    "assemble_lock",
+]

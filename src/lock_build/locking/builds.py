@@ -554,3 +554,16 @@ def _plain(requirement: Requirement) -> str:
     plain = Requirement(str(requirement))
     plain.marker = None
     return str(plain)
+
+
+__all__ = [
+    "BuildInspector",
+    "BuildLocker",
+    "BuildMatch",
+    "BuildMismatchError",
+    "BuildOptions",
+    "BuildRound",
+    "EnvironmentSpec",
+    "LockedBuild",
+    "default_abi_rules",
+]

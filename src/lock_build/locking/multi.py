@@ -89,3 +89,9 @@ def compile_targets(
         compiled=tuple(compiled),
         kept=tuple(p.targets[0].id for p in kept_parts),
     )
+
+
+__all__ = [
+    "TargetsResult",
+    "compile_targets",
+]

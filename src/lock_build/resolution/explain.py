@@ -200,3 +200,12 @@ def yanked_warning(release: Release, where: str = "") -> str | None:
         f"{release.name} {release.version}{place} is yanked ({_yank_reason(release)}); "
         "it is used because it is pinned exactly"
     )
+
+
+__all__ = [
+    "Cause",
+    "Derivations",
+    "conflicts",
+    "unknown_extras_warning",
+    "yanked_warning",
+]

@@ -163,3 +163,15 @@ class Resolution:
 
     def get(self, name: NormalizedName) -> ResolvedPackage | None:
         return next((p for p in self.packages if p.candidate.name == name), None)
+
+
+__all__ = [
+    "Candidate",
+    "DirectReference",
+    "PackageSource",
+    "Resolution",
+    "ResolveRequest",
+    "ResolvedPackage",
+    "Wanted",
+    "identifier_for",
+]

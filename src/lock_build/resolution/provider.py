@@ -280,3 +280,9 @@ def _strip_marker(requirement: Requirement) -> Requirement:
     stripped = Requirement(str(requirement))
     stripped.marker = None
     return stripped
+
+
+__all__ = [
+    "Provider",
+    "split_identifier",
+]

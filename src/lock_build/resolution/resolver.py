@@ -124,3 +124,10 @@ def _collect(result: object, provider: Provider) -> Resolution:
         packages=tuple(packages[n] for n in sorted(packages)),
         warnings=tuple(w for w in warnings if w is not None),
     )
+
+
+__all__ = [
+    "MAX_ROUNDS",
+    "ProgressReporter",
+    "resolve",
+]

@@ -34,3 +34,10 @@ def check_lock(lock: Lock) -> None:
 def check_built_wheel(lock: Lock, build: BuildEnvironment, stamp_pins: Mapping[str, str]) -> None:
     """Refuse a built wheel whose stamp's ABI versions fall outside the recorded range."""
     check_runtime(build.key, build.abi, runtime_versions(lock), built_against=stamp_pins)
+
+
+__all__ = [
+    "check_built_wheel",
+    "check_lock",
+    "runtime_versions",
+]

@@ -146,3 +146,14 @@ def _record_of(
                 return None
             return site, list(csv.reader(text.splitlines()))
     return None
+
+
+__all__ = [
+    "JOURNAL_NAME",
+    "Journal",
+    "begin",
+    "damaged_files",
+    "finish",
+    "journal_path",
+    "read_journal",
+]

@@ -80,3 +80,8 @@ def _compare(lock: Lock, pkg: LockedPackage, wheel: LocalWheel, built: bool) -> 
         )
         return f"{wheel.path.name} differs from what compile used: it " + " and ".join(parts)
     return None
+
+
+__all__ = [
+    "check_wheels",
+]
