@@ -38,7 +38,13 @@ from pyproject_hooks import BuildBackendHookCaller
 from lock_build.building.build_system import BuildSystem
 from lock_build.errors import ArchiveError, BuildError
 
-__all__ = ["BuildEnvironment", "HookProcessFailed", "InstalledDistribution", "LoggedHookCaller"]
+__all__ = [
+    "BuildEnvironment",
+    "HookProcessFailed",
+    "InstalledDistribution",
+    "LoggedHookCaller",
+    "ignore_shipped_pycache_warnings",
+]
 
 # Asked once per environment, in the venv's own interpreter: where files go, and the
 # marker values to evaluate build requirements against (as packaging computes them).
@@ -85,6 +91,25 @@ _DROPPED = frozenset(
         "CONDA_PREFIX",
     }
 )
+
+
+# installer warns about __pycache__ files shipped in wheels (numpy's): they are skipped
+# either way, and the warning is noise to users.
+_SHIPPED_PYCACHE = r"Skip installing .*__pycache__"
+
+
+def ignore_shipped_pycache_warnings() -> None:
+    """Silence installer's shipped-__pycache__ warning, process-wide and for good.
+
+    One narrow filter, set once, instead of ``warnings.catch_warnings`` around each
+    install: that context is process-global, so on several threads at once (compile -j,
+    sync's parallel unpacking) the threads restore each other's filters and let warnings
+    through."""
+    for action, message, category, _module, _line in warnings.filters:
+        if action == "ignore" and category is RuntimeWarning and message is not None:
+            if message.pattern == _SHIPPED_PYCACHE:
+                return
+    warnings.filterwarnings("ignore", message=_SHIPPED_PYCACHE, category=RuntimeWarning)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -283,11 +308,8 @@ class BuildEnvironment:
                     script_kind=get_launcher_kind(),
                     bytecode_optimization_levels=(),
                 )
-                with warnings.catch_warnings():
-                    # installer warns about __pycache__ files shipped in wheels (numpy's);
-                    # they are skipped either way and the warning is noise to users.
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    install(source, destination, additional_metadata={"INSTALLER": b"lock-build\n"})
+                ignore_shipped_pycache_warnings()
+                install(source, destination, additional_metadata={"INSTALLER": b"lock-build\n"})
         except FileNotFoundError as exc:
             raise ArchiveError(f"Wheel {wheel} does not exist.", path=wheel) from exc
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as exc:

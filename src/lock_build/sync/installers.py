@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ from installer.sources import WheelFile
 from installer.utils import Scheme, get_launcher_kind
 from packaging.utils import canonicalize_name
 
+from lock_build.building.environment import ignore_shipped_pycache_warnings
 from lock_build.errors import SyncError
 from lock_build.reporting import NULL_REPORTER, Installing, Reporter
 
@@ -386,14 +386,8 @@ class BuiltinInstaller:
             self._pip_installer().uninstall(sorted(replaced))
         done = 0
         results: list[_Installed] = []
-        # installer warns about __pycache__ files shipped in wheels (numpy's): skipped either
-        # way, and noise to users. The filter is set here, around the whole pool, because
-        # warnings.catch_warnings is process-global and cannot be entered per thread.
-        with (
-            warnings.catch_warnings(),
-            ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool,
-        ):
-            warnings.simplefilter("ignore", RuntimeWarning)
+        ignore_shipped_pycache_warnings()  # one filter for every thread (see there)
+        with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool:
             for installed in pool.map(self._install_one, wheels):
                 done += 1
                 results.append(installed)
