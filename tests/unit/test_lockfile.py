@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,22 @@ def test_write_is_a_no_op_when_nothing_changed(tmp_path: Path) -> None:
     assert write_lock(path, LOCK) is False
     assert path.stat().st_mtime_ns == before
     assert read_lock(path) == loads(dumps(LOCK), source=str(path))
+
+
+def test_a_new_lock_gets_the_umask_mode_and_a_rewrite_keeps_the_old_one(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "requirements.lock"
+    previous = os.umask(0o022)
+    try:
+        write_lock(path, LOCK)
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    path.chmod(0o640)
+    changed = replace(LOCK, command="lock-build compile other.in")
+    assert write_lock(path, changed) is True
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_pylock_names_are_refused(tmp_path: Path) -> None:

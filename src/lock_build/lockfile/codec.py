@@ -387,6 +387,10 @@ def write_text_atomic(path: Path, text: str) -> None:
             f"({exc.strerror or exc})."
         ) from None
     try:
+        # mkstemp makes the file 0600: give it the mode the file it replaces had, or what
+        # a plain open() would (0666 less the umask), so a lock stays readable in CI and
+        # Docker builds.
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -398,6 +402,26 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (threads may run)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def check_lock_path(path: Path) -> None:
