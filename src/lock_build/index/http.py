@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 import requests
 from cachecontrol import CacheControlAdapter
@@ -50,6 +49,7 @@ from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, O
 from lock_build.redaction import redact
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
+from lock_build.urls import file_url_to_path
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes if known)
 
@@ -58,7 +58,7 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0  # seconds: the longest a Retry-After makes one retry wait
 
 
-__all__ = ["HttpClient", "Page", "redact", "strip_credentials"]
+__all__ = ["HttpClient", "Page", "file_url_to_path", "redact", "strip_credentials"]
 
 
 def strip_credentials(url: str) -> str:
@@ -69,11 +69,6 @@ def strip_credentials(url: str) -> str:
     """
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-
-
-def file_url_to_path(url: str) -> Path:
-    parts = urlsplit(url)
-    return Path(url2pathname(unquote(parts.path)) if parts.netloc in ("", "localhost") else url)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

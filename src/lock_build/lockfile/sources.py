@@ -127,7 +127,7 @@ def _host(hostname: str, port: int | None) -> str:
 
 
 def _file_path(url: str) -> str:
-    from lock_build.index.http import file_url_to_path
+    from lock_build.urls import file_url_to_path
 
     return str(file_url_to_path(url))
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.archives import extract_archive
-from lock_build.building import hooks
 from lock_build.building.build_system import read_build_system
 from lock_build.building.environment import BuildEnvironment as BuildVenv
 from lock_build.building.failure_hints import KnownBuildFailure
@@ -394,6 +393,8 @@ def _build_one(
         # build and an error message can point at it.
         with BuildVenv.create(python, wheels, cache_dir / "builds") as env:
             try:
+                from lock_build.building import hooks  # only when something is built
+
                 wheel = hooks.build_wheel(
                     env,
                     source_dir,
