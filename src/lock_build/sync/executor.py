@@ -26,11 +26,6 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.archives import extract_archive
-from lock_build.building.build_system import read_build_system
-from lock_build.building.environment import BuildEnvironment as BuildVenv
-from lock_build.building.failure_hints import KnownBuildFailure
-from lock_build.building.wheel_cache import WheelCache
-from lock_build.building.wheel_stamp import read_wheel_stamp, stamp_wheel
 from lock_build.errors import BuildError, LockBuildError, SyncError, SyncInterrupted
 from lock_build.inputs.pip_config import load_index_settings
 from lock_build.interrupts import Terminated
@@ -314,6 +309,10 @@ def _build_all(
     jobs: int,
 ) -> tuple[dict[str, Path], list[str]]:
     """key "name==version" -> built (stamped) wheel; and the keys taken from the cache."""
+    # The build machinery is imported only when a sync builds (a sync with nothing to do,
+    # the usual case in CI, starts faster without it).
+    from lock_build.building.wheel_cache import WheelCache
+
     cache = WheelCache(cache_dir / "wheels")
     tkey = target_key(lock.target)
     built: dict[str, Path] = {}
@@ -378,6 +377,12 @@ def _build_one(
     lock_dir: Path,
     cache_dir: Path,
 ) -> Path:
+    from lock_build.building import hooks
+    from lock_build.building.build_system import read_build_system
+    from lock_build.building.environment import BuildEnvironment as BuildVenv
+    from lock_build.building.failure_hints import KnownBuildFailure
+    from lock_build.building.wheel_stamp import stamp_wheel
+
     wheels = []
     for pin in step.pins:
         if pin.built:
@@ -393,8 +398,6 @@ def _build_one(
         # build and an error message can point at it.
         with BuildVenv.create(python, wheels, cache_dir / "builds") as env:
             try:
-                from lock_build.building import hooks  # only when something is built
-
                 wheel = hooks.build_wheel(
                     env,
                     source_dir,
@@ -480,6 +483,8 @@ def _install_set(
     plan: Plan, lock: Lock, files: Mapping[str, Path], built: Mapping[str, Path]
 ) -> list[LocalWheel]:
     """The wheels to install; refuses a built wheel whose shared ABI pins differ at runtime."""
+    from lock_build.building.wheel_stamp import read_wheel_stamp
+
     wheels = []
     for step in plan.install:
         key = f"{step.name}=={step.version}"

@@ -38,7 +38,6 @@ from installer.sources import WheelFile
 from installer.utils import Scheme, get_launcher_kind
 from packaging.utils import canonicalize_name
 
-from lock_build.building.environment import ignore_shipped_pycache_warnings
 from lock_build.errors import SyncError
 from lock_build.reporting import NULL_REPORTER, Installing, Reporter
 
@@ -386,6 +385,8 @@ class BuiltinInstaller:
             self._pip_installer().uninstall(sorted(replaced))
         done = 0
         results: list[_Installed] = []
+        from lock_build.building.environment import ignore_shipped_pycache_warnings
+
         ignore_shipped_pycache_warnings()  # one filter for every thread (see there)
         with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool:
             for installed in pool.map(self._install_one, wheels):
