@@ -83,21 +83,3 @@ def test_built_identity_depends_on_the_sdist_and_the_inner_fingerprint(
 ) -> None:
     assert built_identity("a" * 64, "f" * 64) != built_identity(sdist, inner)
     assert len(built_identity(sdist, inner)) == 64
-
-
-def test_the_plan_needs_the_fingerprint_recipe_without_the_build_machinery() -> None:
-    # building/__init__ imports its names on first use: plan (and a sync with nothing to
-    # do) must not pay for pyproject_hooks and installer.
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, lock_build.plan, lock_build.building as b\n"
-        "print('pyproject_hooks' in sys.modules, 'installer' in sys.modules)\n"
-        "print(b.BuildPin.__module__, b.WheelCache.__module__)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split("\n")
-    assert out[0] == "False False"
-    assert out[1] == "lock_build.building.fingerprint lock_build.building.wheel_cache"

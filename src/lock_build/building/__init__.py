@@ -10,8 +10,9 @@ only ``building.fingerprint``, and a ``sync`` with nothing to do should not pay 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lock_build.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from lock_build.building.build_system import (
@@ -35,32 +36,22 @@ if TYPE_CHECKING:
         stamp_wheel,
     )
 
-_MODULE_OF = {
-    "BuildSystem": "build_system",
-    "parse_build_system": "build_system",
-    "read_build_system": "build_system",
-    "BuildEnvironment": "environment",
-    "InstalledDistribution": "environment",
-    "BuildFingerprint": "fingerprint",
-    "BuildPin": "fingerprint",
-    "build_wheel": "hooks",
-    "check_requirements": "hooks",
-    "get_requires_for_build_wheel": "hooks",
-    "prepare_metadata": "hooks",
-    "WheelCache": "wheel_cache",
-    "STAMP_NAME": "wheel_stamp",
-    "read_stamp": "wheel_stamp",
-    "read_wheel_stamp": "wheel_stamp",
-    "stamp_wheel": "wheel_stamp",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "build_system": ("BuildSystem", "parse_build_system", "read_build_system"),
+        "environment": ("BuildEnvironment", "InstalledDistribution"),
+        "fingerprint": ("BuildFingerprint", "BuildPin"),
+        "hooks": (
+            "build_wheel",
+            "check_requirements",
+            "get_requires_for_build_wheel",
+            "prepare_metadata",
+        ),
+        "wheel_cache": ("WheelCache",),
+        "wheel_stamp": ("STAMP_NAME", "read_stamp", "read_wheel_stamp", "stamp_wheel"),
+    },
+)
 
 __all__ = [
     "STAMP_NAME",

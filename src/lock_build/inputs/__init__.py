@@ -18,8 +18,9 @@ never raw lines. One module per job:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lock_build.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from lock_build.inputs.index_options import IndexOptions, apply_binary_option, merge_binary
@@ -37,31 +38,17 @@ if TYPE_CHECKING:
 
 # Imported from their modules on first use (PEP 562): sync reads pip's configuration
 # (``inputs.pip_config``) and should not pay for the requirement parsers.
-_MODULE_OF = {
-    "IndexOptions": "index_options",
-    "apply_binary_option": "index_options",
-    "merge_binary": "index_options",
-    "default_output_path": "load",
-    "load_inputs": "load",
-    "merge_input_sets": "load",
-    "DirectLink": "model",
-    "DynamicProject": "model",
-    "InputRequirement": "model",
-    "InputSet": "model",
-    "UnnamedLink": "model",
-    "parse_pyproject": "pyproject",
-    "parse_constraints_file": "requirement_files",
-    "parse_requirements_file": "requirement_files",
-    "parse_requirement": "requirement_lines",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "index_options": ("IndexOptions", "apply_binary_option", "merge_binary"),
+        "load": ("default_output_path", "load_inputs", "merge_input_sets"),
+        "model": ("DirectLink", "DynamicProject", "InputRequirement", "InputSet", "UnnamedLink"),
+        "pyproject": ("parse_pyproject",),
+        "requirement_files": ("parse_constraints_file", "parse_requirements_file"),
+        "requirement_lines": ("parse_requirement",),
+    },
+)
 
 __all__ = [
     "DirectLink",
