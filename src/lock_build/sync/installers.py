@@ -25,7 +25,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol
@@ -40,6 +40,7 @@ from packaging.utils import canonicalize_name
 
 from lock_build.errors import SyncError
 from lock_build.reporting import NULL_REPORTER, Installing, Reporter
+from lock_build.sync.bytecode import CompileFailed, CompilePool, Source
 
 InstallerName = Literal["pip", "uv", "builtin"]
 
@@ -246,29 +247,14 @@ print(json.dumps({"paths": sysconfig.get_paths(), "venv": sys.prefix != sys.base
                   "prefix": sys.prefix, "version": sysconfig.get_python_version()}))
 """
 
-# Run by the target interpreter, as pip does it: compileall.compile_file(force=True) on
-# every installed .py file; prints the .pyc files that now exist, for RECORD.
-_COMPILE_SCRIPT = """
-import compileall, importlib.util, json, os, sys, warnings
-done = []
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore")
-    for path in json.load(sys.stdin):
-        if compileall.compile_file(path, force=True, quiet=2):
-            pyc = importlib.util.cache_from_source(path)
-            if os.path.exists(pyc):
-                done.append(pyc)
-print(json.dumps(done))
-"""
-
 _INSTALLER_NAME = b"lock-build\n"
 
 
-def _probe_json(python: Path, script: str, stdin: str | None = None) -> Any:
+def _probe_json(python: Path, script: str) -> Any:
     try:
         completed = subprocess.run(
             [str(python), "-I", "-c", script],
-            input=stdin,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             check=False,
@@ -286,21 +272,29 @@ class _RecordingDestination(SchemeDictionaryDestination):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sources: list[str] = []
+        self.sources: list[Source] = []
 
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         entry = super().write_file(scheme, path, stream, is_executable)
         if scheme in ("purelib", "platlib") and os.fspath(path).endswith(".py"):
-            self.sources.append(os.path.join(self.scheme_dict[scheme], os.fspath(path)))
+            full = os.path.join(self.scheme_dict[scheme], os.fspath(path))
+            self.sources.append(Source(path=full, size=entry.size or 0))
         return entry
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class _Installed:
+class _Unpacked:
     record: Path  # the dist-info's RECORD
-    sources: tuple[str, ...]  # absolute paths of the .py files written
+    sources: tuple[Source, ...]  # the .py files written, in RECORD order
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Installed:
+    record: Path
+    sources: tuple[str, ...]  # absolute paths of the .py files written, in RECORD order
+    compiled: tuple[Future[frozenset[str]], ...]  # the .pyc files the pool writes for them
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -378,23 +372,41 @@ class BuiltinInstaller:
     def install(self, wheels: Sequence[LocalWheel]) -> None:
         if not wheels:
             return
-        self._target()  # before the threads need it
-        self._check_no_shared_files(wheels)
-        replaced = self._installed_names({canonicalize_name(w.name) for w in wheels})
-        if replaced:
-            self._pip_installer().uninstall(sorted(replaced))
-        done = 0
-        results: list[_Installed] = []
+        # The compile workers start first: their start-up overlaps the checks below.
+        with CompilePool(self.python, workers=self._jobs, env=_quiet_environ()) as pool:
+            self._target()  # before the threads need it
+            self._check_no_shared_files(wheels)
+            replaced = self._installed_names({canonicalize_name(w.name) for w in wheels})
+            if replaced:
+                self._pip_installer().uninstall(sorted(replaced))
+            results = self._unpack(wheels, pool)
+            self._reporter.installing(Installing(step="bytecode", total=len(wheels)))
+            for installed in results:
+                _add_to_record(installed.record, _compiled(installed))
+
+    def _unpack(self, wheels: Sequence[LocalWheel], pool: CompilePool) -> list[_Installed]:
+        """Every wheel unpacked, biggest first; each one's files go to the compile pool as
+        soon as it and the wheels before it are unpacked (in order: see sync.bytecode)."""
         from lock_build.building.environment import ignore_shipped_pycache_warnings
 
         ignore_shipped_pycache_warnings()  # one filter for every thread (see there)
-        with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as pool:
-            for installed in pool.map(self._install_one, wheels):
-                done += 1
-                results.append(installed)
+        order = sorted(wheels, key=lambda w: (-_size_of(w.path), w.path.name))
+        unpacked: dict[int, _Unpacked] = {}
+        results: list[_Installed] = []
+        with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as threads:
+            futures = {threads.submit(self._install_one, w): i for i, w in enumerate(order)}
+            for done, future in enumerate(as_completed(futures), start=1):
+                unpacked[futures[future]] = future.result()
                 self._reporter.installing(Installing(step="unpack", total=len(wheels), done=done))
-        self._reporter.installing(Installing(step="bytecode", total=len(wheels)))
-        self._compile(results)
+                while (one := unpacked.pop(len(results), None)) is not None:
+                    results.append(
+                        _Installed(
+                            record=one.record,
+                            sources=tuple(source.path for source in one.sources),
+                            compiled=pool.submit(one.sources),
+                        )
+                    )
+        return results
 
     # -- steps ----------------------------------------------------------------------
 
@@ -459,7 +471,7 @@ class BuiltinInstaller:
                     )
                 owner[dest] = (wheel.path.name, digest)
 
-    def _install_one(self, wheel: LocalWheel) -> _Installed:
+    def _install_one(self, wheel: LocalWheel) -> _Unpacked:
         try:
             with WheelFile.open(wheel.path) as source:
                 destination = _RecordingDestination(
@@ -478,28 +490,29 @@ class BuiltinInstaller:
                 record = Path(self._target().paths[root]) / source.dist_info_dir / "RECORD"
         except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
             raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
-        return _Installed(record=record, sources=tuple(destination.sources))
+        return _Unpacked(record=record, sources=tuple(destination.sources))
 
-    def _compile(self, installed: Sequence[_Installed]) -> None:
-        chunks: list[list[_Installed]] = [[] for _ in range(min(self._jobs, len(installed)))]
-        for position, item in enumerate(installed):
-            chunks[position % len(chunks)].append(item)
 
-        def compile_chunk(chunk: list[_Installed]) -> None:
-            sources = [path for item in chunk for path in item.sources]
-            if not sources:
-                return
-            compiled = set(_probe_json(self.python, _COMPILE_SCRIPT, json.dumps(sources)))
-            for item in chunk:
-                pycs = [
-                    pyc
-                    for pyc in (importlib.util.cache_from_source(p) for p in item.sources)
-                    if pyc in compiled
-                ]
-                _add_to_record(item.record, pycs)
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
-        with ThreadPoolExecutor(len(chunks)) as pool:
-            list(pool.map(compile_chunk, chunks))
+
+def _compiled(installed: _Installed) -> list[str]:
+    """The ``.pyc`` files written for ``installed``, in the order of their sources."""
+    written: set[str] = set()
+    for future in installed.compiled:
+        try:
+            written |= future.result()
+        except CompileFailed as exc:
+            raise InstallFailed(exc.command, exc.output) from exc
+    return [
+        pyc
+        for pyc in (importlib.util.cache_from_source(path) for path in installed.sources)
+        if pyc in written
+    ]
 
 
 def _root_is_purelib(source: WheelFile) -> bool:
