@@ -407,6 +407,39 @@ def test_builtin_installer_writes_what_pip_writes_and_pip_can_remove_it(
     assert not (env.site_packages / "other").exists() and not dist_info.exists()
 
 
+def test_builtin_installer_writes_the_files_and_bytecode_pip_writes(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """The same files, and the same .pyc set (the target's cache tag, the optimisation
+    level pip uses), listed in RECORD as pip lists them; only INSTALLER names the tool."""
+    big = index.add_wheel(
+        "manymods",
+        "1.0",
+        files={f"manymods/m{i}.py": f"X = {i}\n" * 2000 for i in range(40)},  # > 1 batch
+    )
+    written = {}
+    for tool in ("pip", "builtin"):
+        env = venv_factory(tool)
+        lock = abi_lock(index, env.python, extra_packages=(wheel_pkg(index, big),))
+        do_sync(lock, env, tmp_path / f"cache-{tool}", installer=tool, jobs=2)
+        files = {
+            p.relative_to(env.site_packages).as_posix()
+            for p in env.site_packages.rglob("*")
+            if p.is_file()
+        }
+        pycs = {f for f in files if f.endswith(".pyc")}
+        records = {
+            record.parent.name: {row.split(",")[0] for row in record.read_text().splitlines()}
+            for record in env.site_packages.glob("*.dist-info/RECORD")
+        }
+        written[tool] = (files, pycs, records)
+    pip_files, pip_pycs, pip_records = written["pip"]
+    files, pycs, records = written["builtin"]
+    assert len(pycs) > 40 and pycs == pip_pycs
+    assert files == pip_files
+    assert records == pip_records
+
+
 def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(
     index, venv_factory, tmp_path: Path
 ) -> None:  # noqa: ANN001
