@@ -440,6 +440,27 @@ def test_builtin_installer_writes_the_files_and_bytecode_pip_writes(
     assert records == pip_records
 
 
+def test_builtin_installer_compile_worker_dying_is_a_sync_error_and_rerun_completes(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    from lock_build.sync import bytecode
+    from lock_build.sync.journal import journal_path
+
+    env = venv_factory()
+    lock = abi_lock(index, env.python)
+    with monkeypatch.context() as patch:
+        patch.setattr(bytecode, "_WORKER_SCRIPT", "import sys; sys.exit('compiler gone')")
+        with pytest.raises(SyncError) as info:
+            do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
+    assert "builtin failed while changing" in info.value.render()
+    assert info.value.detail is not None and "compiler gone" in info.value.detail
+    assert journal_path(env.python.parent.parent).is_file()  # the batch stays unverified
+    do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
+    assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+    assert not journal_path(env.python.parent.parent).exists()
+    assert Path(env.run("-c", "import other; print(other.__cached__)").stdout.strip()).is_file()
+
+
 def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(
     index, venv_factory, tmp_path: Path
 ) -> None:  # noqa: ANN001

@@ -373,7 +373,11 @@ class BuiltinInstaller:
         if not wheels:
             return
         # The compile workers start first: their start-up overlaps the checks below.
-        with CompilePool(self.python, workers=self._jobs, env=_quiet_environ()) as pool:
+        try:
+            pool = CompilePool(self.python, workers=self._jobs, env=_quiet_environ())
+        except CompileFailed as exc:
+            raise InstallFailed(exc.command, exc.output) from exc
+        with pool:
             self._target()  # before the threads need it
             self._check_no_shared_files(wheels)
             replaced = self._installed_names({canonicalize_name(w.name) for w in wheels})
