@@ -46,6 +46,11 @@ from urllib3.util.retry import Retry
 
 from lock_build import __version__
 from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, OfflineError
+from lock_build.index.adapters import (
+    BundleContexts,
+    SharedBundleAdapter,
+    SharedBundleCacheAdapter,
+)
 from lock_build.redaction import redact
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
@@ -117,14 +122,19 @@ class HttpClient:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        self._files = self._session(HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+        bundles = BundleContexts()  # both sessions verify against the same loaded bundle
+        self._files = self._session(
+            SharedBundleAdapter(bundles, max_retries=retry, pool_maxsize=pool_size)
+        )
         self._cache_dir = cache_dir
         self._page_cache: CacheControlAdapter | None = None
-        page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
+        page_adapter: HTTPAdapter = SharedBundleAdapter(
+            bundles, max_retries=retry, pool_maxsize=pool_size
+        )
         if cache_dir is not None:
             cache = FileCache(str(cache_dir / "http"))
-            self._page_cache = CacheControlAdapter(
-                cache=cache, max_retries=retry, pool_maxsize=pool_size
+            self._page_cache = SharedBundleCacheAdapter(
+                bundles, cache=cache, max_retries=retry, pool_maxsize=pool_size
             )
             page_adapter = self._page_cache
         self._pages = self._session(page_adapter)
