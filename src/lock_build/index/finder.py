@@ -252,16 +252,14 @@ class PackageFinder:
                 return None
             page, page_key = fetched
             path = self._version_files_key(page_key, version)
+            cached = (
+                None if path is None else read_entry(path, _VERSION_FILES_KIND, artifacts_from_json)
+            )
+            if cached is not None:
+                return cached
             if ahead is not None:
                 found = ahead
             else:
-                cached = (
-                    None
-                    if path is None
-                    else read_entry(path, _VERSION_FILES_KIND, artifacts_from_json)
-                )
-                if cached is not None:
-                    return cached
                 parsed = parse_project_page(
                     page.body, page.content_type, page.url, redact(index_url), keep=same_version
                 )
