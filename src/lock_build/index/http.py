@@ -24,6 +24,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,7 +133,7 @@ class HttpClient:
             bundles, max_retries=retry, pool_maxsize=pool_size
         )
         if cache_dir is not None:
-            cache = FileCache(str(cache_dir / "http"))
+            cache = FileCache(str(cache_dir / "http"), lock_class=_file_lock)  # type: ignore[arg-type]
             self._page_cache = SharedBundleCacheAdapter(
                 bundles, cache=cache, max_retries=retry, pool_maxsize=pool_size
             )
@@ -549,6 +550,14 @@ class HttpClient:
                     yield chunk, done, total
         except (requests.exceptions.RequestException, OSError) as exc:
             raise self._read_error(exc, url, "downloading") from None
+
+
+def _file_lock(path: str) -> AbstractContextManager[object]:
+    """The HTTP cache's write lock; ``filelock`` is imported by the first write only (a
+    run whose pages all come without cache headers never writes)."""
+    from filelock import FileLock
+
+    return FileLock(path)
 
 
 def _retry_wait(retry_after: str | None, backoff: float) -> float:
