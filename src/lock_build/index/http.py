@@ -23,6 +23,7 @@ import socket
 import ssl
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from requests.auth import HTTPBasicAuth
 from requests.utils import get_netrc_auth
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    InsecureRequestWarning,
     NameResolutionError,
     NewConnectionError,
     ProtocolError,
@@ -144,6 +146,10 @@ class HttpClient:
         self._host_auth: dict[str, tuple[str, str]] = {}
         for url in (*settings.index_urls, *settings.find_links):
             self.remember_credentials(url)
+        if settings.trusted_hosts:
+            # Only trusted hosts go unverified, and the user named them: no warning per
+            # request (pip gives none either).
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
     def _session(self, adapter: HTTPAdapter) -> requests.Session:
         session = requests.Session()
