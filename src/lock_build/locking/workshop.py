@@ -7,6 +7,7 @@ second ``compile`` with unchanged inputs runs no hook at all.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import threading
@@ -15,17 +16,14 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from lock_build import building  # its hook runners and installer load when a build runs
 from lock_build.archives import extract_archive
 from lock_build.building.build_system import BuildSystem, read_build_system
-from lock_build.building.environment import BuildEnvironment
 from lock_build.building.fingerprint import BuildPin, build_fingerprint, built_identity, target_key
-from lock_build.building.hooks import build_wheel, get_requires_for_build_wheel, prepare_metadata
-from lock_build.building.wheel_cache import WheelCache
-from lock_build.building.wheel_stamp import stamp_wheel
 from lock_build.cache import (
     CacheEntryError,
     drop,
@@ -43,6 +41,10 @@ from lock_build.models import ArtifactKind, CoreMetadata, Release
 from lock_build.reporting import NULL_REPORTER, Building, Fetching, Reporter
 from lock_build.target import Target
 
+if TYPE_CHECKING:
+    from lock_build.building.environment import BuildEnvironment
+    from lock_build.building.wheel_cache import WheelCache
+
 _T = TypeVar("_T")
 
 # The cache entry kind of hook results; its version changes when their shape does.
@@ -56,6 +58,11 @@ class Workshop:
     pin without a wheel is built: the workshop holds no view of the compile around it.
     """
 
+    @functools.cached_property
+    def wheels(self) -> WheelCache:
+        """Built wheels, by sdist and build environment (opened when a build runs)."""
+        return building.WheelCache(self.cache_dir / "wheels")
+
     def __init__(
         self,
         *,
@@ -68,7 +75,6 @@ class Workshop:
         self.target = target
         self.cache_dir = cache_dir.absolute()  # hooks run with another working directory
         self.reporter = reporter
-        self.wheels = WheelCache(self.cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
         self._trees: dict[str, Path] = {}
@@ -117,12 +123,12 @@ class Workshop:
         build_system = read_build_system(tree)
         substituted = environment.substituted
         with self._environment(environment) as env:
-            found = get_requires_for_build_wheel(
+            found = building.get_requires_for_build_wheel(
                 env, tree, build_system, dict(config) or None, substituted=substituted
             )
             if editable:
                 # sync builds it with build_editable: lock what that hook needs too.
-                extra = get_requires_for_build_wheel(
+                extra = building.get_requires_for_build_wheel(
                     env,
                     tree,
                     build_system,
@@ -162,7 +168,7 @@ class Workshop:
         build_system = read_build_system(tree)
         with self._environment(environment) as env:
             out = Path(tempfile.mkdtemp(prefix="meta-", dir=self._work))
-            dist_info = prepare_metadata(
+            dist_info = building.prepare_metadata(
                 env,
                 tree,
                 build_system,
@@ -201,11 +207,11 @@ class Workshop:
             build_system = read_build_system(tree)
             with self._environment(environment) as env:
                 out = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._work))
-                wheel = build_wheel(
+                wheel = building.build_wheel(
                     env, tree, build_system, None, out, substituted=environment.substituted
                 )
             stamped = {str(k): str(v.version) for k, v in environment.pins.items()}
-            stamp_wheel(wheel, stamped, fingerprint)
+            building.stamp_wheel(wheel, stamped, fingerprint)
             return self.wheels.put(wheel, sdist_hash, fingerprint, self._target_key())
 
     def source_tree(self, sdist: Release) -> Path:
@@ -351,36 +357,60 @@ class _EnvironmentPool:
     ``get_requires_for_build_wheel`` and ``prepare_metadata_for_build_wheel`` of one sdist
     run in the same pinned environment, and sdists often share pins: making each venv
     once halves the work while the resolver backtracks through old sdists. Hooks run in
-    subprocesses that do not change the environment, so sharing it is safe.
+    subprocesses that do not change the environment, so sharing it is safe, also between
+    hooks running at the same time (``-j``): a second caller waits for the venv being
+    made instead of making another. Only environments nobody uses are evicted.
     """
 
     def __init__(self, root: Path, size: int = 4) -> None:
         self.root = root
         self.size = size
-        self._envs: OrderedDict[tuple[str, ...], BuildEnvironment] = OrderedDict()
+        self._envs: OrderedDict[tuple[str, ...], Future[BuildEnvironment]] = OrderedDict()
+        self._users: dict[tuple[str, ...], int] = {}
         self._lock = threading.Lock()
 
     @contextmanager
     def environment(self, interpreter: Path, wheels: list[Path]) -> Iterator[BuildEnvironment]:
         key = (str(interpreter), *sorted(str(w) for w in wheels))
         with self._lock:
-            env = self._envs.pop(key, None)
-        if env is None:
-            env = BuildEnvironment.create(interpreter, wheels, self.root)
+            made = self._envs.get(key)
+            maker = made is None
+            if made is None:
+                made = self._envs[key] = Future()
+            self._envs.move_to_end(key)
+            self._users[key] = self._users.get(key, 0) + 1
         try:
-            yield env
+            if maker:
+                try:
+                    made.set_result(
+                        building.BuildEnvironment.create(interpreter, wheels, self.root)
+                    )
+                except BaseException as exc:
+                    with self._lock:
+                        self._envs.pop(key, None)  # the next caller tries again
+                    made.set_exception(exc)
+            yield made.result()
         finally:
             with self._lock:
-                self._envs[key] = env
-                while len(self._envs) > self.size:
-                    _, oldest = self._envs.popitem(last=False)
-                    oldest.cleanup()
+                self._users[key] -= 1
+                self._evict_idle()
+
+    def _evict_idle(self) -> None:
+        for key in [k for k in self._envs if not self._users.get(k)]:
+            if len(self._envs) <= self.size:
+                break
+            _cleanup(self._envs.pop(key))
 
     def close(self) -> None:
         with self._lock:
             while self._envs:
-                _, env = self._envs.popitem()
-                env.cleanup()
+                _, made = self._envs.popitem()
+                _cleanup(made)
+
+
+def _cleanup(made: Future[BuildEnvironment]) -> None:
+    if made.done() and made.exception() is None:
+        made.result().cleanup()
 
 
 __all__ = ["Workshop"]
