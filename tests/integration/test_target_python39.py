@@ -90,3 +90,8 @@ def test_a_python39_venv_is_locked_for_and_synced(project: Project, venv39: Path
         check=True,
     )
     assert shown.stdout.strip() == "1.0"
+    # The builtin installer's .pyc files carry the target's cache tag, and RECORD lists them.
+    (record,) = venv39.glob("lib/python3.9/site-packages/alpha-1.0.dist-info/RECORD")
+    pycs = [row.split(",")[0] for row in record.read_text().splitlines() if ".pyc," in row]
+    assert pycs and all(".cpython-39.pyc" in pyc for pyc in pycs)
+    assert all((record.parent.parent / pyc).is_file() for pyc in pycs)

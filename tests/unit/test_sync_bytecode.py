@@ -51,11 +51,11 @@ def test_pool_compiles_as_compileall_does_and_skips_what_does_not_compile(
     sources = [*good, Source(path=str(bad), size=bad.stat().st_size)]
     with CompilePool(Path(sys.executable), workers=2, env={}) as pool:
         futures = pool.submit(sources)
-        written = frozenset().union(*(f.result() for f in futures))
-    expected = {importlib.util.cache_from_source(s.path) for s in good}
+        written = {source: pyc for f in futures for source, pyc in f.result().items()}
+    expected = {s.path: importlib.util.cache_from_source(s.path) for s in good}
     assert written == expected
     assert not Path(importlib.util.cache_from_source(str(bad))).exists()
-    for pyc in expected:  # the interpreter's own magic number: it can load them
+    for pyc in expected.values():  # the interpreter's own magic number: it can load them
         assert Path(pyc).read_bytes()[:4] == importlib.util.MAGIC_NUMBER
 
 
@@ -67,7 +67,7 @@ def test_same_submissions_give_the_same_pyc_bytes(tmp_path: Path) -> None:
     def compile_all() -> dict[str, bytes]:
         with CompilePool(Path(sys.executable), workers=3, env={}) as pool:
             futures = [f for group in groups for f in pool.submit(group)]
-            written = frozenset().union(*(f.result() for f in futures))
+            written = [pyc for f in futures for pyc in f.result().values()]
         return {pyc: Path(pyc).read_bytes() for pyc in sorted(written)}
 
     first = compile_all()

@@ -18,7 +18,6 @@ the same wheels submitted in the same order give the same bytes, run after run.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import tempfile
@@ -30,8 +29,9 @@ from pathlib import Path
 from typing import IO
 
 # Run by the target interpreter (any Python 3 it may be: keep the syntax old). One JSON
-# list of .py paths per input line; one JSON list of the .pyc files that now exist per
-# output line. compile_file and warnings write to stderr, never to the reply channel.
+# list of .py paths per input line; per output line, one JSON list of [source, .pyc] for
+# the .pyc files that now exist (named by the target's own cache tag). compile_file and
+# warnings write to stderr, never to the reply channel.
 _WORKER_SCRIPT = """
 import compileall, importlib.util, json, os, sys, warnings
 reply = sys.stdout
@@ -43,7 +43,7 @@ for line in sys.stdin:
         if compileall.compile_file(path, force=True, quiet=2):
             pyc = importlib.util.cache_from_source(path)
             if os.path.exists(pyc):
-                done.append(pyc)
+                done.append([path, pyc])
     reply.write(json.dumps(done) + "\\n")
     reply.flush()
 """
@@ -86,15 +86,16 @@ def batches(sources: Sequence[Source], limit: int = BATCH_BYTES) -> tuple[tuple[
     return tuple(out)
 
 
-_Job = tuple[tuple[str, ...], "Future[frozenset[str]]"]
+_Job = tuple[tuple[str, ...], "Future[dict[str, str]]"]
 
 
 class CompilePool:
     """``workers`` target-interpreter processes, each compiling its own queue of batches.
 
     :meth:`submit` returns at once with futures of the ``.pyc`` files written for those
-    sources; :meth:`close` (or leaving the ``with`` block) ends the processes. Started
-    before the first wheel is unpacked so that their start-up overlaps it.
+    sources (source path -> ``.pyc`` path); :meth:`close` (or leaving the ``with`` block)
+    ends the processes. Started before the first wheel is unpacked so that their start-up
+    overlaps it.
     """
 
     def __init__(self, python: Path, *, workers: int, env: dict[str, str]) -> None:
@@ -139,15 +140,15 @@ class CompilePool:
             self._kill()
         self.close()
 
-    def submit(self, sources: Sequence[Source]) -> tuple[Future[frozenset[str]], ...]:
+    def submit(self, sources: Sequence[Source]) -> tuple[Future[dict[str, str]], ...]:
         """Queue ``sources`` in batches, each to the worker with the fewest bytes so far
-        (the first of them on a tie); one future per batch, of the ``.pyc`` paths written."""
+        (the first of them on a tie); one future per batch, of the ``.pyc`` files written."""
         sizes = {source.path: source.size for source in sources}
         futures = []
         for batch in batches(sources):
             worker = min(range(len(self._queues)), key=self._assigned.__getitem__)
             self._assigned[worker] += sum(sizes[path] for path in batch)
-            future: Future[frozenset[str]] = Future()
+            future: Future[dict[str, str]] = Future()
             self._queues[worker].put((batch, future))
             futures.append(future)
         return tuple(futures)
@@ -210,11 +211,14 @@ class CompilePool:
         return CompileFailed(f"{self._python} -c <compile worker>", detail)
 
 
-def _reply(line: str) -> frozenset[str]:
+def _reply(line: str) -> dict[str, str]:
     value = json.loads(line)  # "" (the worker died) is a ValueError too
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+    if not isinstance(value, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        for pair in value
+    ):
         raise ValueError(f"a compile worker answered {line[:200]!r}")
-    return frozenset(os.fspath(p) for p in value)
+    return {source: pyc for source, pyc in value}
 
 
 __all__ = ["BATCH_BYTES", "CompileFailed", "CompilePool", "Source", "batches"]

@@ -294,7 +294,7 @@ class _Unpacked:
 class _Installed:
     record: Path
     sources: tuple[str, ...]  # absolute paths of the .py files written, in RECORD order
-    compiled: tuple[Future[frozenset[str]], ...]  # the .pyc files the pool writes for them
+    compiled: tuple[Future[dict[str, str]], ...]  # source -> the .pyc the pool wrote for it
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -505,18 +505,15 @@ def _size_of(path: Path) -> int:
 
 
 def _compiled(installed: _Installed) -> list[str]:
-    """The ``.pyc`` files written for ``installed``, in the order of their sources."""
-    written: set[str] = set()
+    """The ``.pyc`` files written for ``installed``, in the order of their sources (named
+    by the target: its cache tag may not be lock-build's)."""
+    written: dict[str, str] = {}
     for future in installed.compiled:
         try:
-            written |= future.result()
+            written.update(future.result())
         except CompileFailed as exc:
             raise InstallFailed(exc.command, exc.output) from exc
-    return [
-        pyc
-        for pyc in (importlib.util.cache_from_source(path) for path in installed.sources)
-        if pyc in written
-    ]
+    return [written[path] for path in installed.sources if path in written]
 
 
 def _root_is_purelib(source: WheelFile) -> bool:
