@@ -389,12 +389,17 @@ class BuiltinInstaller:
                 _add_to_record(installed.record, _compiled(installed))
 
     def _unpack(self, wheels: Sequence[LocalWheel], pool: CompilePool) -> list[_Installed]:
-        """Every wheel unpacked, biggest first; each one's files go to the compile pool as
-        soon as it and the wheels before it are unpacked (in order: see sync.bytecode)."""
+        """Every wheel unpacked, smallest first; each one's files go to the compile pool as
+        soon as it and the wheels before it are unpacked (in order: see sync.bytecode).
+
+        Smallest first, because the order of submission is fixed: the wheels then finish
+        in about that order, so none waits long for a bigger one before it (biggest first,
+        every wheel waited for the biggest and nothing compiled until the last one was
+        unpacked); the big ones' batches are spread over every worker at the end."""
         from lock_build.building.environment import ignore_shipped_pycache_warnings
 
         ignore_shipped_pycache_warnings()  # one filter for every thread (see there)
-        order = sorted(wheels, key=lambda w: (-_size_of(w.path), w.path.name))
+        order = sorted(wheels, key=lambda w: (_size_of(w.path), w.path.name))
         unpacked: dict[int, _Unpacked] = {}
         results: list[_Installed] = []
         with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as threads:
