@@ -105,6 +105,7 @@ def sync(
         target_id=target_id,
         installer=installer,
         reporter=report,
+        cache_dir=cache_dir,
     )
     lock, state = prepared.lock, prepared.state
     assert state is not None  # prepared against python's environment
@@ -165,7 +166,7 @@ def sync(
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    after = prepared.plan_for(inspect_environment(python).installed)
+    after = prepared.plan_for(inspect_environment(python, cache_dir=cache_dir).installed)
     if after.changes:
         left = ", ".join(
             [f"{s.name} ({s.action})" for s in after.install]
