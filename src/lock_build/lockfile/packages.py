@@ -458,9 +458,26 @@ def _check_filename(
         r.add(path, f"{file.filename!r} is {found_name} {found_version}, not {name} {version}")
 
 
-@functools.lru_cache(maxsize=64)
-@functools.lru_cache(maxsize=32)
 def _tag_rank(tags: tuple[Tag, ...]) -> Mapping[Tag, int]:
     """Each tag's preference (0 is best). Memoised: every package of a lock is ranked
-    against the same few targets' tag lists, hundreds of tags long."""
+    against the same few targets' tag lists, hundreds of tags long.
+
+    First by identity: hashing a tuple of a thousand tags (each ``Tag.__hash__`` a Python
+    call) for every package of every check was a sync's slowest step. The entry holds the
+    tuple, so its id cannot be reused while it is memoised."""
+    found = _RANKS_BY_ID.get(id(tags))
+    if found is not None and found[0] is tags:
+        return found[1]
+    rank = _rank_by_value(tags)
+    if len(_RANKS_BY_ID) >= 32:
+        _RANKS_BY_ID.clear()
+    _RANKS_BY_ID[id(tags)] = (tags, rank)
+    return rank
+
+
+_RANKS_BY_ID: dict[int, tuple[tuple[Tag, ...], Mapping[Tag, int]]] = {}
+
+
+@functools.lru_cache(maxsize=32)
+def _rank_by_value(tags: tuple[Tag, ...]) -> Mapping[Tag, int]:
     return {tag: i for i, tag in reversed(list(enumerate(tags)))}

@@ -11,6 +11,7 @@ stdlib-only script), because only it can run that finder.
 
 from __future__ import annotations
 
+import email
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from lock_build.plan import InstalledDist
 from lock_build.target import Interpreter, describe_interpreter, run_interpreter_script
 
 if TYPE_CHECKING:
-    from importlib.metadata import PackageMetadata
+    from email.message import Message
+    from importlib.metadata import Distribution
 
 _SCRIPT = r"""
 import json, os, sys
@@ -142,7 +144,7 @@ def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
     seen = set()
     context = DistributionFinder.Context(path=list(sys_path))
     for dist in MetadataPathFinder.find_distributions(context):
-        metadata = dist.metadata  # parsed on every access: once here
+        metadata = _metadata(dist)
         name = _header(metadata, "Name")
         if not name:
             continue
@@ -167,7 +169,18 @@ def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
         }
 
 
-def _header(metadata: PackageMetadata, key: str) -> str | None:
+def _metadata(dist: Distribution) -> Message:
+    """``dist.metadata``'s header fields, without parsing the description after them.
+
+    The same files in the same order and the same parser as ``Distribution.metadata``; only
+    the text after the first empty line (the long description, often most of the file) is
+    left out, and no header comes from there: the parser ends the headers at that line.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    return email.message_from_string((text or "").partition("\n\n")[0])
+
+
+def _header(metadata: Message, key: str) -> str | None:
     """``metadata[key]``, ``None`` when absent (as the Pythons before 3.12 return it)."""
     return metadata[key] if key in metadata else None
 
