@@ -13,7 +13,6 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -66,6 +65,9 @@ def read_previous(path: Path, *, cwd: Path) -> PreviousPins:
 
 
 def _pylock_pins(path: Path) -> tuple[tuple[NormalizedName, Version], ...]:
+    # Imported here: every compile imports this module, few are given a pylock.toml.
+    from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         pylock = Pylock.from_dict(data)

@@ -19,8 +19,10 @@ import pytest
 from packaging.tags import Tag
 
 from lock_build.errors import HashMismatchError, IndexPageError, MetadataError
+from lock_build.index import finder as finder_module
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient, redact
+from lock_build.models import Artifact
 from lock_build.settings import ALL, BinaryPolicy, IndexSettings, IndexStrategy
 from lock_build.target import Target
 from support.reporting import RecordingReporter
@@ -662,3 +664,32 @@ def test_a_local_mirror_copy_gives_way_to_the_https_file() -> None:
 
     assert [a.url for a in kept] == [other.url, remote.url]  # a different file stays
     assert _one_copy_each([remote, local]) == (remote,)
+
+
+def test_the_newest_versions_are_completed_from_the_first_decode(
+    server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = server.index("main")
+    for version in ("1.0", "2.0", "3.0", "4.0"):
+        make_wheel(idx.dir, "demo", version, f"cp311-cp311-{PLAT}")
+        make_wheel(idx.dir, "demo", version, "cp311-cp311-win_amd64")  # not for this target
+    find = finder(idx.url, tmp_path)
+    releases = {str(r.version): r for r in find.releases("demo")}
+    reparsed: list[str] = []
+    real = finder_module.parse_project_page
+
+    def counting(*args: object, **kwargs: object) -> tuple[Artifact, ...]:
+        reparsed.append("page")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(finder_module, "parse_project_page", counting)
+    for version in ("4.0", "3.0", "2.0"):  # the three newest: no second decode
+        files = [a.filename for a in find.complete(releases[version]).files]
+        assert files == [
+            f"demo-{version}-cp311-cp311-{PLAT}.whl",
+            f"demo-{version}-cp311-cp311-win_amd64.whl",
+        ]
+    assert reparsed == []
+    files = [a.filename for a in find.complete(releases["1.0"]).files]  # older: parsed again
+    assert files == [f"demo-1.0-cp311-cp311-{PLAT}.whl", "demo-1.0-cp311-cp311-win_amd64.whl"]
+    assert reparsed == ["page"]

@@ -19,6 +19,7 @@ from lock_build.index.pages import (
     parse_find_links_dir,
     parse_html_page,
     parse_project_page,
+    parse_project_page_ahead,
 )
 
 SHA = "a" * 64
@@ -192,3 +193,40 @@ _JSON_FOR_CACHE = {
         for v in ("1.0", "2.0")
     ],
 }
+
+
+def test_a_page_read_ahead_gives_every_file_of_its_newest_versions() -> None:
+    names = [
+        f"demo-{v}-{tags}.whl"
+        for v in ("1.0", "2.0", "3.0rc1")
+        for tags in ("cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-win_amd64")
+    ] + ["demo-1.0.tar.gz", "demo-3.0rc1.tar.gz", "demo-9.0-cp311-cp311-win_amd64.whl"]
+    data = {
+        "files": [{"filename": n, "url": f"https://f.example/{n}", "hashes": {}} for n in names]
+    }
+    body = json.dumps(data).encode()
+
+    def usable(filename: str) -> bool:
+        return "win_amd64" not in filename
+
+    kept, whole = parse_project_page_ahead(body, JSON_TYPE, PAGE, "idx", usable, newest=2)
+    assert kept == parse_project_page(body, JSON_TYPE, PAGE, "idx", keep=usable)
+    # 9.0 has no usable file, so the two newest kept versions are 3.0rc1 and 2.0.
+    assert {str(v): [a.filename for a in files] for v, files in whole.items()} == {
+        "3.0rc1": [
+            "demo-3.0rc1-cp311-cp311-manylinux_2_17_x86_64.whl",
+            "demo-3.0rc1-cp311-cp311-win_amd64.whl",
+            "demo-3.0rc1.tar.gz",
+        ],
+        "2.0": [
+            "demo-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+            "demo-2.0-cp311-cp311-win_amd64.whl",
+        ],
+    }
+    everything = parse_project_page(body, JSON_TYPE, PAGE, "idx")
+    for version, files in whole.items():
+        assert files == tuple(a for a in everything if a.version == version)
+    html_kept, html_whole = parse_project_page_ahead(
+        HTML.encode(), "text/html", PAGE, "", usable, 2
+    )
+    assert len(html_kept) == 3 and html_whole == {}  # HTML pages: the second pass stays

@@ -13,7 +13,13 @@ from packaging.version import Version
 
 from lock_build.index.finder import PackageFinder
 from lock_build.index.http import HttpClient
-from lock_build.index.prefetch import Prefetcher, best_candidate, prefetch_enabled
+from lock_build.index.prefetch import (
+    WALK_AHEAD,
+    DownwardWalks,
+    Prefetcher,
+    best_candidate,
+    prefetch_enabled,
+)
 from lock_build.models import Release
 from lock_build.settings import IndexSettings
 from lock_build.target import Target
@@ -121,3 +127,50 @@ def test_extras_asked_for_are_walked(local_index: LocalIndex, tmp_path: Path) ->
         prefetcher.close()
         finder.close()
     assert _pages(local_index) == {"app", "speedup"}
+
+
+@pytest.mark.parametrize(
+    ("asked", "started"),
+    [
+        (["5.0"], [[]]),  # one version: no walk yet
+        (["5.0", "6.0"], [[], []]),  # upwards is no walk
+        (["5.0", "4.0"], [[], ["3.0", "2.0"]]),  # downwards: the next two below
+        (["5.0", "4.0", "3.0"], [[], ["3.0", "2.0"], ["2.0", "1.0"]]),
+        (["3.0", "2.0"], [[], ["1.0"]]),  # 1.5b1 is a pre-release, 1.2 yanked
+        (["6.0b1", "5.0"], [[], ["4.0", "3.0"]]),
+        (["6.0b1", "5.5b1"], [[], ["5.0", "4.0"]]),  # after a pre-release, pre-releases too
+    ],
+)
+def test_a_downward_walk_is_noticed_and_the_next_releases_named(
+    asked: list[str], started: list[list[str]]
+) -> None:
+    releases = _releases(
+        "6.0b1", "6.0", "5.5b1", "5.0", "4.0", "3.0", "2.0", "1.5b1", "1.2", "1.0", yanked=("1.2",)
+    )
+    releases = tuple(sorted(releases, key=lambda r: r.version, reverse=True))
+    by_version = {str(r.version): r for r in releases}
+    walks = DownwardWalks(ahead=2)
+    answers = [walks.next_after(by_version[v], releases) for v in asked]
+    assert [[str(r.version) for r in a] for a in answers] == started
+
+
+def test_a_downward_walk_reads_the_next_metadata_ahead(
+    local_index: LocalIndex, tmp_path: Path
+) -> None:
+    for n in range(1, WALK_AHEAD + 4):
+        local_index.add_wheel("lib", f"{n}.0")
+    finder = _finder(local_index, tmp_path)
+    started: list[str] = []
+    finder.prefetch_metadata = lambda releases: started.extend(  # type: ignore[method-assign]
+        str(r.version) for r in releases
+    )
+    prefetcher = Prefetcher(finder, TARGET, workers=2)
+    newest_first = finder.releases("lib")
+    try:
+        prefetcher.asked_metadata(newest_first[0])
+        assert started == []  # the first version asked: no walk
+        prefetcher.asked_metadata(newest_first[1])  # the resolver left the newest
+    finally:
+        prefetcher.close()
+        finder.close()
+    assert started == [str(r.version) for r in newest_first[2 : 2 + WALK_AHEAD]]

@@ -344,9 +344,12 @@ def test_missing_locations_are_dropped_with_a_warning(config: Config) -> None:
         extra-index-url = {present.as_uri()} file://{config.root}/gone-index https://remote/simple
         constraint = {config.root}/gone-constraints.txt
         build-constraint = {config.root}/gone-build.txt
+        cert = {config.root}/gone-ca.pem
+        client-cert = {config.root}/gone-client.pem
     """,
     )
     settings = config.load()
+    assert settings.cert is None and settings.client_cert is None
     assert settings.find_links == (str(present),)
     assert settings.extra_index_urls == (present.as_uri(), "https://remote/simple")
     assert settings.constraint_files == () and settings.build_constraint_files == ()
@@ -358,6 +361,10 @@ def test_missing_locations_are_dropped_with_a_warning(config: Config) -> None:
         f"pip configuration names constraint {config.root}/gone-constraints.txt (from {user}), "
         "which does not exist; ignoring it.",
         f"pip configuration names build-constraint {config.root}/gone-build.txt (from {user}), "
+        "which does not exist; ignoring it.",
+        f"pip configuration names cert {config.root}/gone-ca.pem (from {user}), "
+        "which does not exist; ignoring it.",
+        f"pip configuration names client-cert {config.root}/gone-client.pem (from {user}), "
         "which does not exist; ignoring it.",
     )
 
@@ -425,13 +432,16 @@ def test_malformed_config_file(config: Config) -> None:
 
 
 def test_cert_client_cert_and_timeout_aliases(config: Config) -> None:
+    ca, me, env = (config.root / name for name in ("ca.pem", "me.pem", "env.pem"))
+    for pem in (ca, me, env):
+        pem.write_text("-----BEGIN CERTIFICATE-----\n")
     config.write(
         config.global_file,
-        "[global]\ncert = /ca.pem\nclient-cert = /me.pem\ndefault-timeout = 42\n",
+        f"[global]\ncert = {ca}\nclient-cert = {me}\ndefault-timeout = 42\n",
     )
     settings = config.load()
-    assert (settings.cert, settings.client_cert, settings.timeout) == ("/ca.pem", "/me.pem", 42.0)
-    assert config.load(environ={"PIP_CERT": "/env.pem", "PIP_TIMEOUT": "3"}).cert == "/env.pem"
+    assert (settings.cert, settings.client_cert, settings.timeout) == (str(ca), str(me), 42.0)
+    assert config.load(environ={"PIP_CERT": str(env), "PIP_TIMEOUT": "3"}).cert == str(env)
     assert config.load(environ={"PIP_TIMEOUT": "3"}).timeout == 3.0
 
 

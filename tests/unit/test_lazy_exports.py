@@ -33,3 +33,19 @@ def test_reading_pip_configuration_needs_neither_requests_nor_the_requirement_pa
     )
     assert out[0] == "False False"
     assert out[1] == "lock_build.inputs.model"
+
+
+def test_a_compile_without_sdists_loads_no_build_machinery() -> None:
+    # The compile command, its pipeline and an HTTP client with a cache: hook runners,
+    # the installer, the wheel cache's and HTTP cache's file locks and pylock reading
+    # load only when a build runs, the cache writes, or --previous names a pylock.toml.
+    out = _fresh_python(
+        "import sys, tempfile, pathlib\n"
+        "import lock_build.cli.compile_cmd, lock_build.locking.compile\n"
+        "from lock_build.index.http import HttpClient\n"
+        "from lock_build.settings import IndexSettings\n"
+        "HttpClient(IndexSettings(), pathlib.Path(tempfile.mkdtemp()))\n"
+        "names = ('pyproject_hooks', 'installer', 'filelock', 'packaging.pylock')\n"
+        "print([n for n in names if n in sys.modules])\n"
+    )
+    assert out[0] == "[]"

@@ -104,3 +104,32 @@ def test_working_trees_and_foreign_targets_are_never_speculated() -> None:
     foreign.needs_backend(needy)
     foreign.close()
     assert inspector.calls == []
+
+
+def test_a_walk_down_an_sdists_versions_starts_the_next_ones_hooks() -> None:
+    walk = {"old": {f"{n}.0": [] for n in range(1, 6)}, "tool": {"1.0": []}}
+
+    class WalkFinder(DictSource):
+        def __init__(self) -> None:
+            super().__init__(walk, sdists=["old"])
+
+        def metadata(self, release):  # noqa: ANN001, ANN201
+            return None if release.name == "old" else super().metadata(release)
+
+    class Inspector(RecordingInspector):
+        def metadata(self, sdist, environment, config):  # noqa: ANN001, ANN201
+            self.calls.append(("metadata", f"{sdist.name} {sdist.version}", {}))
+            if len(self.calls) >= 4:  # two sdists' requires + metadata
+                self.done.set()
+            return WalkFinder().releases(sdist.name)  # any value: not looked at here
+
+    finder = WalkFinder()
+    inspector = Inspector({})
+    early = speculator(finder, inspector)
+    newest_first = finder.releases(canonicalize_name("old"))
+    early.backend_asked(newest_first[0])  # the loop asks 5.0's backend: no walk yet
+    early.backend_asked(newest_first[1])  # then 4.0's: walking down, so 3.0 and 2.0 start
+    assert inspector.done.wait(10)
+    early.close()
+    started = sorted(name for kind, name, _ in inspector.calls if kind == "metadata")
+    assert started == ["old 2.0", "old 3.0"]  # jobs=2 ahead; 5.0 and 4.0 are the loop's

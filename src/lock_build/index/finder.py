@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from lock_build.cache import (
     drop,
@@ -47,6 +47,8 @@ from lock_build.index.pages import (
     parse_find_links_dir,
     parse_html_page,
     parse_project_page,
+    parse_project_page_ahead,
+    version_filter,
 )
 from lock_build.index.select import group_releases, newer_than
 from lock_build.metadata import (
@@ -66,6 +68,8 @@ _PAGE_KIND = "page-v3"
 _VERSION_FILES_KIND = "version-files-v2"
 _METADATA_KIND = "metadata-v2"
 _WORKERS = 8
+# How many of a page's newest versions get their whole file list from the first decode.
+_WHOLE_VERSIONS = 3
 _HASH_CHUNK = 1 << 20
 
 
@@ -117,6 +121,10 @@ class PackageFinder:
         # the lock records every file of each locked version, including wheels for other
         # platforms that selection skips.
         self._pages: dict[tuple[str, NormalizedName], tuple[Page, Path | None]] = {}
+        # Every file of a page's newest versions, from the same decode (see _index_files).
+        self._whole_versions: dict[
+            tuple[str, NormalizedName], dict[Version, tuple[Artifact, ...]]
+        ] = {}
         self._pages_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-pages")
         self._metadata_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="lock-build-meta")
         self._tmp: Path | None = None
@@ -234,38 +242,28 @@ class PackageFinder:
         return replace(release, files=_one_copy_each(files))
 
     def _version_files(self, name: NormalizedName, version: Version) -> tuple[Artifact, ...]:
-        decided: dict[str, bool] = {}  # a page repeats each version string per wheel
-
-        def same_version(filename: str) -> bool:
-            if not filename.endswith(".whl"):
-                return True  # sdists: few per project, and their names parse only whole
-            parts = filename[:-4].split("-")
-            if len(parts) not in (5, 6):
-                return False
-            known = decided.get(parts[1])
-            if known is None:
-                try:
-                    known = Version(parts[1]) == version
-                except InvalidVersion:
-                    known = False
-                decided[parts[1]] = known
-            return known
+        same_version = version_filter(frozenset({version}))
 
         def reparse(index_url: str) -> tuple[Artifact, ...] | None:
             with self._lock:
                 fetched = self._pages.get((index_url, name))
+                ahead = self._whole_versions.get((index_url, name), {}).get(version)
             if fetched is None:
                 return None
             page, page_key = fetched
             path = self._version_files_key(page_key, version)
-            if path is not None:
-                cached = read_entry(path, _VERSION_FILES_KIND, artifacts_from_json)
-                if cached is not None:
-                    return cached
-            parsed = parse_project_page(
-                page.body, page.content_type, page.url, redact(index_url), keep=same_version
+            cached = (
+                None if path is None else read_entry(path, _VERSION_FILES_KIND, artifacts_from_json)
             )
-            found = tuple(a for a in for_project(parsed, name) if a.version == version)
+            if cached is not None:
+                return cached
+            if ahead is not None:
+                found = ahead
+            else:
+                parsed = parse_project_page(
+                    page.body, page.content_type, page.url, redact(index_url), keep=same_version
+                )
+                found = tuple(a for a in for_project(parsed, name) if a.version == version)
             if path is not None:
                 write_entry(path, _VERSION_FILES_KIND, artifacts_to_json(found))
             return found
@@ -340,10 +338,19 @@ class PackageFinder:
         cached = None if path is None else read_entry(path, _PAGE_KIND, artifacts_from_json)
         if cached is not None:
             return cached
-        artifacts = parse_project_page(
-            page.body, page.content_type, page.url, redact(index_url), keep=self._worth_parsing
+        artifacts, whole = parse_project_page_ahead(
+            page.body,
+            page.content_type,
+            page.url,
+            redact(index_url),
+            self._worth_parsing,
+            newest=_WHOLE_VERSIONS,
         )
         found = for_project(artifacts, name)
+        with self._lock:
+            self._whole_versions[(index_url, name)] = {
+                version: for_project(files, name) for version, files in whole.items()
+            }
         if path is not None:
             write_entry(path, _PAGE_KIND, artifacts_to_json(found))
         return found

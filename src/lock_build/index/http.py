@@ -23,7 +23,9 @@ import socket
 import ssl
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,7 @@ from requests.auth import HTTPBasicAuth
 from requests.utils import get_netrc_auth
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    InsecureRequestWarning,
     NameResolutionError,
     NewConnectionError,
     ProtocolError,
@@ -46,6 +49,11 @@ from urllib3.util.retry import Retry
 
 from lock_build import __version__
 from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, OfflineError
+from lock_build.index.adapters import (
+    BundleContexts,
+    SharedBundleAdapter,
+    SharedBundleCacheAdapter,
+)
 from lock_build.redaction import redact
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
@@ -117,14 +125,19 @@ class HttpClient:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        self._files = self._session(HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+        bundles = BundleContexts()  # both sessions verify against the same loaded bundle
+        self._files = self._session(
+            SharedBundleAdapter(bundles, max_retries=retry, pool_maxsize=pool_size)
+        )
         self._cache_dir = cache_dir
         self._page_cache: CacheControlAdapter | None = None
-        page_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
+        page_adapter: HTTPAdapter = SharedBundleAdapter(
+            bundles, max_retries=retry, pool_maxsize=pool_size
+        )
         if cache_dir is not None:
-            cache = FileCache(str(cache_dir / "http"))
-            self._page_cache = CacheControlAdapter(
-                cache=cache, max_retries=retry, pool_maxsize=pool_size
+            cache = FileCache(str(cache_dir / "http"), lock_class=_file_lock)  # type: ignore[arg-type]
+            self._page_cache = SharedBundleCacheAdapter(
+                bundles, cache=cache, max_retries=retry, pool_maxsize=pool_size
             )
             page_adapter = self._page_cache
         self._pages = self._session(page_adapter)
@@ -133,6 +146,10 @@ class HttpClient:
         self._host_auth: dict[str, tuple[str, str]] = {}
         for url in (*settings.index_urls, *settings.find_links):
             self.remember_credentials(url)
+        if settings.trusted_hosts:
+            # Only trusted hosts go unverified, and the user named them: no warning per
+            # request (pip gives none either).
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
     def _session(self, adapter: HTTPAdapter) -> requests.Session:
         session = requests.Session()
@@ -539,6 +556,14 @@ class HttpClient:
                     yield chunk, done, total
         except (requests.exceptions.RequestException, OSError) as exc:
             raise self._read_error(exc, url, "downloading") from None
+
+
+def _file_lock(path: str) -> AbstractContextManager[object]:
+    """The HTTP cache's write lock; ``filelock`` is imported by the first write only (a
+    run whose pages all come without cache headers never writes)."""
+    from filelock import FileLock
+
+    return FileLock(path)
 
 
 def _retry_wait(retry_after: str | None, backoff: float) -> float:

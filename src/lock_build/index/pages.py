@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from lock_build.cache import (
     CacheEntryError,
@@ -62,6 +63,56 @@ def parse_project_page(
 def parse_json_page(
     body: bytes, url: str, index: str = "", keep: FileFilter | None = None
 ) -> tuple[Artifact, ...]:
+    return _json_artifacts(_json_entries(body, url), url, index, keep)
+
+
+def parse_project_page_ahead(
+    body: bytes, content_type: str, url: str, index: str, keep: FileFilter, newest: int
+) -> tuple[tuple[Artifact, ...], dict[Version, tuple[Artifact, ...]]]:
+    """``parse_project_page``, and every file of the ``newest`` versions among the kept
+    ones, those ``keep`` skips included (in page order).
+
+    The lock records every file of each locked version, for every platform; the locked
+    version is nearly always one of a project's newest, and a JSON page decoded once
+    for both answers spares a second decode of a page that can be megabytes long.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind not in (JSON_TYPE, "application/json"):
+        return parse_project_page(body, content_type, url, index, keep), {}
+    entries = _json_entries(body, url)
+    kept = _json_artifacts(entries, url, index, keep)
+    versions = frozenset(sorted({a.version for a in kept}, reverse=True)[:newest])
+    whole: dict[Version, list[Artifact]] = {version: [] for version in versions}
+    for artifact in _json_artifacts(entries, url, index, version_filter(versions)):
+        if artifact.version in whole:
+            whole[artifact.version].append(artifact)
+    return kept, {version: tuple(files) for version, files in whole.items()}
+
+
+def version_filter(versions: frozenset[Version]) -> FileFilter:
+    """Keeps the wheels of ``versions`` (and every sdist: their names parse only whole),
+    deciding each version string of the page once."""
+    decided: dict[str, bool] = {}  # a page repeats each version string per wheel
+
+    def of_versions(filename: str) -> bool:
+        if not filename.endswith(".whl"):
+            return True
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):
+            return False
+        known = decided.get(parts[1])
+        if known is None:
+            try:
+                known = Version(parts[1]) in versions
+            except InvalidVersion:
+                known = False
+            decided[parts[1]] = known
+        return known
+
+    return of_versions
+
+
+def _json_entries(body: bytes, url: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -74,12 +125,20 @@ def parse_json_page(
             f"{redact(url)} speaks simple-API version {api}, which lock-build does not understand.",
             url=url,
         )
-    artifacts = []
-    for position, entry in enumerate(data["files"]):
+    entries: list[dict[str, Any]] = data["files"]
+    for position, entry in enumerate(entries):
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             raise IndexPageError(
                 f"{redact(url)} returned a malformed entry files[{position}].", url=url
             )
+    return entries
+
+
+def _json_artifacts(
+    entries: list[dict[str, Any]], url: str, index: str, keep: FileFilter | None
+) -> tuple[Artifact, ...]:
+    artifacts = []
+    for position, entry in enumerate(entries):
         filename = entry.get("filename") or _filename(entry["url"])
         if keep is not None and not keep(filename):
             continue
@@ -357,4 +416,6 @@ __all__ = [
     "parse_html_page",
     "parse_json_page",
     "parse_project_page",
+    "parse_project_page_ahead",
+    "version_filter",
 ]

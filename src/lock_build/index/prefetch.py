@@ -5,7 +5,8 @@ metadata read: a resolution is a walk of many small, latency-bound requests. The
 prefetcher walks the graph the resolver is most likely to walk, as soon as a
 requirement is seen: the project's page, then the metadata of its best candidate,
 then the same for each of that candidate's dependencies, on a bounded pool of
-threads that share the finder's connection pools.
+threads that share the finder's connection pools. A resolver that walks a project's
+versions downwards (backtracking) finds the metadata of the next older ones read.
 
 It only warms the finder's memo (every lookup there is computed once, whoever asks
 first). The resolver still asks for everything itself and sees every error itself,
@@ -16,12 +17,13 @@ turns it off to compare.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from lock_build.index.finder import PackageFinder
 from lock_build.models import CoreMetadata, Release
@@ -30,6 +32,8 @@ from lock_build.target import Target
 SWITCH = "LOCK_BUILD_NO_PREFETCH"
 # About as many requests in flight as the HTTP client keeps connections per host.
 WORKERS = 16
+# Metadata read ahead of a resolver walking a project's versions downwards.
+WALK_AHEAD = 8
 
 
 def prefetch_enabled(environ: Mapping[str, str]) -> bool:
@@ -44,6 +48,34 @@ def best_candidate(releases: Iterable[Release], specifier: SpecifierSet) -> Rele
     finals = [r for r in inside if not r.version.is_prerelease]
     chosen = finals or inside
     return chosen[0] if chosen else None
+
+
+class DownwardWalks:
+    """Notices the resolver walking a project's versions downwards, as it does when it
+    backtracks: told of each version it asks about, answers the next older releases
+    worth starting on (``ahead`` of them; thread-safe)."""
+
+    def __init__(self, ahead: int) -> None:
+        self.ahead = ahead
+        self._asked: dict[NormalizedName, Version] = {}  # the newest version asked so far
+        self._lock = threading.Lock()
+
+    def next_after(self, release: Release, releases: Sequence[Release]) -> list[Release]:
+        """After a newer version of the same project was asked about, the ``ahead``
+        releases below ``release`` (newest first; pre-releases only after one)."""
+        with self._lock:
+            newest = self._asked.get(release.name)
+            if newest is None or release.version > newest:
+                self._asked[release.name] = release.version
+            if newest is None or newest <= release.version:
+                return []
+        pre = release.version.is_prerelease
+        older = [
+            r
+            for r in releases
+            if r.version < release.version and not r.yanked and (pre or not r.version.is_prerelease)
+        ]
+        return older[: self.ahead]
 
 
 class Prefetcher:
@@ -66,6 +98,7 @@ class Prefetcher:
         self._running = 0  # walks submitted and not finished
         self._seen: set[tuple[NormalizedName, frozenset[NormalizedName]]] = set()
         self._closed = False
+        self._walks = DownwardWalks(WALK_AHEAD)
 
     def want(self, requirements: Iterable[Requirement]) -> None:
         """Start on every requirement (name and extras) not seen before, in order.
@@ -101,6 +134,14 @@ class Prefetcher:
         """Start on the dependencies of ``metadata`` that apply to the target."""
         self.want(r for r in metadata.requires_dist if self.target.evaluate(r.marker, extras))
 
+    def asked_metadata(self, release: Release) -> None:
+        """The resolver asks for ``release``'s metadata. Walking a project's versions
+        downwards (one latency-bound read each), it will ask for the older ones next:
+        their reads start now."""
+        following = self._walks.next_after(release, self.finder.releases(release.name))
+        if following:
+            self.finder.prefetch_metadata(following)
+
     def wait(self) -> None:
         """Block until the walk has nothing left to do (each step starts the next)."""
         with self._lock:
@@ -135,8 +176,10 @@ class Prefetcher:
 
 
 __all__ = [
+    "DownwardWalks",
     "Prefetcher",
     "SWITCH",
+    "WALK_AHEAD",
     "WORKERS",
     "best_candidate",
     "prefetch_enabled",

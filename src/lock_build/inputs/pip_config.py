@@ -356,8 +356,12 @@ def load_index_settings(
 
     timeout_raw = single("timeout", "timeout", "default_timeout")
     retries_raw = single("retries", "retries")
+    # A CA bundle or client certificate that is not there is dropped like a location:
+    # verification falls back to the default bundle, and says so if the server fails it.
     cert = single("cert", "cert")
+    cert = cert if cert is None or exists(cert, "cert") else None
     client_cert = single("client-cert", "client_cert")
+    client_cert = client_cert if client_cert is None or exists(client_cert, "client-cert") else None
     proxy = single("proxy", "proxy")
 
     return IndexSettings(

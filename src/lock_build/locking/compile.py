@@ -182,6 +182,7 @@ def compile_lock(request: CompileRequest, reporter: Reporter = NULL_REPORTER) ->
         options=options,
         hints=build_hints(request),
         reporter=reporter,
+        backend_asked=speculator.backend_asked if speculator else None,
     )
     compiler = Compiler(
         source=source,

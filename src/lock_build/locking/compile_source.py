@@ -14,7 +14,7 @@ its backend's ``prepare_metadata_for_build_wheel``, run in a locked build enviro
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
@@ -47,8 +47,11 @@ class CompileSource:
         options: BuildOptions,
         hints: Mapping[NormalizedName, Version],
         reporter: Reporter = NULL_REPORTER,
+        backend_asked: Callable[[Release], None] | None = None,
     ) -> None:
         self.index = index
+        # Told of each index release whose metadata this source asks its backend for.
+        self._backend_asked = backend_asked
         self.direct = direct
         self.inspector = inspector
         self.target = target
@@ -82,6 +85,8 @@ class CompileSource:
         if metadata is None:
             with self._lock:
                 self._hooked.add(key)
+            if self._backend_asked is not None:
+                self._backend_asked(release)
             metadata = self._hook_metadata(release)
         self.index.expect_dependencies(metadata)
         return metadata

@@ -59,6 +59,8 @@ class IndexSource:
         return self.finder.releases(name)
 
     def metadata(self, release: Release) -> CoreMetadata | None:
+        if self._prefetcher is not None:
+            self._prefetcher.asked_metadata(release)
         return self.finder.metadata(release)
 
     def why_unusable(self, name: NormalizedName) -> str | None:

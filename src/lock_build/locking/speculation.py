@@ -10,6 +10,11 @@ index alone) and runs both hooks on its own threads. Their results land in the
 workshop's hook cache, keyed by the sdist and the exact environment; the loop finds them
 there, or waits for the run in flight instead of starting another.
 
+The same holds when the resolver walks a project's versions downwards (backtracking
+through old sdists, each needing both hooks): once the loop has asked the backend of an
+older version after a newer one, the next older versions that need their backend are
+started too, up to ``-j`` ahead of the loop.
+
 Decisions stay with the loop. A wrong guess (the resolver chose another version, or the
 loop's environment differs) costs CPU, never a different lock: ``-j 1`` (no speculation)
 and ``-j 4`` give the same lock byte for byte.
@@ -26,6 +31,7 @@ from packaging.version import Version
 
 from lock_build.errors import LockBuildError
 from lock_build.index.finder import PackageFinder
+from lock_build.index.prefetch import DownwardWalks
 from lock_build.locking.builds import BuildInspector, BuildLocker, BuildOptions
 from lock_build.models import ArtifactKind, CoreMetadata, Release
 from lock_build.reporting import NULL_REPORTER, Reporter
@@ -86,11 +92,26 @@ class HookSpeculator:
         self._source = _IndexOnly(finder)
         self._pool = ThreadPoolExecutor(jobs, thread_name_prefix="lock-build-hooks")
         self._seen: set[tuple[NormalizedName, Version]] = set()
+        self._walks = DownwardWalks(ahead=jobs)  # versions whose backend the loop asked
         self._lock = threading.Lock()
         self._closed = False
 
     def needs_backend(self, release: Release) -> None:
         """The prefetcher's news: ``release`` is likely, and only its backend can describe it."""
+        self._submit(release)
+
+    def backend_asked(self, release: Release) -> None:
+        """The loop's news: it asks ``release``'s backend itself. After a newer version of
+        the same project, that is a walk down the versions: start the next ones."""
+        try:
+            following = self._walks.next_after(release, self._source.releases(release.name))
+        except LockBuildError:
+            return
+        for candidate in following:
+            if candidate.wheel is None:
+                self._submit(candidate, only_without_metadata=True)
+
+    def _submit(self, release: Release, *, only_without_metadata: bool = False) -> None:
         if self.target.interpreter is None or release.artifact.kind is ArtifactKind.DIRECTORY:
             return  # no hook can run for a foreign target; working trees are never cached
         with self._lock:
@@ -98,7 +119,7 @@ class HookSpeculator:
             if self._closed or key in self._seen:
                 return
             self._seen.add(key)
-            self._pool.submit(self._warm, release)
+            self._pool.submit(self._warm, release, only_without_metadata)
 
     def close(self) -> None:
         """Drop the guesses not started; wait for the hooks running (their files go next)."""
@@ -106,7 +127,12 @@ class HookSpeculator:
             self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _warm(self, release: Release) -> None:
+    def _warm(self, release: Release, only_without_metadata: bool = False) -> None:
+        try:
+            if only_without_metadata and self._source.finder.metadata(release) is not None:
+                return  # the index describes it: no hook to run
+        except LockBuildError:
+            return
         locker = BuildLocker(
             source=self._source,
             target=self.target,

@@ -7,6 +7,7 @@ second ``compile`` with unchanged inputs runs no hook at all.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import threading
@@ -15,17 +16,14 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from lock_build import building  # its hook runners and installer load when a build runs
 from lock_build.archives import extract_archive
 from lock_build.building.build_system import BuildSystem, read_build_system
-from lock_build.building.environment import BuildEnvironment
 from lock_build.building.fingerprint import BuildPin, build_fingerprint, built_identity, target_key
-from lock_build.building.hooks import build_wheel, get_requires_for_build_wheel, prepare_metadata
-from lock_build.building.wheel_cache import WheelCache
-from lock_build.building.wheel_stamp import stamp_wheel
 from lock_build.cache import (
     CacheEntryError,
     drop,
@@ -43,6 +41,10 @@ from lock_build.models import ArtifactKind, CoreMetadata, Release
 from lock_build.reporting import NULL_REPORTER, Building, Fetching, Reporter
 from lock_build.target import Target
 
+if TYPE_CHECKING:
+    from lock_build.building.environment import BuildEnvironment
+    from lock_build.building.wheel_cache import WheelCache
+
 _T = TypeVar("_T")
 
 # The cache entry kind of hook results; its version changes when their shape does.
@@ -56,6 +58,11 @@ class Workshop:
     pin without a wheel is built: the workshop holds no view of the compile around it.
     """
 
+    @functools.cached_property
+    def wheels(self) -> WheelCache:
+        """Built wheels, by sdist and build environment (opened when a build runs)."""
+        return building.WheelCache(self.cache_dir / "wheels")
+
     def __init__(
         self,
         *,
@@ -68,7 +75,6 @@ class Workshop:
         self.target = target
         self.cache_dir = cache_dir.absolute()  # hooks run with another working directory
         self.reporter = reporter
-        self.wheels = WheelCache(self.cache_dir / "wheels")
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
         self._lock = threading.RLock()
         self._trees: dict[str, Path] = {}
@@ -117,12 +123,12 @@ class Workshop:
         build_system = read_build_system(tree)
         substituted = environment.substituted
         with self._environment(environment) as env:
-            found = get_requires_for_build_wheel(
+            found = building.get_requires_for_build_wheel(
                 env, tree, build_system, dict(config) or None, substituted=substituted
             )
             if editable:
                 # sync builds it with build_editable: lock what that hook needs too.
-                extra = get_requires_for_build_wheel(
+                extra = building.get_requires_for_build_wheel(
                     env,
                     tree,
                     build_system,
@@ -162,7 +168,7 @@ class Workshop:
         build_system = read_build_system(tree)
         with self._environment(environment) as env:
             out = Path(tempfile.mkdtemp(prefix="meta-", dir=self._work))
-            dist_info = prepare_metadata(
+            dist_info = building.prepare_metadata(
                 env,
                 tree,
                 build_system,
@@ -201,11 +207,11 @@ class Workshop:
             build_system = read_build_system(tree)
             with self._environment(environment) as env:
                 out = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._work))
-                wheel = build_wheel(
+                wheel = building.build_wheel(
                     env, tree, build_system, None, out, substituted=environment.substituted
                 )
             stamped = {str(k): str(v.version) for k, v in environment.pins.items()}
-            stamp_wheel(wheel, stamped, fingerprint)
+            building.stamp_wheel(wheel, stamped, fingerprint)
             return self.wheels.put(wheel, sdist_hash, fingerprint, self._target_key())
 
     def source_tree(self, sdist: Release) -> Path:
@@ -366,7 +372,7 @@ class _EnvironmentPool:
         with self._lock:
             env = self._envs.pop(key, None)
         if env is None:
-            env = BuildEnvironment.create(interpreter, wheels, self.root)
+            env = building.BuildEnvironment.create(interpreter, wheels, self.root)
         try:
             yield env
         finally:
