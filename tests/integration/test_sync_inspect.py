@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from lock_build.building.wheel_stamp import STAMP_NAME
 from lock_build.errors import TargetError
@@ -65,8 +66,9 @@ def test_reading_here_finds_what_the_interpreter_finds(
     }
     assert state.installed["built"].fingerprint == "a" * 64
     assert state.installed["badstamp"].fingerprint is None
-    assert state.installed["built"].requires == ("dep",)
-    assert state.installed["legacy"].requires == ("dep",)
+    # Requirements under an extra are not needed to run: not followed.
+    assert state.requirement_closure({canonicalize_name("built")}) == {"built", "dep"}
+    assert state.requirement_closure({canonicalize_name("legacy")}) == {"legacy", "dep"}
     assert state.prefix == env.path and state.site_dirs == (site,)
 
 

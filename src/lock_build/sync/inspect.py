@@ -94,7 +94,8 @@ class EnvironmentState:
             if name in found:
                 continue
             found.add(name)
-            queue.extend(r for r in self.installed[name].requires if r in self.installed)
+            requires = _requirement_names(self.installed[name].requires_dist)
+            queue.extend(r for r in requires if r in self.installed)
         return found
 
 
@@ -125,7 +126,7 @@ def inspect_environment(
             name=name,
             version=str(item["version"]),
             fingerprint=fingerprint if isinstance(fingerprint, str) else None,
-            requires=_requirement_names(item.get("requires") or ()),
+            requires_dist=tuple(item.get("requires") or ()),
         )
     return EnvironmentState(
         python=python,
