@@ -141,7 +141,7 @@ class LockedFile:
         elif yanked is not None:
             yanked = r.string(data, "yanked", path)
         index = r.string(data, "index", path)
-        if index is not None and url_problem(index) == "must not contain credentials":
+        if index is not None and _index_problem(index) == "must not contain credentials":
             r.add((*path, "index"), "must not contain credentials")
         if filename is None or url is None or sha256 is None:
             return None
@@ -156,12 +156,19 @@ class LockedFile:
         )
 
 
-@functools.lru_cache(maxsize=4096)
 def _wheel_tags(filename: str) -> frozenset[Tag]:
     try:
-        return frozenset(parse_wheel_filename(filename)[3])
+        return frozenset(_parse_wheel_filename(filename)[3])
     except (InvalidWheelFilename, InvalidVersion):
         return frozenset()
+
+
+# Every wheel of a page names the same index: its check is made once.
+_index_problem = functools.lru_cache(maxsize=256)(url_problem)
+
+# Reading a lock checks each wheel's name and version and then ranks its tags: one parse of
+# each filename serves both (an invalid one raises each time, as it is not cached).
+_parse_wheel_filename = functools.lru_cache(maxsize=4096)(parse_wheel_filename)
 
 
 SourceKind = Literal["directory", "vcs"]
@@ -443,7 +450,7 @@ def _check_filename(
     """A wheel's or sdist's filename must name this very package and version."""
     try:
         if wheel:
-            found_name, found_version, _build, _tags = parse_wheel_filename(file.filename)
+            found_name, found_version, _build, _tags = _parse_wheel_filename(file.filename)
         elif file.filename.endswith(_SDIST_SUFFIXES):
             found_name, found_version = parse_sdist_filename(file.filename)
         else:
