@@ -125,3 +125,32 @@ def test_subprocess_environment_is_clean(
     assert environ["PYTHONNOUSERSITE"] == "1"
     assert environ["VIRTUAL_ENV"] == str(env.path)
     assert environ["PATH"].split(":")[0] == env.paths["scripts"]
+
+
+@pytest.mark.parametrize("dont_write", ["1", None])
+def test_hooks_keep_bytecode_inside_the_venv_when_the_user_writes_none(
+    tmp_path: Path, make_env: MakeEnv, monkeypatch: pytest.MonkeyPatch, dont_write: str | None
+) -> None:
+    source = tmp_path / "project"
+    source.mkdir()
+    (source / "backendish.py").write_text("VALUE = 1\n")
+    if dont_write is None:
+        monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", dont_write)
+    env = make_env([])
+    environ = env.subprocess_environ()
+    subprocess.run(
+        [str(env.python), "-c", "import backendish"], cwd=source, env=environ, check=True
+    )
+    if dont_write is None:
+        # As the user's Python would: bytecode next to the source, no prefix of ours.
+        assert "PYTHONPYCACHEPREFIX" not in environ
+        assert list((source / "__pycache__").glob("backendish.*.pyc"))
+    else:
+        # Every hook process would compile its backend again: bytecode is kept, under the
+        # venv only (removed with it), never next to the user's sources.
+        assert "PYTHONDONTWRITEBYTECODE" not in environ
+        assert environ["PYTHONPYCACHEPREFIX"] == str(env.path / "pycache")
+        assert not (source / "__pycache__").exists()
+        assert list((env.path / "pycache").rglob("backendish.*.pyc"))

@@ -168,3 +168,15 @@ def test_only_pages_cachecontrol_can_store_are_copied_through_it(
         assert bool(wrapped) is copied
     finally:
         server.stop()
+
+
+def test_pages_read_in_one_piece_keep_their_connection(tmp_path: Path) -> None:
+    body = b"<a href='x'>x</a>" * 50_000  # big enough to arrive in many TCP reads
+    server = PageServer(body, {"Content-Type": "text/html"})
+    try:
+        http = HttpClient(IndexSettings(retries=0), tmp_path)
+        pages = [http.get_page(f"{server.url}/simple/p{i}/", "text/html") for i in range(4)]
+        assert all(page is not None and page.body == body for page in pages)
+        assert len(server.ports) == 4 and len(set(server.ports)) == 1  # one kept-alive socket
+    finally:
+        server.stop()

@@ -357,36 +357,60 @@ class _EnvironmentPool:
     ``get_requires_for_build_wheel`` and ``prepare_metadata_for_build_wheel`` of one sdist
     run in the same pinned environment, and sdists often share pins: making each venv
     once halves the work while the resolver backtracks through old sdists. Hooks run in
-    subprocesses that do not change the environment, so sharing it is safe.
+    subprocesses that do not change the environment, so sharing it is safe, also between
+    hooks running at the same time (``-j``): a second caller waits for the venv being
+    made instead of making another. Only environments nobody uses are evicted.
     """
 
     def __init__(self, root: Path, size: int = 4) -> None:
         self.root = root
         self.size = size
-        self._envs: OrderedDict[tuple[str, ...], BuildEnvironment] = OrderedDict()
+        self._envs: OrderedDict[tuple[str, ...], Future[BuildEnvironment]] = OrderedDict()
+        self._users: dict[tuple[str, ...], int] = {}
         self._lock = threading.Lock()
 
     @contextmanager
     def environment(self, interpreter: Path, wheels: list[Path]) -> Iterator[BuildEnvironment]:
         key = (str(interpreter), *sorted(str(w) for w in wheels))
         with self._lock:
-            env = self._envs.pop(key, None)
-        if env is None:
-            env = building.BuildEnvironment.create(interpreter, wheels, self.root)
+            made = self._envs.get(key)
+            maker = made is None
+            if made is None:
+                made = self._envs[key] = Future()
+            self._envs.move_to_end(key)
+            self._users[key] = self._users.get(key, 0) + 1
         try:
-            yield env
+            if maker:
+                try:
+                    made.set_result(
+                        building.BuildEnvironment.create(interpreter, wheels, self.root)
+                    )
+                except BaseException as exc:
+                    with self._lock:
+                        self._envs.pop(key, None)  # the next caller tries again
+                    made.set_exception(exc)
+            yield made.result()
         finally:
             with self._lock:
-                self._envs[key] = env
-                while len(self._envs) > self.size:
-                    _, oldest = self._envs.popitem(last=False)
-                    oldest.cleanup()
+                self._users[key] -= 1
+                self._evict_idle()
+
+    def _evict_idle(self) -> None:
+        for key in [k for k in self._envs if not self._users.get(k)]:
+            if len(self._envs) <= self.size:
+                break
+            _cleanup(self._envs.pop(key))
 
     def close(self) -> None:
         with self._lock:
             while self._envs:
-                _, env = self._envs.popitem()
-                env.cleanup()
+                _, made = self._envs.popitem()
+                _cleanup(made)
+
+
+def _cleanup(made: Future[BuildEnvironment]) -> None:
+    if made.done() and made.exception() is None:
+        made.result().cleanup()
 
 
 __all__ = ["Workshop"]
