@@ -558,28 +558,30 @@ class InterpreterLayout:
 
     @classmethod
     def parse(cls, interpreter: Path, raw: Mapping[str, object]) -> InterpreterLayout:
+        def bad(key: str) -> TargetError:
+            return TargetError(
+                f"The interpreter {interpreter} gave an unusable answer about its paths ({key}).",
+                detail=json.dumps(raw, default=str)[-2000:],
+            )
+
+        def path(key: str) -> Path:
+            value = raw.get(key)
+            if not isinstance(value, str) or not value:
+                raise bad(key)
+            return Path(value)
+
         def strings(key: str) -> tuple[str, ...]:
             value = raw.get(key)
             if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                raise TargetError(
-                    f"The interpreter {interpreter} gave an unusable answer about its paths "
-                    f"({key}).",
-                    detail=json.dumps(raw, default=str)[-2000:],
-                )
+                raise bad(key)
             return tuple(value)
 
-        paths = {}
-        for key in ("prefix", "base_prefix", "stdlib", "purelib", "platlib"):
-            value = raw.get(key)
-            if not isinstance(value, str) or not value:
-                raise TargetError(
-                    f"The interpreter {interpreter} gave an unusable answer about its paths "
-                    f"({key}).",
-                    detail=json.dumps(raw, default=str)[-2000:],
-                )
-            paths[key] = Path(value)
         return cls(
-            **paths,
+            prefix=path("prefix"),
+            base_prefix=path("base_prefix"),
+            stdlib=path("stdlib"),
+            purelib=path("purelib"),
+            platlib=path("platlib"),
             sys_path=strings("sys_path"),
             site_dirs=strings("site_dirs"),
             distribution_finders=strings("distribution_finders"),
