@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -69,7 +70,7 @@ def stamp(interpreter: Path, site_dirs: Sequence[str]) -> dict[str, object]:
             _stat(str(where / "pyvenv.cfg"), follow=True)
             for where in (interpreter.parent, interpreter.parent.parent)
         ],
-        "machine": [*os.uname(), _libc()],
+        "machine": _machine(),
         "environment": [os.environ.get(name) for name in _ENVIRONMENT],
         "site-dirs": {site: _site_dir(site) for site in site_dirs},
     }
@@ -115,6 +116,16 @@ def _stat(path: str, *, follow: bool) -> list[int] | None:
     # ctime too: a file copied into place with its old mtime (and, often, a recycled
     # inode number) still has a new ctime.
     return [found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns]
+
+
+def _machine() -> list[str | None]:
+    """The kernel (its release and build feed the platform markers) and the C library."""
+    uname = getattr(os, "uname", None)  # POSIX only
+    if uname is not None:
+        kernel = [str(part) for part in uname()]
+    else:
+        kernel = [sys.platform, repr(getattr(sys, "getwindowsversion", lambda: None)())]
+    return [*kernel, _libc()]
 
 
 def _libc() -> str | None:
