@@ -115,22 +115,6 @@ class IndexPageError(LockBuildError):
         self.status = status
 
 
-class PackageNotFoundError(LockBuildError):
-    """No index holds a usable file for a requested package or version."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        package: NormalizedName | None = None,
-        version: Version | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.package = package
-        self.version = version
-
-
 class HashMismatchError(LockBuildError):
     """A downloaded file does not have the sha256 the index or the lock promised.
 
@@ -462,7 +446,6 @@ __all__ = [
     "NetworkError",
     "NoMatchingTargetError",
     "OfflineError",
-    "PackageNotFoundError",
     "Pin",
     "RequirementChain",
     "ResolutionError",

@@ -42,8 +42,9 @@ class InstalledDist:
     version: str
     # The fingerprint from lock_build_build.json, when lock-build built it.
     fingerprint: str | None = None
-    # The Requires-Dist names, to spare what lock-build itself needs.
-    requires: tuple[NormalizedName, ...] = ()
+    # The Requires-Dist lines as the distribution lists them, to spare what lock-build
+    # itself needs: parsed only along that closure (``EnvironmentState``), not every sync.
+    requires_dist: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -41,8 +41,11 @@ from lock_build.errors import TargetError
 
 __all__ = [
     "MIN_PYTHON",
+    "Interpreter",
     "InterpreterFacts",
+    "InterpreterLayout",
     "Target",
+    "describe_interpreter",
     "platform_tags",
     "probe_interpreter",
     "resolve_target",
@@ -56,7 +59,7 @@ __all__ = [
 # interpreter parses, so the answer (or the version it reports) is always readable.
 # It returns raw facts; markers and tags are computed here with `packaging`.
 _PROBE = r"""
-import json, os, platform, struct, subprocess, sys, sysconfig
+import json, os, platform, site, struct, subprocess, sys, sysconfig
 if sys.version_info < (3, 6):
     print(json.dumps({"version_info": list(sys.version_info[:5])}))
     sys.exit(0)
@@ -131,7 +134,25 @@ def macos():
     return {"version": version, "arch": arch}
 
 
+def site_dirs():
+    found = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    return found
+
+
+def distribution_finders():
+    # What importlib.metadata.distributions() asks besides the path finder (whose search
+    # the caller can repeat over sys.path): a finder added by a .pth file, say.
+    from importlib.machinery import PathFinder
+    return [
+        repr(finder) for finder in sys.meta_path
+        if finder is not PathFinder and hasattr(finder, "find_distributions")
+    ]
+
+
 config = sysconfig.get_config_var
+paths = sysconfig.get_paths()
 print(json.dumps({
     "version_info": list(sys.version_info[:5]),
     "implementation": sys.implementation.name,
@@ -159,7 +180,12 @@ print(json.dumps({
     "executable": sys.executable,
     "prefix": sys.prefix,
     "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-    "purelib": sysconfig.get_paths()["purelib"],
+    "purelib": paths["purelib"],
+    "platlib": paths["platlib"],
+    "stdlib": paths["stdlib"],
+    "sys_path": sys.path,
+    "site_dirs": site_dirs(),
+    "distribution_finders": distribution_finders(),
 }))
 """
 
@@ -511,6 +537,98 @@ class InterpreterFacts:
                 yield from _musllinux_tags(self.musl, each)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InterpreterLayout:
+    """Where the probed interpreter keeps things, validated: what sync reads and writes.
+
+    ``sys_path`` is the interpreter's own (in isolated mode, after its ``.pth`` files ran),
+    so its distributions can be read from here, without starting it, the way its
+    ``importlib.metadata.distributions()`` finds them — unless ``distribution_finders``
+    names a finder of its own besides the path search (then it must be asked).
+    """
+
+    prefix: Path
+    base_prefix: Path
+    stdlib: Path
+    purelib: Path
+    platlib: Path
+    sys_path: tuple[str, ...]
+    site_dirs: tuple[str, ...]  # whose .pth files made sys_path
+    distribution_finders: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, interpreter: Path, raw: Mapping[str, object]) -> InterpreterLayout:
+        def bad(key: str) -> TargetError:
+            return TargetError(
+                f"The interpreter {interpreter} gave an unusable answer about its paths ({key}).",
+                detail=json.dumps(raw, default=str)[-2000:],
+            )
+
+        def path(key: str) -> Path:
+            value = raw.get(key)
+            if not isinstance(value, str) or not value:
+                raise bad(key)
+            return Path(value)
+
+        def strings(key: str) -> tuple[str, ...]:
+            value = raw.get(key)
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise bad(key)
+            return tuple(value)
+
+        return cls(
+            prefix=path("prefix"),
+            base_prefix=path("base_prefix"),
+            stdlib=path("stdlib"),
+            purelib=path("purelib"),
+            platlib=path("platlib"),
+            sys_path=strings("sys_path"),
+            site_dirs=strings("site_dirs"),
+            distribution_finders=strings("distribution_finders"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Interpreter:
+    """One probe's answer about a local interpreter: the target it is, and its layout."""
+
+    path: Path
+    target: Target
+    layout: InterpreterLayout
+
+
+def describe_interpreter(interpreter: Path, cache_dir: Path | None = None) -> Interpreter:
+    """Probe ``interpreter`` once; with ``cache_dir``, reuse the last answer while the
+    interpreter is unchanged (:mod:`lock_build.interpreter_cache`)."""
+    from lock_build import interpreter_cache
+    from lock_build.cache import CacheEntryError
+
+    def parse(raw: Mapping[str, object]) -> Interpreter:
+        return Interpreter(
+            path=interpreter,
+            target=_target_of(interpreter, InterpreterFacts.parse(interpreter, raw)),
+            layout=InterpreterLayout.parse(interpreter, raw),
+        )
+
+    def parse_cached(raw: dict[str, object]) -> Interpreter:
+        try:
+            return parse(raw)
+        except TargetError as exc:
+            raise CacheEntryError(exc.message) from None
+
+    if cache_dir is not None:
+        cached = interpreter_cache.load(cache_dir, interpreter, parse_cached)
+        if cached is not None:
+            _PROBES[interpreter] = cached.target
+            return cached
+    raw = probe_interpreter(interpreter)
+    found = parse(raw)
+    if cache_dir is not None:
+        interpreter_cache.store(cache_dir, interpreter, raw, found.layout.site_dirs)
+    _PROBES[interpreter] = found.target
+    return found
+
+
 def _format_full_version(info: Sequence[object]) -> str:
     """The marker form of a version tuple, as ``packaging.markers`` writes it."""
     version = f"{info[0]}.{info[1]}.{info[2]}"
@@ -537,7 +655,10 @@ def target_for_interpreter(interpreter: Path) -> Target:
     cached = _PROBES.get(interpreter)
     if cached is not None:
         return cached
-    facts = InterpreterFacts.parse(interpreter, probe_interpreter(interpreter))
+    return describe_interpreter(interpreter).target
+
+
+def _target_of(interpreter: Path, facts: InterpreterFacts) -> Target:
     tags = facts.tags()
     # Record the manylinux/musllinux level rather than the bare linux_* tag a local
     # build produces: it is the glibc level the lock assumed.
@@ -545,7 +666,7 @@ def target_for_interpreter(interpreter: Path) -> Target:
     platform = next((p for p in platforms if p.startswith(("manylinux_", "musllinux_"))), None)
     platform = platform or (platforms[0] if platforms else "any")
     markers = facts.markers
-    target = Target(
+    return Target(
         python_version=markers["python_version"],
         python_full_version=markers["python_full_version"],
         implementation=markers["implementation_name"],
@@ -554,8 +675,6 @@ def target_for_interpreter(interpreter: Path) -> Target:
         tags=tags,
         interpreter=interpreter,
     )
-    _PROBES[interpreter] = target
-    return target
 
 
 _PLATFORM_MARKERS = (

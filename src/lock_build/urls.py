@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["file_url_to_path"]
+__all__ = ["file_url_to_path", "url_path_to_path"]
 
 
 def file_url_to_path(url: str) -> Path:
@@ -19,8 +19,14 @@ def file_url_to_path(url: str) -> Path:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         return Path(url)
+    return url_path_to_path(parts.path)
+
+
+def url_path_to_path(path: str) -> Path:
+    """``urllib.request.url2pathname`` of a URL's path, without importing urllib.request
+    (and with it http.client and ssl) into a sync's start-up."""
     if os.name == "nt":  # drive letters and backslashes; it unquotes too
         from nturl2path import url2pathname
 
-        return Path(url2pathname(parts.path))
-    return Path(unquote(parts.path))
+        return Path(url2pathname(path))
+    return Path(unquote(path))

@@ -144,6 +144,67 @@ def test_second_sync_is_a_fast_noop(index, venv_factory, installer, tmp_path: Pa
     assert other.run("-c", IMPORT_ABI).returncode == 0
 
 
+def _install_extraneous(env, index) -> None:  # noqa: ANN001
+    env.pip("install", "--index-url", index.url, "extraneous==3.0")
+
+
+def _install_another_version(env, index) -> None:  # noqa: ANN001
+    env.pip("install", "--index-url", index.url, "--no-deps", "abiprov==2.0")
+
+
+def _uninstall_a_package(env, index) -> None:  # noqa: ANN001
+    env.pip("uninstall", "-y", "other")
+
+
+def _edit_a_version_in_place(env, index) -> None:  # noqa: ANN001
+    # The site directory itself is untouched: only a fresh read of METADATA sees this.
+    metadata = env.site_packages / "other-1.0.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 1.1"))
+
+
+def _restamp_a_build_in_place(env, index) -> None:  # noqa: ANN001
+    stamp = env.site_packages / "abiext-1.0.dist-info" / "lock_build_build.json"
+    stamp.write_text(json.dumps({**json.loads(stamp.read_text()), "fingerprint": "0" * 64}))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected", "asked_again"),
+    [
+        (_install_extraneous, [("extraneous", "remove")], True),
+        (_install_another_version, [("abiprov", "downgrade")], True),
+        (_uninstall_a_package, [("other", "install")], True),
+        (_edit_a_version_in_place, [("other", "downgrade")], False),
+        (_restamp_a_build_in_place, [("abiext", "reinstall")], False),
+    ],
+    ids=["extraneous", "other version", "uninstalled", "metadata edited", "stamp edited"],
+)
+def test_a_changed_environment_is_never_a_noop_with_the_interpreter_cached(
+    index,
+    venv_factory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change,
+    expected: list[tuple[str, str]],
+    asked_again: bool,
+) -> None:  # noqa: ANN001
+    from lock_build import target
+
+    asked: list[Path] = []
+    real = target.probe_interpreter
+    monkeypatch.setattr(target, "probe_interpreter", lambda p: asked.append(p) or real(p))
+    env, cache = venv_factory(), tmp_path / "cache"
+    lock = abi_lock(index, env.python)
+    do_sync(lock, env, cache)
+    assert not do_sync(lock, env, cache, dry_run=True).plan.changes
+    probes = len(asked)
+    change(env, index)
+    plan = do_sync(lock, env, cache, dry_run=True).plan
+    found = [(s.name, s.action) for s in plan.install] + [(r.name, "remove") for r in plan.remove]
+    assert found == expected
+    # What is installed is read afresh even when the interpreter's answer is reused.
+    assert (len(asked) > probes) is asked_again
+
+
 def test_changed_build_pin_forces_rebuild_and_reinstall(
     index, venv_factory, installer, tmp_path: Path
 ) -> None:  # noqa: ANN001
@@ -343,7 +404,7 @@ def test_externally_managed_interpreter_refused(
     # What a distribution's system interpreter looks like: not a venv, marker in stdlib.
     system = replace(real, base_prefix=real.prefix, stdlib=stdlib)
     assert system.externally_managed and not real.externally_managed
-    monkeypatch.setattr(prepare, "inspect_environment", lambda python: system)
+    monkeypatch.setattr(prepare, "inspect_environment", lambda python, **_: system)
     lock = abi_lock(index, env.python)
     with pytest.raises(SyncError, match="externally managed") as info:
         do_sync(lock, env, tmp_path / "cache")

@@ -145,9 +145,12 @@ def get_requires_for_build_wheel(
     label = source_dir.name
     check_requirements(env, build_system.requires, label=label, substituted=substituted)
     caller = env.run_hook_caller(source_dir, build_system, config_settings)
-    hook = "get_requires_for_build_editable" if editable else "get_requires_for_build_wheel"
+    run = (
+        caller.get_requires_for_build_editable if editable else caller.get_requires_for_build_wheel
+    )
+    hook = run.__name__
     with _translate(caller, hook, label):
-        raw = getattr(caller, hook)(caller.config_settings)
+        raw = run(caller.config_settings)
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
         raise sdist_error(
             label,
@@ -227,9 +230,10 @@ def build_wheel(
     check_requirements(env, build_system.requires, label=label, substituted=substituted)
     out_dir.mkdir(parents=True, exist_ok=True)
     caller = env.run_hook_caller(source_dir, build_system, config_settings)
-    hook = "build_editable" if editable else "build_wheel"
+    build = caller.build_editable if editable else caller.build_wheel
+    hook = build.__name__
     with _translate(caller, hook, label):
-        basename = getattr(caller, hook)(
+        basename = build(
             str(out_dir),
             caller.config_settings,
             metadata_directory=str(metadata_directory) if metadata_directory else None,

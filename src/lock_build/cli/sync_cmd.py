@@ -12,7 +12,7 @@ import click
 from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import StaleError
-from lock_build.lockfile import find_lockfile, read_lock
+from lock_build.lockfile import find_lockfile, read_lock_cached
 from lock_build.plan import Plan
 from lock_build.sync.safety import RunningInterpreter, refuse_base_interpreter
 from lock_build.target import select_interpreter
@@ -58,7 +58,7 @@ def command(
     for warning in settings.warnings:
         out.warn(warning)
     path = lockfile or find_lockfile(Path.cwd())
-    lock = read_lock(path)
+    lock, keep_parse = read_lock_cached(path, cache_dir)
     running = RunningInterpreter(
         executable=Path(sys.executable), prefix=Path(sys.prefix), base_prefix=Path(sys.base_prefix)
     )
@@ -77,6 +77,7 @@ def command(
         reporter=out,
         target_id=target_id,
     )
+    keep_parse()  # the lock passed every check: the next sync of the same text skips tomllib
     out.clear_status()
     _render(result, interpreter, path, dry_run=dry_run, console=out)
 

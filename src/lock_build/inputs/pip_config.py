@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from lock_build.errors import ConfigError, InputError
 from lock_build.inputs.index_options import IndexOptions, apply_binary_option, merge_binary
 from lock_build.settings import PYPI_SIMPLE, BinaryPolicy, IndexSettings, IndexStrategy
+from lock_build.urls import url_path_to_path
 
 __all__ = [
     "ConfigLocations",
@@ -454,7 +454,7 @@ def _local_path(value: str, *, url_only: bool) -> Path | None:
     """The filesystem path a location names, or None for a remote URL."""
     parts = urlsplit(value)
     if parts.scheme == "file":
-        return Path(url2pathname(parts.path))
+        return url_path_to_path(parts.path)
     if url_only or (parts.scheme and len(parts.scheme) > 1):
         return None  # http(s) and friends; one-letter "schemes" are Windows drives
     return Path(os.path.expanduser(value))

@@ -27,6 +27,7 @@ from lock_build.lockfile.codec import (
     find_lockfile,
     loads,
     read_lock,
+    read_lock_cached,
     write_lock,
     write_text_atomic,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "find_lockfile",
     "loads",
     "read_lock",
+    "read_lock_cached",
     "write_lock",
     "write_text_atomic",
 ]

@@ -141,7 +141,7 @@ class LockedFile:
         elif yanked is not None:
             yanked = r.string(data, "yanked", path)
         index = r.string(data, "index", path)
-        if index is not None and url_problem(index) == "must not contain credentials":
+        if index is not None and _index_problem(index) == "must not contain credentials":
             r.add((*path, "index"), "must not contain credentials")
         if filename is None or url is None or sha256 is None:
             return None
@@ -156,12 +156,19 @@ class LockedFile:
         )
 
 
-@functools.lru_cache(maxsize=4096)
 def _wheel_tags(filename: str) -> frozenset[Tag]:
     try:
-        return frozenset(parse_wheel_filename(filename)[3])
+        return frozenset(_parse_wheel_filename(filename)[3])
     except (InvalidWheelFilename, InvalidVersion):
         return frozenset()
+
+
+# Every wheel of a page names the same index: its check is made once.
+_index_problem = functools.lru_cache(maxsize=256)(url_problem)
+
+# Reading a lock checks each wheel's name and version and then ranks its tags: one parse of
+# each filename serves both (an invalid one raises each time, as it is not cached).
+_parse_wheel_filename = functools.lru_cache(maxsize=4096)(parse_wheel_filename)
 
 
 SourceKind = Literal["directory", "vcs"]
@@ -443,7 +450,7 @@ def _check_filename(
     """A wheel's or sdist's filename must name this very package and version."""
     try:
         if wheel:
-            found_name, found_version, _build, _tags = parse_wheel_filename(file.filename)
+            found_name, found_version, _build, _tags = _parse_wheel_filename(file.filename)
         elif file.filename.endswith(_SDIST_SUFFIXES):
             found_name, found_version = parse_sdist_filename(file.filename)
         else:
@@ -458,9 +465,26 @@ def _check_filename(
         r.add(path, f"{file.filename!r} is {found_name} {found_version}, not {name} {version}")
 
 
-@functools.lru_cache(maxsize=64)
-@functools.lru_cache(maxsize=32)
 def _tag_rank(tags: tuple[Tag, ...]) -> Mapping[Tag, int]:
     """Each tag's preference (0 is best). Memoised: every package of a lock is ranked
-    against the same few targets' tag lists, hundreds of tags long."""
+    against the same few targets' tag lists, hundreds of tags long.
+
+    First by identity: hashing a tuple of a thousand tags (each ``Tag.__hash__`` a Python
+    call) for every package of every check was a sync's slowest step. The entry holds the
+    tuple, so its id cannot be reused while it is memoised."""
+    found = _RANKS_BY_ID.get(id(tags))
+    if found is not None and found[0] is tags:
+        return found[1]
+    rank = _rank_by_value(tags)
+    if len(_RANKS_BY_ID) >= 32:
+        _RANKS_BY_ID.clear()
+    _RANKS_BY_ID[id(tags)] = (tags, rank)
+    return rank
+
+
+_RANKS_BY_ID: dict[int, tuple[tuple[Tag, ...], Mapping[Tag, int]]] = {}
+
+
+@functools.lru_cache(maxsize=32)
+def _rank_by_value(tags: tuple[Tag, ...]) -> Mapping[Tag, int]:
     return {tag: i for i, tag in reversed(list(enumerate(tags)))}

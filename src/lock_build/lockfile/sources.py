@@ -73,6 +73,8 @@ class SourcePolicy:
 
     def refusal(self, url: str) -> str | None:
         """Why this run refuses to fetch ``url`` (None when it may)."""
+        if url.startswith("https:"):
+            return None  # what urlsplit would say (scheme "https"), without it for each file
         parts = urlsplit(url)
         if parts.scheme == "https":
             return None

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from lock_build.abi import check_runtime
 from lock_build.lockfile import BuildEnvironment, Lock
 
 
@@ -23,6 +22,10 @@ def runtime_versions(lock: Lock) -> dict[NormalizedName, Version]:
 
 def check_lock(lock: Lock) -> None:
     """Refuse a lock whose own records say a build does not run with the runtime it installs."""
+    if not lock.builds:
+        return  # nothing built: the ABI rules need not even be imported
+    from lock_build.abi import check_runtime
+
     runtime = runtime_versions(lock)
     for build in lock.builds:
         if runtime.get(build.package) != build.version:
@@ -33,6 +36,8 @@ def check_lock(lock: Lock) -> None:
 
 def check_built_wheel(lock: Lock, build: BuildEnvironment, stamp_pins: Mapping[str, str]) -> None:
     """Refuse a built wheel whose stamp's ABI versions fall outside the recorded range."""
+    from lock_build.abi import check_runtime
+
     check_runtime(build.key, build.abi, runtime_versions(lock), built_against=stamp_pins)
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lock_build.archives import extract_archive
 from lock_build.errors import BuildError, LockBuildError, SyncError, SyncInterrupted
 from lock_build.inputs.pip_config import load_index_settings
 from lock_build.interrupts import Terminated
@@ -44,7 +43,6 @@ from lock_build.sync.installers import (
     LocalWheel,
     make_installer,
 )
-from lock_build.sync.metadata_check import check_wheels
 from lock_build.sync.prepare import prepare
 from lock_build.sync.safety import check_own_needs
 from lock_build.yanks import yanked_notes
@@ -105,6 +103,7 @@ def sync(
         target_id=target_id,
         installer=installer,
         reporter=report,
+        cache_dir=cache_dir,
     )
     lock, state = prepared.lock, prepared.state
     assert state is not None  # prepared against python's environment
@@ -145,6 +144,10 @@ def sync(
                 f"({step.source_url}); its content is not verified."
             )
 
+    # What only a sync that changes something needs (wheel metadata checks) is imported
+    # here: a sync with nothing to do starts without it.
+    from lock_build.sync.metadata_check import check_wheels
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
     try:
@@ -165,7 +168,7 @@ def sync(
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    after = prepared.plan_for(inspect_environment(python).installed)
+    after = prepared.plan_for(inspect_environment(python, cache_dir=cache_dir).installed)
     if after.changes:
         left = ", ".join(
             [f"{s.name} ({s.action})" for s in after.install]
@@ -429,6 +432,8 @@ def _build_one(
 
 
 def _source_tree(step: BuildStep, files: Mapping[str, Path], dest: Path, lock_dir: Path) -> Path:
+    from lock_build.archives import extract_archive
+
     if step.sdist is not None:
         return extract_archive(files[step.sdist], dest)
     if step.source_kind == "directory" and step.source_url:

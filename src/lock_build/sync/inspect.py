@@ -1,24 +1,36 @@
 """Read a target environment: what it holds, and whether we may change it.
 
-We ask the target's own interpreter (a tiny stdlib-only script), because only it
-knows its sys.path; importing nothing from it into our process keeps two Pythons
-from mixing.
+Where the target keeps things (its prefix, stdlib, site directories, ``sys.path``) is
+its interpreter's answer to one probe (:func:`describe_interpreter`, kept in the cache
+while the interpreter is unchanged). What it holds is read fresh every time, from those
+``sys.path`` entries, with the same search its own ``importlib.metadata.distributions()``
+runs there. Nothing is imported from the target into our process. An interpreter whose
+``.pth`` files add a distribution finder of their own is asked itself (a tiny
+stdlib-only script), because only it can run that finder.
 """
 
 from __future__ import annotations
 
+import email
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.building.wheel_stamp import STAMP_NAME
 from lock_build.plan import InstalledDist
-from lock_build.target import run_interpreter_script
+from lock_build.target import Interpreter, describe_interpreter, run_interpreter_script
+
+if TYPE_CHECKING:
+    from email.message import Message
+    from importlib.metadata import Distribution
 
 _SCRIPT = r"""
-import json, os, sys, sysconfig
+import json, os, sys
 from importlib import metadata
 
 STAMP = sys.argv[1]
@@ -44,19 +56,9 @@ for dist in metadata.distributions():
         "name": name,
         "version": dist.version,
         "requires": dist.requires or [],
-        "location": str(path) if path is not None else None,
         "stamp": stamp,
     })
-paths = sysconfig.get_paths()
-print(json.dumps({
-    "executable": sys.executable,
-    "prefix": sys.prefix,
-    "base_prefix": sys.base_prefix,
-    "stdlib": paths["stdlib"],
-    "purelib": paths["purelib"],
-    "platlib": paths["platlib"],
-    "dists": dists,
-}))
+print(json.dumps({"dists": dists}))
 """
 
 
@@ -92,15 +94,31 @@ class EnvironmentState:
             if name in found:
                 continue
             found.add(name)
-            queue.extend(r for r in self.installed[name].requires if r in self.installed)
+            requires = _requirement_names(self.installed[name].requires_dist)
+            queue.extend(r for r in requires if r in self.installed)
         return found
 
 
-def inspect_environment(python: Path) -> EnvironmentState:
-    """Ask ``python`` for its distributions (with lock-build build stamps) and paths."""
-    facts = run_interpreter_script(python, _SCRIPT, STAMP_NAME, purpose="its packages")
+def inspect_environment(
+    python: Path, *, interpreter: Interpreter | None = None, cache_dir: Path | None = None
+) -> EnvironmentState:
+    """``python``'s distributions (with lock-build build stamps) and paths.
+
+    ``interpreter`` is its probe's answer when the caller has it; else it is probed (with
+    ``cache_dir``: through the interpreter cache)."""
+    described = interpreter or describe_interpreter(python, cache_dir)
+    layout = described.layout
+    found: Sequence[dict[str, Any]] | None = None
+    if not layout.distribution_finders:
+        try:
+            found = tuple(_distributions(layout.sys_path))
+        except (OSError, ValueError):
+            found = None  # a damaged distribution: its interpreter says what it makes of it
+    if found is None:
+        answer = run_interpreter_script(python, _SCRIPT, STAMP_NAME, purpose="its packages")
+        found = answer["dists"]
     installed: dict[NormalizedName, InstalledDist] = {}
-    for item in facts["dists"]:
+    for item in found:
         name = canonicalize_name(item["name"])
         stamp = item.get("stamp")
         fingerprint = stamp.get("fingerprint") if isinstance(stamp, dict) else None
@@ -108,16 +126,64 @@ def inspect_environment(python: Path) -> EnvironmentState:
             name=name,
             version=str(item["version"]),
             fingerprint=fingerprint if isinstance(fingerprint, str) else None,
-            requires=_requirement_names(item.get("requires") or ()),
+            requires_dist=tuple(item.get("requires") or ()),
         )
     return EnvironmentState(
         python=python,
-        prefix=Path(facts["prefix"]),
-        base_prefix=Path(facts["base_prefix"]),
-        stdlib=Path(facts["stdlib"]),
-        site_dirs=tuple(dict.fromkeys(Path(facts[k]) for k in ("purelib", "platlib"))),
+        prefix=layout.prefix,
+        base_prefix=layout.base_prefix,
+        stdlib=layout.stdlib,
+        site_dirs=tuple(dict.fromkeys((layout.purelib, layout.platlib))),
         installed=dict(sorted(installed.items())),
     )
+
+
+def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """What ``_SCRIPT`` reports, found here: the path finder's search over ``sys_path``."""
+    from importlib.metadata import DistributionFinder, MetadataPathFinder
+
+    seen = set()
+    context = DistributionFinder.Context(path=list(sys_path))
+    for dist in MetadataPathFinder.find_distributions(context):
+        metadata = _metadata(dist)
+        name = _header(metadata, "Name")
+        if not name:
+            continue
+        key = name.lower()
+        if key in seen:  # an earlier sys.path entry shadows later ones, as for imports
+            continue
+        seen.add(key)
+        # Distribution.requires, without parsing METADATA again: Requires-Dist, else an
+        # egg-info's requires.txt.
+        requires = metadata.get_all("Requires-Dist")
+        if requires is None and dist.read_text("requires.txt") is not None:
+            requires = dist.requires
+        try:
+            stamp = json.loads(dist.read_text(STAMP_NAME) or "null")
+        except (OSError, ValueError):
+            stamp = None
+        yield {
+            "name": name,
+            "version": _header(metadata, "Version"),
+            "requires": requires or [],
+            "stamp": stamp,
+        }
+
+
+def _metadata(dist: Distribution) -> Message:
+    """``dist.metadata``'s header fields, without parsing the description after them.
+
+    The same files in the same order and the same parser as ``Distribution.metadata``; only
+    the text after the first empty line (the long description, often most of the file) is
+    left out, and no header comes from there: the parser ends the headers at that line.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    return email.message_from_string((text or "").partition("\n\n")[0])
+
+
+def _header(metadata: Message, key: str) -> str | None:
+    """``metadata[key]``, ``None`` when absent (as the Pythons before 3.12 return it)."""
+    return metadata[key] if key in metadata else None
 
 
 def _requirement_names(lines: list[str] | tuple[str, ...]) -> tuple[NormalizedName, ...]:

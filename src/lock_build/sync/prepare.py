@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from lock_build.plan import InstalledDist, Plan, make_plan
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import InstallerName, spared_by
-from lock_build.target import Target, target_for_interpreter
+from lock_build.target import Target, describe_interpreter
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,11 +63,13 @@ def prepare(
     target_id: str | None = None,
     installer: InstallerName = "pip",
     reporter: Reporter = NULL_REPORTER,
+    cache_dir: Path | None = None,
 ) -> Prepared:
     """Ready ``lock`` for planning against ``python``'s environment (``None``: a fresh one).
 
     A lock with several targets is taken as the target ``python`` fits best (without
-    ``python``: the one the default interpreter fits), or as ``target_id``."""
+    ``python``: the one the default interpreter fits), or as ``target_id``. With
+    ``cache_dir``, what a probe said about ``python`` is reused while it is unchanged."""
     lock_dir = lock_dir.resolve()
     lock = lock.with_absolute_files(lock_dir)
     if python is None:
@@ -76,16 +77,14 @@ def prepare(
         lock = lock_for_consumer(lock, machine, target_id, reporter)
         digests = local_source_digests(lock, lock_dir)
         return Prepared(lock=lock, state=None, keep=frozenset(), source_digests=digests, tags=None)
-    # Two questions to the target interpreter (its platform, its packages) and the lock's
-    # checks in between: the packages are read while the rest happens. An error of the
-    # platform probe or the checks comes first, as when they ran one after the other.
-    with ThreadPoolExecutor(1, thread_name_prefix="lock-build-inspect") as pool:
-        reading = pool.submit(inspect_environment, python)
-        machine = target_for_interpreter(python)
-        lock = lock_for_consumer(lock, machine, target_id, reporter)
-        digests = local_source_digests(lock, lock_dir)
-        check_target(lock, machine)
-        state = reading.result()
+    # One probe of the target interpreter (its platform and paths; kept in the cache while
+    # the interpreter is unchanged), the lock's checks, then its packages, read fresh.
+    interpreter = describe_interpreter(python, cache_dir)
+    machine = interpreter.target
+    lock = lock_for_consumer(lock, machine, target_id, reporter)
+    digests = local_source_digests(lock, lock_dir)
+    check_target(lock, machine)
+    state = inspect_environment(python, interpreter=interpreter)
     return Prepared(
         lock=lock,
         state=state,
