@@ -51,10 +51,12 @@ class BundleContexts:
             return context
 
 
-class _SharedBundle(HTTPAdapter):
+class SharedBundleAdapter(HTTPAdapter):
     """Connections verified against a bundle use its one preloaded context."""
 
-    bundles: BundleContexts
+    def __init__(self, bundles: BundleContexts, **kwargs: Any) -> None:
+        self.bundles = bundles
+        super().__init__(**kwargs)
 
     def build_connection_pool_key_attributes(
         self, request: PreparedRequest, verify: bool | str, cert: Any = None
@@ -77,16 +79,9 @@ class _SharedBundle(HTTPAdapter):
             conn.ca_cert_dir = None  # type: ignore[attr-defined]
 
 
-class SharedBundleAdapter(_SharedBundle):
-    def __init__(self, bundles: BundleContexts, **kwargs: Any) -> None:
-        self.bundles = bundles
-        super().__init__(**kwargs)
-
-
-class SharedBundleCacheAdapter(_SharedBundle, CacheControlAdapter):
-    def __init__(self, bundles: BundleContexts, **kwargs: Any) -> None:
-        self.bundles = bundles
-        super().__init__(**kwargs)
+class SharedBundleCacheAdapter(SharedBundleAdapter, CacheControlAdapter):
+    """The same, for index pages: CacheControl's adapter (its ``cache=`` and the rest
+    reach it through ``SharedBundleAdapter.__init__``)."""
 
     def build_response(  # type: ignore[override]
         self,

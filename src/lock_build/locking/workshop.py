@@ -400,6 +400,7 @@ class _EnvironmentPool:
             if len(self._envs) <= self.size:
                 break
             _cleanup(self._envs.pop(key))
+            del self._users[key]
 
     def close(self) -> None:
         with self._lock:
