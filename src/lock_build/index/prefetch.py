@@ -16,6 +16,8 @@ turns it off to compare.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,20 +64,22 @@ class DownwardWalks:
 
     def next_after(self, release: Release, releases: Sequence[Release]) -> list[Release]:
         """After a newer version of the same project was asked about, the ``ahead``
-        releases below ``release`` (newest first; pre-releases only after one)."""
+        releases below ``release`` in ``releases`` (newest first, as the finder gives
+        them; pre-releases only after one)."""
         with self._lock:
             newest = self._asked.get(release.name)
             if newest is None or release.version > newest:
                 self._asked[release.name] = release.version
             if newest is None or newest <= release.version:
                 return []
+        # ``releases`` is newest first: the older ones start where ``version <`` turns true
+        # (found by bisection: a long walk down thousands of versions asks at every step).
+        start = bisect.bisect_left(releases, True, key=lambda r: r.version < release.version)
         pre = release.version.is_prerelease
-        older = [
-            r
-            for r in releases
-            if r.version < release.version and not r.yanked and (pre or not r.version.is_prerelease)
-        ]
-        return older[: self.ahead]
+        usable = (
+            r for r in releases[start:] if not r.yanked and (pre or not r.version.is_prerelease)
+        )
+        return list(itertools.islice(usable, self.ahead))
 
 
 class Prefetcher:
