@@ -8,6 +8,8 @@ numpy's failure mode, small enough to run in a unit of a second.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -142,6 +144,42 @@ def test_second_sync_is_a_fast_noop(index, venv_factory, installer, tmp_path: Pa
     third = do_sync(lock, other, tmp_path / "cache", installer=installer)
     assert third.built == () and third.reused == ("abiext==1.0",)
     assert other.run("-c", IMPORT_ABI).returncode == 0
+
+
+# Run in a fresh interpreter: which modules a sync loads is only visible in a process that
+# has loaded nothing else.
+_NOOP_SCRIPT = """
+import json, sys
+from lock_build.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "installer": "installer" in sys.modules}))
+"""
+
+
+def test_a_sync_with_nothing_to_do_does_not_load_the_wheel_installer(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """PyPA installer (and the email parts it brings) is imported to install a wheel only."""
+    env = venv_factory()
+    lockfile = tmp_path / "requirements.lock"
+    write_lock(lockfile, make_lock(env.python, [wheel_pkg(index, index.paths["other"])], []))
+    args = [lockfile, "--python", env.python, "--cache-dir", tmp_path / "cache", "-q"]
+    assert run_cli(sync_cmd.command, [*args, "--installer", "builtin"])[0] == 0
+    assert env.freeze() == {"other": "1.0"}
+    for installer in ("builtin", "pip"):
+        done = subprocess.run(
+            [sys.executable, "-c", _NOOP_SCRIPT, "sync", *map(str, args), "--installer", installer],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        )
+        report = json.loads(done.stdout.splitlines()[-1])
+        assert report == {"code": 0, "installer": False}, done.stderr
+    assert env.freeze() == {"other": "1.0"}
 
 
 def _install_extraneous(env, index) -> None:  # noqa: ANN001

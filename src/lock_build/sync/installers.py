@@ -28,14 +28,8 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from installer import install as install_wheel
-from installer.destinations import SchemeDictionaryDestination
-from installer.exceptions import InstallerError
-from installer.records import RecordEntry, parse_record_file
-from installer.sources import WheelFile
-from installer.utils import Scheme, get_launcher_kind
 from packaging.utils import canonicalize_name
 
 from lock_build.errors import SyncError
@@ -267,23 +261,6 @@ def _probe_json(python: Path, script: str) -> Any:
     return json.loads(completed.stdout)
 
 
-class _RecordingDestination(SchemeDictionaryDestination):
-    """Remembers the .py files it writes into the library directories (to compile)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sources: list[Source] = []
-
-    def write_file(
-        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
-    ) -> RecordEntry:
-        entry = super().write_file(scheme, path, stream, is_executable)
-        if scheme in ("purelib", "platlib") and os.fspath(path).endswith(".py"):
-            full = os.path.join(self.scheme_dict[scheme], os.fspath(path))
-            self.sources.append(Source(path=full, size=entry.size or 0))
-        return entry
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Unpacked:
     record: Path  # the dist-info's RECORD
@@ -445,12 +422,16 @@ class BuiltinInstaller:
 
     def _targets(self, wheel: LocalWheel) -> dict[str, str]:
         """Destination path -> sha256 (from the wheel's RECORD, "" if none) of its files."""
+        from installer.sources import WheelFile
+
+        from lock_build.sync.wheel_unpack import record_entries, root_is_purelib
+
         with WheelFile.open(wheel.path) as source:
-            lib = "purelib" if _root_is_purelib(source) else "platlib"
+            lib = "purelib" if root_is_purelib(source) else "platlib"
             scheme = self._scheme(source.distribution)
             data_dir = f"{source.data_dir}/"
             found: dict[str, str] = {}
-            for record in _record_entries(source):
+            for record in record_entries(source):
                 member = record.path
                 if member.startswith(data_dir):
                     kind, _, rest = member[len(data_dir) :].partition("/")
@@ -464,6 +445,8 @@ class BuiltinInstaller:
         return found
 
     def _check_no_shared_files(self, wheels: Sequence[LocalWheel]) -> None:
+        from installer.exceptions import InstallerError
+
         owner: dict[str, tuple[str, str]] = {}
         for wheel in wheels:
             try:
@@ -481,9 +464,16 @@ class BuiltinInstaller:
                 owner[dest] = (wheel.path.name, digest)
 
     def _install_one(self, wheel: LocalWheel) -> _Unpacked:
+        from installer import install as install_wheel
+        from installer.exceptions import InstallerError
+        from installer.sources import WheelFile
+        from installer.utils import get_launcher_kind
+
+        from lock_build.sync.wheel_unpack import RecordingDestination, root_is_purelib
+
         try:
             with WheelFile.open(wheel.path) as source:
-                destination = _RecordingDestination(
+                destination = RecordingDestination(
                     scheme_dict=self._scheme(source.distribution),
                     interpreter=str(self.python),
                     script_kind=get_launcher_kind(),
@@ -495,7 +485,7 @@ class BuiltinInstaller:
                     destination,
                     additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
                 )
-                root = "purelib" if _root_is_purelib(source) else "platlib"
+                root = "purelib" if root_is_purelib(source) else "platlib"
                 record = Path(self._target().paths[root]) / source.dist_info_dir / "RECORD"
         except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
             raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
@@ -519,20 +509,6 @@ def _compiled(installed: _Installed) -> list[str]:
         except CompileFailed as exc:
             raise InstallFailed(exc.command, exc.output) from exc
     return [written[path] for path in installed.sources if path in written]
-
-
-def _root_is_purelib(source: WheelFile) -> bool:
-    text = source.read_dist_info("WHEEL")
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "root-is-purelib":
-            return value.strip().lower() == "true"
-    return False
-
-
-def _record_entries(source: WheelFile) -> list[RecordEntry]:
-    rows = parse_record_file(source.read_dist_info("RECORD").splitlines())
-    return [RecordEntry.from_elements(*row) for row in rows]
 
 
 def _add_to_record(record: Path, pycs: Sequence[str]) -> None:
