@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,6 @@ from lock_build.plan import InstalledDist
 from lock_build.target import Interpreter, describe_interpreter, run_interpreter_script
 
 if TYPE_CHECKING:
-    from email.message import Message
     from importlib.metadata import Distribution
 
 _SCRIPT = r"""
@@ -146,7 +146,7 @@ def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
     context = DistributionFinder.Context(path=list(sys_path))
     for dist in MetadataPathFinder.find_distributions(context):
         metadata = _metadata(dist)
-        name = _header(metadata, "Name")
+        name = _first(metadata, "Name")
         if not name:
             continue
         key = name.lower()
@@ -155,7 +155,7 @@ def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
         seen.add(key)
         # Distribution.requires, without parsing METADATA again: Requires-Dist, else an
         # egg-info's requires.txt.
-        requires = metadata.get_all("Requires-Dist")
+        requires = [value for key, value in metadata if key.lower() == "requires-dist"] or None
         if requires is None and dist.read_text("requires.txt") is not None:
             requires = dist.requires
         try:
@@ -164,26 +164,49 @@ def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
             stamp = None
         yield {
             "name": name,
-            "version": _header(metadata, "Version"),
+            "version": _first(metadata, "Version"),
             "requires": requires or [],
             "stamp": stamp,
         }
 
 
-def _metadata(dist: Distribution) -> Message:
-    """``dist.metadata``'s header fields, without parsing the description after them.
+def _metadata(dist: Distribution) -> list[tuple[str, str]]:
+    """``dist.metadata``'s header fields (``Message.items()``), without parsing the
+    description after them.
 
     The same files in the same order and the same parser as ``Distribution.metadata``; only
     the text after the first empty line (the long description, often most of the file) is
     left out, and no header comes from there: the parser ends the headers at that line.
     """
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
-    return email.message_from_string((text or "").partition("\n\n")[0])
+    return header_fields((text or "").partition("\n\n")[0])
 
 
-def _header(metadata: Message, key: str) -> str | None:
-    """``metadata[key]``, ``None`` when absent (as the Pythons before 3.12 return it)."""
-    return metadata[key] if key in metadata else None
+# One header on one line, as ``email.feedparser`` reads it: a name of printable ASCII
+# without ":" or space, the colon, blanks it drops, the value up to the line's end.
+_PLAIN_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*(.*)")
+
+
+def header_fields(block: str) -> list[tuple[str, str]]:
+    """``email.message_from_string(block).items()`` (the compat32 policy's values).
+
+    The email parser costs a sync with nothing to do a third of its reading of the
+    environment, for headers that are almost always one ``Name: value`` per line. Such a
+    block is split here, into exactly what the parser makes of it (a test holds the two to
+    that); anything else (a folded line, a carriage return, a line that is no header) is
+    the parser's."""
+    lines = block.removesuffix("\n").split("\n")
+    if "\r" not in block:
+        found = [_PLAIN_HEADER.fullmatch(line) for line in lines]
+        if all(found):
+            return [(match[1], match[2]) for match in found if match]
+    return list(email.message_from_string(block).items())
+
+
+def _first(fields: list[tuple[str, str]], key: str) -> str | None:
+    """``Message[key]``: the first field named ``key`` in any case, ``None`` when absent."""
+    key = key.lower()
+    return next((value for name, value in fields if name.lower() == key), None)
 
 
 def _requirement_names(lines: list[str] | tuple[str, ...]) -> tuple[NormalizedName, ...]:
