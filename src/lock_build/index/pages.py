@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-import msgspec
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -129,23 +128,20 @@ class _JsonFiles:
         return found
 
 
-class _NamedFile(msgspec.Struct):
-    url: str
-    filename: str | None = None
+@functools.cache
+def _scanners() -> tuple[Any, Any, Any]:
+    """The msgspec decoders (names, entry boundaries, any value), made when a JSON page is
+    first read: a warm compile finds its pages parsed in the cache and never needs them."""
+    import msgspec
 
-
-class _Names(msgspec.Struct):
-    files: list[_NamedFile]
-    meta: Any = None  # any JSON value; _check_api_version reads it as the reference does
-
-
-class _Entries(msgspec.Struct):
-    files: list[msgspec.Raw]
-
-
-_NAMES = msgspec.json.Decoder(_Names)
-_ENTRIES = msgspec.json.Decoder(_Entries)
-_ANY = msgspec.json.Decoder()
+    # defstruct, not class statements: string annotations would not resolve in here.
+    named_file = msgspec.defstruct("NamedFile", [("url", str), ("filename", str | None, None)])
+    # meta: any JSON value; _check_api_version reads it as it reads json's.
+    files: Any = list[named_file]  # type: ignore[valid-type]
+    names = msgspec.defstruct("Names", [("files", files), ("meta", Any, None)])
+    entries = msgspec.defstruct("Entries", [("files", list[msgspec.Raw])])
+    decoder = msgspec.json.Decoder
+    return decoder(names), decoder(entries), decoder()
 
 
 def _json_files(body: bytes, url: str) -> _JsonFiles:
@@ -153,9 +149,12 @@ def _json_files(body: bytes, url: str) -> _JsonFiles:
     names, one that only delimits each entry. A page they cannot read (not UTF-8, NaN, a
     wrong type anywhere) goes the whole-page way, whose answer or error is the reference;
     what they do read, they read as ``json`` would (the last of a repeated key wins)."""
+    import msgspec
+
+    names_of, entries_of, _ = _scanners()
     try:
-        names = _NAMES.decode(body)
-        raw_entries = _ENTRIES.decode(body).files
+        names = names_of.decode(body)
+        raw_entries = entries_of.decode(body).files
     except msgspec.DecodeError:
         return _whole_page_files(body, url)
     _check_api_version(names.meta, url)
@@ -173,11 +172,13 @@ def _whole_page_files(body: bytes, url: str) -> _JsonFiles:
     )
 
 
-def _entry_dict(raw: msgspec.Raw) -> dict[str, Any]:
-    # An object with a str url: _NAMES said so. A number msgspec will not hold (1e400)
-    # is read by json, as the whole-page reading reads it.
+def _entry_dict(raw: Any) -> dict[str, Any]:
+    """One entry (a ``msgspec.Raw``: an object with a str url, the names scan said so). A
+    number msgspec will not hold (1e400) is read by json, as the whole-page reading does."""
+    import msgspec
+
     try:
-        value: dict[str, Any] = _ANY.decode(raw)
+        value: dict[str, Any] = _scanners()[2].decode(raw)
     except msgspec.DecodeError:
         value = json.loads(bytes(raw))
     return value
