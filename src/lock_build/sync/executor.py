@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -285,6 +284,8 @@ def _fetch_all(
         client.download(step.url, dest, step.sha256)
         return step.filename, dest
 
+    from concurrent.futures import ThreadPoolExecutor
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(8, jobs * 2))) as pool:
             for filename, path in pool.map(one, missing):
@@ -316,6 +317,8 @@ def _build_all(
     """key "name==version" -> built (stamped) wheel; and the keys taken from the cache."""
     # The build machinery is imported only when a sync builds (a sync with nothing to do,
     # the usual case in CI, starts faster without it).
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     from lock_build.building.wheel_cache import WheelCache
 
     cache = WheelCache(cache_dir / "wheels")

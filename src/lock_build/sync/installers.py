@@ -26,16 +26,21 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from packaging.utils import canonicalize_name
 
 from lock_build.errors import SyncError
 from lock_build.reporting import NULL_REPORTER, Installing, Reporter
-from lock_build.sync.bytecode import CompileFailed, CompilePool, Source
+
+# What only an install uses (the unpacking threads, the compile pool, PyPA installer in
+# sync.wheel_unpack) is imported where it is used: a sync with nothing to do skips it.
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from lock_build.sync.bytecode import CompilePool, Source
 
 InstallerName = Literal["pip", "uv", "builtin"]
 
@@ -385,6 +390,8 @@ class BuiltinInstaller:
         """The target's compile workers, or None under --no-compile."""
         if not self._compile:
             return None
+        from lock_build.sync.bytecode import CompileFailed, CompilePool
+
         try:
             return CompilePool(self.python, workers=self._jobs, env=_quiet_environ())
         except CompileFailed as exc:
@@ -398,6 +405,8 @@ class BuiltinInstaller:
         in about that order, so none waits long for a bigger one before it (biggest first,
         every wheel waited for the biggest and nothing compiled until the last one was
         unpacked); the big ones' batches are spread over every worker at the end."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
         from lock_build.building.environment import ignore_shipped_pycache_warnings
 
         ignore_shipped_pycache_warnings()  # one filter for every thread (see there)
@@ -527,6 +536,8 @@ def _size_of(path: Path) -> int:
 def _compiled(installed: _Installed) -> list[str]:
     """The ``.pyc`` files written for ``installed``, in the order of their sources (named
     by the target: its cache tag may not be lock-build's)."""
+    from lock_build.sync.bytecode import CompileFailed
+
     written: dict[str, str] = {}
     for future in installed.compiled:
         try:
