@@ -7,17 +7,24 @@ while the interpreter is unchanged). What it holds is read fresh every time, fro
 runs there. Nothing is imported from the target into our process. An interpreter whose
 ``.pth`` files add a distribution finder of their own is asked itself (a tiny
 stdlib-only script), because only it can run that finder.
+
+The search over plain directories is done here as ``importlib.metadata``'s path finder
+does it (a test holds the two to the same answer): importing ``importlib.metadata`` brings
+the ``email`` package and ``socket`` with it, a twentieth of a sync with nothing to do.
+A zip file or an ``.egg`` directory on the path is still searched by the path finder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email
 import json
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -25,9 +32,6 @@ from packaging.utils import NormalizedName, canonicalize_name
 from lock_build.building.wheel_stamp import STAMP_NAME
 from lock_build.plan import InstalledDist
 from lock_build.target import Interpreter, describe_interpreter, run_interpreter_script
-
-if TYPE_CHECKING:
-    from importlib.metadata import Distribution
 
 _SCRIPT = r"""
 import json, os, sys
@@ -138,13 +142,76 @@ def inspect_environment(
     )
 
 
+class _Dist(Protocol):
+    """What is read of a distribution: ``importlib.metadata.Distribution``'s two members."""
+
+    def read_text(self, filename: str) -> str | None: ...
+
+    @property
+    def requires(self) -> list[str] | None: ...
+
+
+class MetadataDir:
+    """A ``.dist-info``/``.egg-info`` entry read as ``importlib.metadata.PathDistribution``
+    reads one (the same files, the same errors taken as "absent")."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read_text(self, filename: str) -> str | None:
+        with contextlib.suppress(
+            FileNotFoundError, IsADirectoryError, KeyError, NotADirectoryError, PermissionError
+        ):
+            return self.path.joinpath(filename).read_text(encoding="utf-8")
+        return None
+
+    @property
+    def requires(self) -> list[str] | None:
+        """An egg-info's requires.txt as requirements: rare enough to ask the stdlib."""
+        from importlib.metadata import PathDistribution
+
+        return PathDistribution(self.path).requires
+
+
+def metadata_dirs(sys_path: Sequence[str]) -> list[MetadataDir] | None:
+    """The entries ``MetadataPathFinder.find_distributions`` yields for ``sys_path``, in its
+    order (per path entry: grouped by normalized name, in order of first appearance);
+    ``None`` where only it can say (a path entry that is a file, as a zip is, or an .egg).
+    """
+    found: list[MetadataDir] = []
+    for root in sys_path:
+        if os.path.basename(root).lower().endswith(".egg"):
+            return None
+        try:
+            children = os.listdir(root or ".")
+        except (OSError, ValueError):
+            if os.path.isfile(root):
+                return None
+            continue  # missing or unreadable: the path finder finds nothing there either
+        groups: dict[str, list[MetadataDir]] = {}
+        for child in children:
+            low = child.lower()
+            if low.endswith((".dist-info", ".egg-info")):
+                name = low.rpartition(".")[0].partition("-")[0]
+                normalized = re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
+                groups.setdefault(normalized, []).append(MetadataDir(Path(root, child)))
+        for group in groups.values():
+            found.extend(group)
+    return found
+
+
 def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
     """What ``_SCRIPT`` reports, found here: the path finder's search over ``sys_path``."""
-    from importlib.metadata import DistributionFinder, MetadataPathFinder
+    dists: Sequence[_Dist] | None = metadata_dirs(sys_path)
+    if dists is None:
+        from importlib.metadata import DistributionFinder, MetadataPathFinder
 
+        context = DistributionFinder.Context(path=list(sys_path))
+        dists = list(MetadataPathFinder.find_distributions(context))
     seen = set()
-    context = DistributionFinder.Context(path=list(sys_path))
-    for dist in MetadataPathFinder.find_distributions(context):
+    for dist in dists:
         metadata = _metadata(dist)
         name = _first(metadata, "Name")
         if not name:
@@ -170,7 +237,7 @@ def _distributions(sys_path: Sequence[str]) -> Iterator[dict[str, Any]]:
         }
 
 
-def _metadata(dist: Distribution) -> list[tuple[str, str]]:
+def _metadata(dist: _Dist) -> list[tuple[str, str]]:
     """``dist.metadata``'s header fields (``Message.items()``), without parsing the
     description after them.
 
