@@ -159,7 +159,7 @@ print(json.dumps({"code": code, "loaded": sorted(set(sys.argv[1].split()) & set(
 """
 
 
-_INSTALL_ONLY = "installer concurrent.futures lock_build.sync.bytecode importlib.metadata"
+_INSTALL_ONLY = "installer concurrent.futures lock_build.sync.bytecode importlib.metadata zipfile"
 
 
 def test_a_sync_with_nothing_to_do_does_not_load_what_installs(

@@ -8,21 +8,21 @@ installed build still matches the lock's build pins.
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
-import io
 import json
 import os
-import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
 from lock_build.errors import ArchiveError
+
+# Reading an installed stamp (every sync) needs none of the archive machinery that
+# stamping a wheel does: that is imported where a wheel is opened.
+if TYPE_CHECKING:
+    import zipfile
 
 STAMP_NAME = "lock_build_build.json"
 _STAMP_FORMAT = 1
@@ -34,6 +34,9 @@ def stamp_wheel(wheel: Path, pins: Mapping[str, str], fingerprint: str) -> Path:
     RECORD is rewritten with the stamp's hash so the wheel stays valid for pip and
     installer. Stamping again replaces the earlier stamp.
     """
+    import tempfile
+    import zipfile
+
     stamp = (
         json.dumps(
             {
@@ -107,6 +110,8 @@ def _copy_members(
 
 
 def _write(target: zipfile.ZipFile, path: str, data: bytes, *, like: zipfile.ZipInfo) -> None:
+    import zipfile
+
     info = zipfile.ZipInfo(path, date_time=like.date_time)
     info.external_attr = 0o644 << 16
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -114,11 +119,16 @@ def _write(target: zipfile.ZipFile, path: str, data: bytes, *, like: zipfile.Zip
 
 
 def _record_hash(data: bytes) -> str:
+    import base64
+
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return "sha256=" + digest.decode("ascii")
 
 
 def _record_bytes(rows: list[tuple[str, str, str]]) -> bytes:
+    import csv
+    import io
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows(rows)
@@ -143,6 +153,8 @@ def read_stamp(dist_info_dir: Path) -> dict[str, Any] | None:
 
 def read_wheel_stamp(wheel: Path) -> dict[str, Any] | None:
     """The stamp inside a wheel file (before installation), or ``None``."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(wheel) as archive:
             dist_info = _dist_info_dir(wheel, archive)

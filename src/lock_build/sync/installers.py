@@ -12,19 +12,15 @@ hands uninstalls to pip and shares the command helpers, so they read best side b
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import csv
 import hashlib
 import importlib.util
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -479,6 +475,8 @@ class BuiltinInstaller:
         return found
 
     def _check_no_shared_files(self, wheels: Sequence[LocalWheel]) -> None:
+        import zipfile
+
         from installer.exceptions import InstallerError
 
         owner: dict[str, tuple[str, str]] = {}
@@ -498,6 +496,8 @@ class BuiltinInstaller:
                 owner[dest] = (wheel.path.name, digest)
 
     def _install_one(self, wheel: LocalWheel) -> _Unpacked:
+        import zipfile
+
         from installer import install as install_wheel
         from installer.exceptions import InstallerError
         from installer.sources import WheelFile
@@ -550,6 +550,10 @@ def _compiled(installed: _Installed) -> list[str]:
 def _add_to_record(record: Path, pycs: Sequence[str]) -> None:
     """Append ``pycs`` to a RECORD as pip lists them: path relative to the lib dir,
     urlsafe-base64 sha256, size."""
+    import base64
+    import csv
+    import io
+
     if not pycs:
         return
     lib = record.parent.parent

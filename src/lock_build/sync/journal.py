@@ -12,8 +12,6 @@ checked to say what was damaged, and ``sync --dry-run`` reports a mismatch until
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -105,6 +103,8 @@ def finish(prefix: Path) -> None:
 def damaged_files(site_dirs: Sequence[Path], name: NormalizedName, version: str) -> list[str]:
     """Files of an installed distribution that differ from its RECORD (or are missing);
     ``["RECORD"]`` when the distribution has no readable RECORD at all."""
+    import base64  # here, as csv below: a sync with no journal to repair never needs them
+
     record = _record_of(site_dirs, name, version)
     if record is None:
         return ["RECORD"]
@@ -144,6 +144,8 @@ def _record_of(
                 text = (info / "RECORD").read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 return None
+            import csv
+
             return site, list(csv.reader(text.splitlines()))
     return None
 
