@@ -14,9 +14,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
@@ -157,7 +159,7 @@ class LoggedHookCaller(BuildBackendHookCaller):
             environ.update(extra_environ)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         hook = cmd[2] if len(cmd) > 2 else "?"
-        with self.log_path.open("ab") as log:
+        with self.log_path.open("ab") as log, self.environment.hook_slot():
             log.write(f"\n=== lock-build: {hook} in {cwd} ===\n".encode())
             log.flush()
             completed = subprocess.run(
@@ -207,6 +209,9 @@ class BuildEnvironment:
         self.python = python
         self.paths = dict(paths)
         self.markers = dict(markers)
+        # The first hook compiles the backend's bytecode into the venv: see hook_slot.
+        self._first_hook = threading.Lock()
+        self._warmed = threading.Event()
 
     @classmethod
     def create(cls, interpreter: Path, wheels: Sequence[Path], root: Path) -> BuildEnvironment:
@@ -370,6 +375,30 @@ class BuildEnvironment:
             [self.paths["scripts"], *filter(None, environ.get("PATH", "").split(os.pathsep))]
         )
         return environ
+
+    @contextmanager
+    def hook_slot(self) -> Iterator[None]:
+        """Hold while a hook process runs in this venv: the first runs alone.
+
+        The wheels are installed without bytecode, so the first process that imports the
+        backend compiles it and writes its ``.pyc`` files here (setuptools: most of a
+        first hook's time). Hooks started meanwhile in the same fresh venv (sdists that
+        share build pins, under ``-j``) would each compile it again, competing for the
+        same cores; they wait for the first instead and find the bytecode written.
+        """
+        first = False
+        if not self._warmed.is_set():
+            self._first_hook.acquire()
+            if self._warmed.is_set():
+                self._first_hook.release()
+            else:
+                first = True
+        try:
+            yield
+        finally:
+            if first:
+                self._warmed.set()
+                self._first_hook.release()
 
     def log_path_for(self, source_dir: Path) -> Path:
         return self.root / "logs" / f"{source_dir.name}-{self.path.name}.log"
