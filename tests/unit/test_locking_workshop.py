@@ -26,7 +26,9 @@ class FakeEnvironment:
         self.cleaned = False
 
     @classmethod
-    def create(cls, interpreter: Path, wheels: list[Path], root: Path) -> FakeEnvironment:
+    def create(
+        cls, interpreter: Path, wheels: list[Path], root: Path, *, install_apart: bool = False
+    ) -> FakeEnvironment:
         if any(w.name == "broken.whl" for w in wheels):
             raise OSError("cannot make it")
         env = cls(wheels)

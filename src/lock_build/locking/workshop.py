@@ -397,7 +397,10 @@ class _EnvironmentPool:
             if maker:
                 try:
                     made.set_result(
-                        building.BuildEnvironment.create(interpreter, wheels, self.root)
+                        # Apart: this process parses index pages meanwhile.
+                        building.BuildEnvironment.create(
+                            interpreter, wheels, self.root, install_apart=True
+                        )
                     )
                 except BaseException as exc:
                     with self._lock:
