@@ -21,7 +21,9 @@ Sync: the lock of the sync stack is exported with hashes; every tool syncs a fre
 (first) and then the same venv again (nothing to do), starting from the cache its own
 compile of that stack left (lock-build's is copied per installer). pip-sync and
 ``lock-build sync`` (pip or builtin) compile bytecode, as pip does; ``uv pip sync`` does not
-by default, so it is timed with and without ``--compile-bytecode``.
+by default, so it is timed with and without ``--compile-bytecode``, and lock-build's builtin
+installer with ``--no-compile`` too (the like-for-like row for plain ``uv pip sync``).
+``--sync-runs N`` repeats the sync rounds and reports medians.
 """
 
 from __future__ import annotations
@@ -54,7 +56,14 @@ DEFAULT_SYNC_STACK = STACKS / "web.in"
 DEFAULT_INDEX = "https://pypi.org/simple"
 BIN = Path(sys.executable).parent
 TOOLS = ("lock-build", "uv", "pip-compile", "pip-compile-nohash")
-SYNC_TOOLS = ("lock-build", "lock-build-builtin", "uv", "uv-compile-bytecode", "pip-sync")
+SYNC_TOOLS = (
+    "lock-build",
+    "lock-build-builtin",
+    "lock-build-no-compile",
+    "uv",
+    "uv-compile-bytecode",
+    "pip-sync",
+)
 
 
 @dataclass(kw_only=True)
@@ -268,16 +277,6 @@ def bench_stack(
 # -- sync -------------------------------------------------------------------------------------
 
 
-@dataclass(kw_only=True)
-class SyncTiming:
-    tool: str
-    stack: str
-    first: float | None = None
-    second: float | None = None
-    peak_kib: int | None = None
-    error: str | None = None
-
-
 def make_venv(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, env=clean_env())
@@ -288,7 +287,7 @@ def _sync_command(
     tool: str, lock: Path, reqs: Path, python: Path, cache: Path, index: str
 ) -> tuple[list[str], dict[str, str]]:
     if tool.startswith("lock-build"):
-        installer = "builtin" if tool == "lock-build-builtin" else "pip"
+        installer = "pip" if tool == "lock-build" else "builtin"
         argv = [
             tool_binary("lock-build"),
             "sync",
@@ -301,6 +300,8 @@ def _sync_command(
             installer,
             "-q",
         ]
+        if tool == "lock-build-no-compile":
+            argv.append("--no-compile")
         return argv, clean_env()
     if tool.startswith("uv"):
         argv = [
@@ -331,10 +332,35 @@ def _sync_command(
     return argv, clean_env(PIP_CACHE_DIR=str(cache / "pip"))
 
 
+@dataclass(kw_only=True)
+class SyncTiming:
+    tool: str
+    stack: str
+    firsts: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    peak_kib: int | None = None
+    error: str | None = None
+
+    @property
+    def first(self) -> float | None:
+        return statistics.median(self.firsts) if self.firsts else None
+
+    @property
+    def second(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds else None
+
+
 def bench_sync(
-    stack: Path, tools: Sequence[str], work: Path, *, index: str, log: Callable[[str], None]
+    stack: Path,
+    tools: Sequence[str],
+    work: Path,
+    *,
+    index: str,
+    log: Callable[[str], None],
+    runs: int = 1,
 ) -> list[SyncTiming]:
-    """First sync into a fresh venv and a second (nothing to do) for each tool, interleaved."""
+    """First sync into a fresh venv and a second (nothing to do) for each tool, interleaved;
+    ``runs`` rounds of both."""
     results = [SyncTiming(tool=tool, stack=stack.name) for tool in tools]
     lock = _out(work, "lock-build", stack)
     reqs = work / f"sync-{stack.stem}.txt"
@@ -358,7 +384,7 @@ def bench_sync(
             result.error = str(exc)
         log(f"  sync setup: FAILED\n{exc}")
         return results
-    for second in (False, True):
+    for second in [False, True] * runs:
         for result in results:
             if result.error:
                 continue
@@ -378,10 +404,7 @@ def bench_sync(
                 log(f"  sync {result.tool}: FAILED\n{exc}")
                 continue
             result.peak_kib = max(result.peak_kib or 0, peak)
-            if second:
-                result.second = seconds
-            else:
-                result.first = seconds
+            (result.seconds if second else result.firsts).append(seconds)
             which = "second" if second else "first"
             log(f"  sync {result.tool:<20} {which}: {seconds:7.2f}s {peak / 1024:6.0f} MiB")
     return results
@@ -468,6 +491,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the stack whose lock every sync tool installs ('' for none)",
     )
     parser.add_argument(
+        "--sync-runs", type=int, default=1, help="sync rounds (first + second), medians"
+    )
+    parser.add_argument(
         "--sync-tools", default=",".join(SYNC_TOOLS), help=f"subset of {','.join(SYNC_TOOLS)}"
     )
     parser.add_argument(
@@ -495,7 +521,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sync_stack and sync_tools:
         sync_stack = Path(args.sync_stack).resolve()
         log(f"sync {sync_stack.name}:")
-        syncs = bench_sync(sync_stack, sync_tools, work, index=args.index_url, log=log)
+        syncs = bench_sync(
+            sync_stack, sync_tools, work, index=args.index_url, log=log, runs=args.sync_runs
+        )
 
     print(
         f"lock-build {revision}, {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
@@ -515,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 asdict(t) | {"cold_median": t.cold_median, "warm_median": t.warm_median}
                 for t in timings
             ],
-            "sync": [asdict(s) for s in syncs],
+            "sync": [asdict(s) | {"first": s.first, "second": s.second} for s in syncs],
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.work_dir is None:

@@ -83,18 +83,25 @@ def write_entry(path: Path, kind: str, value: object) -> bool:
 
     A cache that cannot be written only makes later runs slower, so it is not an error.
     """
-    text = json.dumps(
-        {"kind": kind, "format": FORMAT, "value": value},
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    )
     try:
-        atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"))
+        atomic_write_bytes(path, _encoded({"kind": kind, "format": FORMAT, "value": value}))
     except OSError as exc:
         log.debug("cache entry %s not written (%s)", path, exc)
         return False
     return True
+
+
+def _encoded(document: dict[str, object]) -> bytes:
+    """Compact JSON with sorted keys. msgspec writes it several times faster than ``json``
+    (a parsed page holds thousands of rows); a string it will not encode (a lone
+    surrogate from a file name) takes the ``json`` way, with the same layout."""
+    import msgspec
+
+    try:
+        return msgspec.json.encode(document, order="sorted")
+    except (TypeError, UnicodeEncodeError, msgspec.EncodeError):
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return text.encode("utf-8", "surrogateescape")
 
 
 def drop(path: Path, kind: str, reason: str) -> None:

@@ -650,12 +650,13 @@ def _normalize(text: str) -> str:
 _PROBES: dict[Path, Target] = {}
 
 
-def target_for_interpreter(interpreter: Path) -> Target:
-    """The target described by a local interpreter (cached per path)."""
+def target_for_interpreter(interpreter: Path, cache_dir: Path | None = None) -> Target:
+    """The target described by a local interpreter (cached per path; with ``cache_dir``,
+    across runs while the interpreter is unchanged, as :func:`describe_interpreter`)."""
     cached = _PROBES.get(interpreter)
     if cached is not None:
         return cached
-    return describe_interpreter(interpreter).target
+    return describe_interpreter(interpreter, cache_dir).target
 
 
 def _target_of(interpreter: Path, facts: InterpreterFacts) -> Target:
@@ -770,9 +771,11 @@ def resolve_target(
     python: str | None = None,
     python_version: str | None = None,
     platform: str | None = None,
+    *,
+    cache_dir: Path | None = None,
 ) -> Target:
     """The one rule every command uses to decide what it locks or syncs for."""
-    local = target_for_interpreter(select_interpreter(python))
+    local = target_for_interpreter(select_interpreter(python), cache_dir)
     if python_version is None and platform is None:
         return local
     return synthetic_target(

@@ -501,6 +501,35 @@ def test_builtin_installer_writes_the_files_and_bytecode_pip_writes(
     assert records == pip_records
 
 
+@pytest.mark.parametrize("tool", ["pip", "builtin", "uv"])
+@pytest.mark.parametrize("compile_bytecode", [True, False], ids=["compile", "no-compile"])
+def test_every_installer_compiles_bytecode_unless_told_not_to(
+    index, venv_factory, tmp_path: Path, tool: str, compile_bytecode: bool
+) -> None:  # noqa: ANN001
+    """pip's default for all three (uv's own default is not to compile); --no-compile
+    leaves no .pyc behind and none in RECORD (uv never lists its .pyc there)."""
+    from lock_build.sync import installers
+
+    if tool == "uv" and installers.find_uv() is None:
+        pytest.skip("uv is not installed (it is in the test extra)")
+    env = venv_factory()
+    lockfile = tmp_path / "requirements.lock"
+    write_lock(lockfile, abi_lock(index, env.python))
+    args = [lockfile, "--python", env.path, "--cache-dir", tmp_path / "cache", "-q"]
+    args += ["--installer", tool, "--compile" if compile_bytecode else "--no-compile"]
+    code, out = run_cli(sync_cmd.command, args)
+    assert code == 0, out
+    package = env.site_packages / "abiprov"
+    pycs = sorted(p.name for p in package.rglob("*.pyc"))
+    record = next(env.site_packages.glob("abiprov-*.dist-info/RECORD")).read_text()
+    if compile_bytecode:
+        assert pycs and (tool == "uv" or ".pyc," in record)
+    else:
+        assert pycs == [] and ".pyc," not in record
+    imported = env.run("-c", "import abiprov")
+    assert imported.returncode == 0, imported.stderr
+
+
 def test_builtin_installer_compile_worker_dying_is_a_sync_error_and_rerun_completes(
     index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001

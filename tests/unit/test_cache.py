@@ -30,6 +30,22 @@ def test_round_trip_and_envelope(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["entry.json"]  # no temporaries left
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"rows": [["demo-1.0.tar.gz", None, 3, True]], "b": {"z": 1, "a": "é\n\u2028"}},
+        ["name-\udcff.whl"],  # a lone surrogate (an undecodable file name): json's way
+    ],
+    ids=["compact-sorted", "surrogate"],
+)
+def test_entries_are_compact_sorted_json_whatever_they_hold(tmp_path: Path, value: object) -> None:
+    path = tmp_path / "entry.json"
+    assert write_entry(path, "demo-v1", value)
+    document = {"format": FORMAT, "kind": "demo-v1", "value": value}
+    expected = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert path.read_bytes() == expected.encode("utf-8", "surrogateescape")
+
+
 def test_absent_entry_is_a_silent_miss(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert read_entry(tmp_path / "none.json", "demo-v1", _strings) is None
     assert caplog.records == []

@@ -104,6 +104,7 @@ def test_json_page() -> None:
         (b"{not json", JSON_TYPE, "malformed JSON"),
         (b'{"name": "demo"}', JSON_TYPE, "without a 'files' list"),
         (b'{"files": [42]}', JSON_TYPE, r"files\[0\]"),
+        (b'{"files": [{"url": "a.whl"}, {"url": "b", "filename": 7}]}', JSON_TYPE, r"files\[1\]"),
         (b'{"meta": {"api-version": "2.0"}, "files": []}', JSON_TYPE, "version 2.0"),
         (b'{"files": [{"url": "a.whl", "upload-time": "yesterday"}]}', JSON_TYPE, "upload-time"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png", "'image/png'"),

@@ -212,3 +212,16 @@ def test_a_damaged_entry_is_dropped_and_the_interpreter_asked(
     ), [r.message for r in caplog.records]
     describe_interpreter(env.python, cache)
     assert len(probes) == 2  # rewritten whole: the next run is a hit
+
+
+def test_compile_reuses_the_probe_of_an_earlier_run(
+    env: VirtualEnv, probes: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compile's target comes through the same cache as sync's: a second run (a fresh
+    process, so no in-memory answer) starts no interpreter."""
+    cache = tmp_path / "cache"
+    first = target.resolve_target(str(env.python), cache_dir=cache)
+    monkeypatch.setattr(target, "_PROBES", {})  # as a new process starts
+    again = target.resolve_target(str(env.python), cache_dir=cache)
+    assert probes == [env.python]
+    assert again.tags == first.tags and again.markers == first.markers

@@ -210,7 +210,9 @@ def _request(
     return CompileRequest(
         inputs=inputs,
         settings=settings,
-        target=resolve_target(target.python, target.python_version, target.platform),
+        target=resolve_target(
+            target.python, target.python_version, target.platform, cache_dir=cache_dir
+        ),
         cache_dir=cache_dir,
         command=_regenerate_command(sys.argv[1:]),
         input_files=tuple(_display(f, cwd) for f in inputs.files),

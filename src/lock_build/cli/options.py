@@ -698,6 +698,15 @@ sync_options = _stack(
     ),
     jobs_option,
     option(
+        "--compile/--no-compile",
+        "compile_bytecode",
+        envvar="LOCK_BUILD_COMPILE",
+        default=True,
+        show_default=True,
+        help="Compile the installed .py files to .pyc, as pip does (uv does not by default: "
+        "--no-compile is the like-for-like comparison with plain `uv pip sync`).",
+    ),
+    option(
         "--break-system-packages",
         is_flag=True,
         help="Allow changing an externally managed (PEP 668) interpreter.",

@@ -39,6 +39,7 @@ def command(
     dry_run: bool,
     installer: str,
     jobs: int | None,
+    compile_bytecode: bool,
     break_system_packages: bool,
     connection: options.ConnectionFlags,
     console: options.ConsoleFlags,
@@ -72,6 +73,7 @@ def command(
         dry_run=dry_run,
         installer=installer,  # type: ignore[arg-type]
         jobs=jobs or os.cpu_count() or 1,
+        compile_bytecode=compile_bytecode,
         break_system_packages=break_system_packages,
         settings=settings,
         reporter=out,

@@ -14,6 +14,7 @@ are its private parts. The pure page parsing already lives in ``pages.py``.
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import http.client
 import importlib.util
@@ -145,6 +146,7 @@ class HttpClient:
         # pip applies an index URL's credentials to every URL on the same host (files
         # are often served from the index host without userinfo in their links).
         self._host_auth: dict[str, tuple[str, str]] = {}
+        self._netrc_by_host: dict[str, tuple[str, str] | None] = {}
         for url in (*settings.index_urls, *settings.find_links):
             self.remember_credentials(url)
         if settings.trusted_hosts:
@@ -180,14 +182,27 @@ class HttpClient:
         parts = urlsplit(url)
         if parts.username is not None:
             return HTTPBasicAuth(unquote(parts.username), unquote(parts.password or ""))
-        known = self._host_auth.get(parts.hostname or "")
+        host = parts.hostname or ""
+        known = self._host_auth.get(host)
         if known:
             return HTTPBasicAuth(*known)
-        netrc = get_netrc_auth(url)
+        netrc = self._netrc_auth(host, url)
         if netrc:
             return HTTPBasicAuth(*netrc)
-        found = keyring_credentials(url)
+        found = keyring_credentials(url) if self._keyring_installed else None
         return HTTPBasicAuth(*found) if found else None
+
+    def _netrc_auth(self, host: str, url: str) -> tuple[str, str] | None:
+        # netrc names hosts, so one read per host serves every request to it.
+        if host not in self._netrc_by_host:
+            self._netrc_by_host[host] = get_netrc_auth(url)
+        return self._netrc_by_host[host]
+
+    @functools.cached_property
+    def _keyring_installed(self) -> bool:
+        # Asked once: find_spec takes the import lock, which every request thread would
+        # otherwise queue on while the main thread imports.
+        return importlib.util.find_spec("keyring") is not None
 
     def _verify(self, url: str) -> bool | str:
         host = urlsplit(url).hostname or ""

@@ -63,7 +63,7 @@ def parse_project_page(
 def parse_json_page(
     body: bytes, url: str, index: str = "", keep: FileFilter | None = None
 ) -> tuple[Artifact, ...]:
-    return _json_artifacts(_json_entries(body, url), url, index, keep)
+    return _json_artifacts(_json_files(body, url), url, index, keep)
 
 
 def parse_project_page_ahead(
@@ -79,11 +79,11 @@ def parse_project_page_ahead(
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind not in (JSON_TYPE, "application/json"):
         return parse_project_page(body, content_type, url, index, keep), {}
-    entries = _json_entries(body, url)
-    kept = _json_artifacts(entries, url, index, keep)
+    files = _json_files(body, url)
+    kept = _json_artifacts(files, url, index, keep)
     versions = frozenset(sorted({a.version for a in kept}, reverse=True)[:newest])
     whole: dict[Version, list[Artifact]] = {version: [] for version in versions}
-    for artifact in _json_artifacts(entries, url, index, version_filter(versions)):
+    for artifact in _json_artifacts(files, url, index, version_filter(versions)):
         if artifact.version in whole:
             whole[artifact.version].append(artifact)
     return kept, {version: tuple(files) for version, files in whole.items()}
@@ -112,6 +112,87 @@ def version_filter(versions: frozenset[Version]) -> FileFilter:
     return of_versions
 
 
+class _JsonFiles:
+    """A JSON page's ``files``: every entry's filename up front, each entry decoded into a
+    dict when it is first asked for (most of a big page's wheels never are)."""
+
+    def __init__(self, names: list[str], entry: Callable[[int], dict[str, Any]]) -> None:
+        self.names = names
+        self._entry = entry
+        self._decoded: dict[int, dict[str, Any]] = {}
+
+    def entry(self, position: int) -> dict[str, Any]:
+        found = self._decoded.get(position)
+        if found is None:
+            found = self._decoded[position] = self._entry(position)
+        return found
+
+
+@functools.cache
+def _scanners() -> tuple[Any, Any, Any]:
+    """The msgspec decoders (names, entry boundaries, any value), made when a JSON page is
+    first read: a warm compile finds its pages parsed in the cache and never needs them."""
+    import msgspec
+
+    # defstruct, not class statements: string annotations would not resolve in here.
+    named_file = msgspec.defstruct("NamedFile", [("url", str), ("filename", str | None, None)])
+    # meta: any JSON value; _check_api_version reads it as it reads json's.
+    files: Any = list[named_file]  # type: ignore[valid-type]
+    names = msgspec.defstruct("Names", [("files", files), ("meta", Any, None)])
+    entries = msgspec.defstruct("Entries", [("files", list[msgspec.Raw])])
+    decoder = msgspec.json.Decoder
+    return decoder(names), decoder(entries), decoder()
+
+
+def _json_files(body: bytes, url: str) -> _JsonFiles:
+    """The page's files, read by two typed scans that build no dict per file: one for the
+    names, one that only delimits each entry. A page they cannot read (not UTF-8, NaN, a
+    wrong type anywhere) goes the whole-page way, whose answer or error is the reference;
+    what they do read, they read as ``json`` would (the last of a repeated key wins)."""
+    import msgspec
+
+    names_of, entries_of, _ = _scanners()
+    try:
+        names = names_of.decode(body)
+        raw_entries = entries_of.decode(body).files
+    except msgspec.DecodeError:
+        return _whole_page_files(body, url)
+    _check_api_version(names.meta, url)
+    return _JsonFiles(
+        [named.filename or _filename(named.url) for named in names.files],
+        lambda position: _entry_dict(raw_entries[position]),
+    )
+
+
+def _whole_page_files(body: bytes, url: str) -> _JsonFiles:
+    entries = _json_entries(body, url)
+    return _JsonFiles(
+        [entry.get("filename") or _filename(entry["url"]) for entry in entries],
+        entries.__getitem__,
+    )
+
+
+def _entry_dict(raw: Any) -> dict[str, Any]:
+    """One entry (a ``msgspec.Raw``: an object with a str url, the names scan said so). A
+    number msgspec will not hold (1e400) is read by json, as the whole-page reading does."""
+    import msgspec
+
+    try:
+        value: dict[str, Any] = _scanners()[2].decode(raw)
+    except msgspec.DecodeError:
+        value = json.loads(bytes(raw))
+    return value
+
+
+def _check_api_version(meta: object, url: str) -> None:
+    api = str((meta if isinstance(meta, dict) and meta else {}).get("api-version", "1.0"))
+    if not api.startswith("1."):
+        raise IndexPageError(
+            f"{redact(url)} speaks simple-API version {api}, which lock-build does not understand.",
+            url=url,
+        )
+
+
 def _json_entries(body: bytes, url: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(body)
@@ -119,15 +200,14 @@ def _json_entries(body: bytes, url: str) -> list[dict[str, Any]]:
         raise IndexPageError(f"{redact(url)} returned malformed JSON ({exc}).", url=url) from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise IndexPageError(f"{redact(url)} returned JSON without a 'files' list.", url=url)
-    api = str((data.get("meta") or {}).get("api-version", "1.0"))
-    if not api.startswith("1."):
-        raise IndexPageError(
-            f"{redact(url)} speaks simple-API version {api}, which lock-build does not understand.",
-            url=url,
-        )
+    _check_api_version(data.get("meta"), url)
     entries: list[dict[str, Any]] = data["files"]
     for position, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("url"), str)
+            or not isinstance(entry.get("filename", ""), str | None)
+        ):
             raise IndexPageError(
                 f"{redact(url)} returned a malformed entry files[{position}].", url=url
             )
@@ -135,13 +215,13 @@ def _json_entries(body: bytes, url: str) -> list[dict[str, Any]]:
 
 
 def _json_artifacts(
-    entries: list[dict[str, Any]], url: str, index: str, keep: FileFilter | None
+    files: _JsonFiles, url: str, index: str, keep: FileFilter | None
 ) -> tuple[Artifact, ...]:
     artifacts = []
-    for position, entry in enumerate(entries):
-        filename = entry.get("filename") or _filename(entry["url"])
+    for position, filename in enumerate(files.names):
         if keep is not None and not keep(filename):
             continue
+        entry = files.entry(position)
         href = _absolute(url, entry["url"])
         hashes = entry.get("hashes") or {}
         upload_time = None

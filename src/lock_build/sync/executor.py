@@ -76,6 +76,7 @@ def sync(
     dry_run: bool = False,
     installer: InstallerName = "builtin",
     jobs: int = 1,
+    compile_bytecode: bool = True,
     break_system_packages: bool = False,
     settings: IndexSettings | None = None,
     reporter: Reporter = NULL_REPORTER,
@@ -121,6 +122,7 @@ def sync(
         target_has_pip="pip" in state.installed,
         break_system_packages=break_system_packages,
         jobs=jobs,
+        compile_bytecode=compile_bytecode,
         reporter=report,
     )
     interrupted = journal.read_journal(state.prefix)

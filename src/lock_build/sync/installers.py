@@ -13,6 +13,7 @@ hands uninstalls to pip and shares the command helpers, so they read best side b
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import importlib.util
@@ -130,7 +131,14 @@ class PipInstaller:
 
     name = "pip"
 
-    def __init__(self, python: Path, *, target_has_pip: bool, break_system_packages: bool) -> None:
+    def __init__(
+        self,
+        python: Path,
+        *,
+        target_has_pip: bool,
+        break_system_packages: bool,
+        compile_bytecode: bool = True,
+    ) -> None:
         if target_has_pip:
             self.base = [str(python), "-m", "pip"]
         elif importlib.util.find_spec("pip") is not None:
@@ -143,6 +151,7 @@ class PipInstaller:
                 hint="Install pip into it, or use --installer uv.",
             )
         self.extra = ["--break-system-packages"] if break_system_packages else []
+        self.compile = [] if compile_bytecode else ["--no-compile"]
 
     def spared(self) -> tuple[str, ...]:
         return _SPARED["pip"]
@@ -170,6 +179,7 @@ class PipInstaller:
                     "--require-hashes",
                     "--force-reinstall",
                     "--no-cache-dir",
+                    *self.compile,
                     *self.extra,
                     "-r",
                     str(reqs),
@@ -196,7 +206,9 @@ class UvInstaller:
 
     name = "uv"
 
-    def __init__(self, python: Path, *, break_system_packages: bool) -> None:
+    def __init__(
+        self, python: Path, *, break_system_packages: bool, compile_bytecode: bool = True
+    ) -> None:
         uv = find_uv()
         if uv is None:
             raise SyncError(
@@ -206,6 +218,8 @@ class UvInstaller:
         self.base = [uv, "pip"]
         self.python = python
         self.extra = ["--break-system-packages"] if break_system_packages else []
+        # uv leaves bytecode uncompiled unless asked; lock-build compiles as pip does.
+        self.compile = ["--compile-bytecode"] if compile_bytecode else []
 
     def spared(self) -> tuple[str, ...]:
         return _SPARED["uv"]
@@ -228,6 +242,7 @@ class UvInstaller:
                     "--find-links",
                     str(links),
                     "--reinstall",
+                    *self.compile,
                     *self.extra,
                     *(f"{w.name}=={w.version}" for w in wheels),
                 ]
@@ -327,9 +342,11 @@ class BuiltinInstaller:
         target_has_pip: bool,
         break_system_packages: bool,
         jobs: int = 4,
+        compile_bytecode: bool = True,
         reporter: Reporter = NULL_REPORTER,
     ) -> None:
         self.python = python
+        self._compile = compile_bytecode
         self._target_has_pip = target_has_pip
         self._break = break_system_packages
         self._jobs = max(1, jobs)
@@ -373,22 +390,30 @@ class BuiltinInstaller:
         if not wheels:
             return
         # The compile workers start first: their start-up overlaps the checks below.
-        try:
-            pool = CompilePool(self.python, workers=self._jobs, env=_quiet_environ())
-        except CompileFailed as exc:
-            raise InstallFailed(exc.command, exc.output) from exc
-        with pool:
+        pool = self._compile_pool()
+        with pool or contextlib.nullcontext():
             self._target()  # before the threads need it
             self._check_no_shared_files(wheels)
             replaced = self._installed_names({canonicalize_name(w.name) for w in wheels})
             if replaced:
                 self._pip_installer().uninstall(sorted(replaced))
             results = self._unpack(wheels, pool)
+            if pool is None:
+                return
             self._reporter.installing(Installing(step="bytecode", total=len(wheels)))
             for installed in results:
                 _add_to_record(installed.record, _compiled(installed))
 
-    def _unpack(self, wheels: Sequence[LocalWheel], pool: CompilePool) -> list[_Installed]:
+    def _compile_pool(self) -> CompilePool | None:
+        """The target's compile workers, or None under --no-compile."""
+        if not self._compile:
+            return None
+        try:
+            return CompilePool(self.python, workers=self._jobs, env=_quiet_environ())
+        except CompileFailed as exc:
+            raise InstallFailed(exc.command, exc.output) from exc
+
+    def _unpack(self, wheels: Sequence[LocalWheel], pool: CompilePool | None) -> list[_Installed]:
         """Every wheel unpacked, smallest first; each one's files go to the compile pool as
         soon as it and the wheels before it are unpacked (in order: see sync.bytecode).
 
@@ -412,7 +437,7 @@ class BuiltinInstaller:
                         _Installed(
                             record=one.record,
                             sources=tuple(source.path for source in one.sources),
-                            compiled=pool.submit(one.sources),
+                            compiled=pool.submit(one.sources) if pool else (),
                         )
                     )
         return results
@@ -559,20 +584,27 @@ def make_installer(
     target_has_pip: bool,
     break_system_packages: bool,
     jobs: int = 1,
+    compile_bytecode: bool = True,
     reporter: Reporter = NULL_REPORTER,
 ) -> Installer:
     if name == "uv":
-        return UvInstaller(python, break_system_packages=break_system_packages)
+        return UvInstaller(
+            python, break_system_packages=break_system_packages, compile_bytecode=compile_bytecode
+        )
     if name == "builtin":
         return BuiltinInstaller(
             python,
             target_has_pip=target_has_pip,
             break_system_packages=break_system_packages,
             jobs=jobs,
+            compile_bytecode=compile_bytecode,
             reporter=reporter,
         )
     return PipInstaller(
-        python, target_has_pip=target_has_pip, break_system_packages=break_system_packages
+        python,
+        target_has_pip=target_has_pip,
+        break_system_packages=break_system_packages,
+        compile_bytecode=compile_bytecode,
     )
 
 
