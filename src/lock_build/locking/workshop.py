@@ -38,7 +38,7 @@ from lock_build.index.http import file_url_to_path
 from lock_build.locking.builds import EnvironmentSpec
 from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
-from lock_build.reporting import NULL_REPORTER, Building, Fetching, Reporter
+from lock_build.reporting import NULL_REPORTER, Building, Reporter
 from lock_build.target import Target
 
 if TYPE_CHECKING:
@@ -231,8 +231,7 @@ class Workshop:
         if not maker:
             return made.result()
         try:
-            self.reporter.fetching(Fetching(kind="file", subject=artifact.filename))
-            archive = self.finder.fetch(artifact)
+            archive = self.finder.fetch(artifact)  # which reports the download, if any
             dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
             tree = extract_archive(archive, dest)
         except BaseException as exc:
