@@ -17,12 +17,18 @@ PYTHON = Path(sys.executable)
 MakeEnv = Callable[[Sequence[Path]], BuildEnvironment]
 
 
-@pytest.fixture
-def make_env(tmp_path: Path) -> Iterator[MakeEnv]:
+# Installed in this process, or by a process of its own (compile's way): the same venv.
+INSTALLS = pytest.mark.parametrize("apart", [False, True], ids=["in-process", "apart"])
+
+
+@pytest.fixture(params=[False, True], ids=["in-process", "apart"])
+def make_env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[MakeEnv]:
     made: list[BuildEnvironment] = []
 
     def make(wheels: Sequence[Path]) -> BuildEnvironment:
-        env = BuildEnvironment.create(PYTHON, wheels, tmp_path / "work")
+        env = BuildEnvironment.create(
+            PYTHON, wheels, tmp_path / "work", install_apart=request.param
+        )
         made.append(env)
         return env
 
@@ -82,21 +88,25 @@ def test_real_setuptools_and_wheel_install(tools_wheels: Path, make_env: MakeEnv
     assert _run(env, "import setuptools.build_meta; print('ok')") == "ok"
 
 
-def test_duplicate_project_is_refused(tmp_path: Path) -> None:
+@INSTALLS
+def test_duplicate_project_is_refused(tmp_path: Path, apart: bool) -> None:
     wheels = [
         make_wheel(tmp_path / "a", "abiprov", "1.0"),
         make_wheel(tmp_path / "b", "abiprov", "2.0"),
     ]
-    with pytest.raises(BuildError, match="Two wheels for abiprov"):
-        BuildEnvironment.create(PYTHON, wheels, tmp_path / "work")
+    with pytest.raises(BuildError, match="Two wheels for abiprov") as raised:
+        BuildEnvironment.create(PYTHON, wheels, tmp_path / "work", install_apart=apart)
+    assert raised.value.hint is not None and "exactly one version" in raised.value.hint
     assert [p.name for p in (tmp_path / "work").iterdir()] == []  # half-made venv removed
 
 
-def test_corrupt_wheel_is_an_archive_error(tmp_path: Path) -> None:
+@INSTALLS
+def test_corrupt_wheel_is_an_archive_error(tmp_path: Path, apart: bool) -> None:
     bad = tmp_path / "broken-1.0-py3-none-any.whl"
     bad.write_bytes(b"garbage")
-    with pytest.raises(ArchiveError, match="broken-1.0-py3-none-any.whl"):
-        BuildEnvironment.create(PYTHON, [bad], tmp_path / "work")
+    with pytest.raises(ArchiveError, match="broken-1.0-py3-none-any.whl") as raised:
+        BuildEnvironment.create(PYTHON, [bad], tmp_path / "work", install_apart=apart)
+    assert raised.value.path == bad
     assert list((tmp_path / "work").iterdir()) == []
 
 

@@ -173,6 +173,12 @@ def test_dynamic_requirements_from_the_hook_are_locked(index, tmp_path: Path) ->
     assert tool["wheels"][0]["sha256"] == sha256_of(index, "dyntool-1.0-py3-none-any.whl")
 
 
+def test_an_sdist_downloaded_for_its_hooks_is_reported_once(index, tmp_path: Path) -> None:  # noqa: ANN001
+    run = compile_lock(tmp_path, index.url, ["dyn"], "-v", "-j", "1")
+    assert run.code == 0, run.stderr
+    assert run.stderr.count("Fetching dyn-1.0.tar.gz") == 1, run.stderr
+
+
 def test_a_build_requirement_that_is_a_runtime_package_shares_its_pin(
     index, tmp_path: Path
 ) -> None:  # noqa: ANN001

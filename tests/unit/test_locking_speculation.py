@@ -133,3 +133,36 @@ def test_a_walk_down_an_sdists_versions_starts_the_next_ones_hooks() -> None:
     early.close()
     started = sorted(name for kind, name, _ in inspector.calls if kind == "metadata")
     assert started == ["old 2.0", "old 3.0"]  # jobs=2 ahead; 5.0 and 4.0 are the loop's
+
+
+def test_build_requirement_pages_are_fetched_ahead_of_the_environment() -> None:
+    # The first likely sdist starts pip's default build requirements (setuptools) at
+    # once, and each sdist's declared ones as soon as its pyproject.toml is read.
+    index = {**INDEX, "setuptools": {"80.0": []}, "cython": {"3.0": []}}
+    wanted = {"setuptools", "cython"}
+    asked = threading.Condition()
+    by_prefetch: set[str] = set()
+
+    class PageFinder(IndexFinder):
+        def __init__(self) -> None:
+            DictSource.__init__(self, index, sdists=["needy"])
+            self.hooked = {"needy"}
+
+        def releases(self, name):  # noqa: ANN001, ANN201
+            if threading.current_thread().name.startswith("lock-build-prefetch"):
+                with asked:
+                    by_prefetch.add(name)
+                    asked.notify_all()
+            return super().releases(name)
+
+    finder = PageFinder()
+    inspector = RecordingInspector({"needy": ["tool", "cython"]})
+    early = speculator(finder, inspector)
+    (needy,) = finder.releases(canonicalize_name("needy"))
+    early.needs_backend(needy)
+    with asked:
+        assert asked.wait_for(lambda: wanted <= by_prefetch, timeout=10)
+    assert inspector.done.wait(10)
+    early.close()
+    # setuptools is not needy's, so only the early start asked for it.
+    assert ("requires", "needy", {"cython": "3.0", "tool": "1.0"}) in inspector.calls

@@ -250,3 +250,26 @@ def test_pip_download_against_relative_urls(populated: LocalIndex, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "demo_pkg-1.0-py3-none-any.whl").is_file()
     assert "yanked" in result.stderr.lower() and "broken build" in result.stderr
+
+
+def test_a_client_hanging_up_mid_response_prints_nothing(
+    local_index: LocalIndex, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """In-process compile tests capture sys.stderr as the command's output: the server
+    must not print a traceback there when a compile closes a connection early."""
+    import os
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    wheel = local_index.add_wheel("big", "1.0", files={"big/blob.txt": os.urandom(8 << 20).hex()})
+    parts = urlsplit(local_index.root_url)
+    path = f"{parts.path}/files/{wheel.name}"
+    for _ in range(3):
+        with socket.create_connection((parts.hostname, parts.port)) as client:
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert client.recv(1024).startswith(b"HTTP/1.1 200")  # started; hang up now
+            linger_zero = (1).to_bytes(4, "little") + (0).to_bytes(4, "little")
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_zero)  # a reset
+    time.sleep(0.5)  # the server's thread meets the reset
+    assert "Traceback" not in capfd.readouterr().err

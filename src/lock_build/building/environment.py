@@ -13,14 +13,18 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import threading
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
@@ -44,6 +48,7 @@ __all__ = [
     "InstalledDistribution",
     "LoggedHookCaller",
     "ignore_shipped_pycache_warnings",
+    "install_worker",
 ]
 
 # Asked once per environment, in the venv's own interpreter: where files go, and the
@@ -157,7 +162,7 @@ class LoggedHookCaller(BuildBackendHookCaller):
             environ.update(extra_environ)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         hook = cmd[2] if len(cmd) > 2 else "?"
-        with self.log_path.open("ab") as log:
+        with self.log_path.open("ab") as log, self.environment.hook_slot():
             log.write(f"\n=== lock-build: {hook} in {cwd} ===\n".encode())
             log.flush()
             completed = subprocess.run(
@@ -207,15 +212,30 @@ class BuildEnvironment:
         self.python = python
         self.paths = dict(paths)
         self.markers = dict(markers)
+        # The first hook compiles the backend's bytecode into the venv: see hook_slot.
+        self._first_hook = threading.Lock()
+        self._warmed = threading.Event()
 
     @classmethod
-    def create(cls, interpreter: Path, wheels: Sequence[Path], root: Path) -> BuildEnvironment:
-        """Make the venv with ``interpreter`` and install ``wheels`` (no deps, no network)."""
+    def create(
+        cls,
+        interpreter: Path,
+        wheels: Sequence[Path],
+        root: Path,
+        *,
+        install_apart: bool = False,
+    ) -> BuildEnvironment:
+        """Make the venv with ``interpreter`` and install ``wheels`` (no deps, no network);
+        with ``install_apart``, the installing runs in a process of its own (see
+        :meth:`install_apart`)."""
         root.mkdir(parents=True, exist_ok=True)
         path = Path(tempfile.mkdtemp(prefix="build-env-", dir=root))
         try:
             env = cls._make_venv(interpreter, path, root)
-            env.install(wheels)
+            if install_apart:
+                env.install_apart(wheels)
+            else:
+                env.install(wheels)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -289,6 +309,53 @@ class BuildEnvironment:
             seen[name] = wheel
         for wheel in wheels:
             self._install_one(wheel)
+
+    def install_apart(self, wheels: Sequence[Path]) -> None:
+        """:meth:`install`, run by this interpreter in a process of its own.
+
+        Installing is hundreds of small file writes, each of which lets go of the GIL:
+        in a process whose other threads parse big index pages (compile, while the
+        runtime is still being resolved), each write then waits for a parse to finish,
+        and a 0.1 s install takes a second or more. A process of its own costs a Python
+        start-up instead. Its errors come back as the same :class:`ArchiveError` or
+        :class:`BuildError` that :meth:`install` raises.
+        """
+        request = {
+            "path": str(self.path),
+            "root": str(self.root),
+            "python": str(self.python),
+            "paths": self.paths,
+            "py_version_short": self.py_version_short,
+            "wheels": [str(w) for w in wheels],
+        }
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", _INSTALL_WORKER],
+                input=json.dumps(request),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise BuildError(
+                f"Cannot start the installer of the build environment at {self.path} ({exc})."
+            ) from exc
+        if done.returncode == 0:
+            return
+        try:
+            failure = json.loads(done.stdout)
+            kind = {"ArchiveError": ArchiveError, "BuildError": BuildError}[failure["kind"]]
+            message, hint = str(failure["message"]), failure["hint"]
+            path = failure["path"]
+        except (ValueError, KeyError, TypeError):
+            raise BuildError(
+                f"The installer of the build environment at {self.path} failed "
+                f"(exit {done.returncode}).",
+                detail=done.stderr.strip() or None,
+            ) from None
+        if kind is ArchiveError:
+            raise ArchiveError(message, path=Path(path) if path else None, hint=hint)
+        raise BuildError(message, hint=hint)
 
     def _install_one(self, wheel: Path) -> None:
         try:
@@ -371,6 +438,30 @@ class BuildEnvironment:
         )
         return environ
 
+    @contextmanager
+    def hook_slot(self) -> Iterator[None]:
+        """Hold while a hook process runs in this venv: the first runs alone.
+
+        The wheels are installed without bytecode, so the first process that imports the
+        backend compiles it and writes its ``.pyc`` files here (setuptools: most of a
+        first hook's time). Hooks started meanwhile in the same fresh venv (sdists that
+        share build pins, under ``-j``) would each compile it again, competing for the
+        same cores; they wait for the first instead and find the bytecode written.
+        """
+        first = False
+        if not self._warmed.is_set():
+            self._first_hook.acquire()
+            if self._warmed.is_set():
+                self._first_hook.release()
+            else:
+                first = True
+        try:
+            yield
+        finally:
+            if first:
+                self._warmed.set()
+                self._first_hook.release()
+
     def log_path_for(self, source_dir: Path) -> Path:
         return self.root / "logs" / f"{source_dir.name}-{self.path.name}.log"
 
@@ -409,6 +500,40 @@ class BuildEnvironment:
 
     def __repr__(self) -> str:
         return f"BuildEnvironment({str(self.path)!r})"
+
+
+# Run by this interpreter (``sys.executable``): one JSON request on stdin, see
+# BuildEnvironment.install_apart; a failure is one JSON object on stdout, exit 1.
+_INSTALL_WORKER = """
+import json, sys
+from lock_build.building.environment import install_worker
+sys.exit(install_worker(json.loads(sys.stdin.read())))
+"""
+
+
+def install_worker(request: Mapping[str, Any]) -> int:
+    """The install worker's body: install the requested wheels into the venv described."""
+    env = BuildEnvironment(
+        path=Path(request["path"]),
+        root=Path(request["root"]),
+        python=Path(request["python"]),
+        paths=request["paths"],
+        markers={},
+        py_version_short=request["py_version_short"],
+    )
+    try:
+        env.install([Path(w) for w in request["wheels"]])
+    except (ArchiveError, BuildError) as exc:
+        path = exc.path if isinstance(exc, ArchiveError) else None
+        failure = {
+            "kind": type(exc).__name__,
+            "message": exc.message,
+            "hint": exc.hint,
+            "path": str(path) if path is not None else None,
+        }
+        sys.stdout.write(json.dumps(failure))
+        return 1
+    return 0
 
 
 def _clean_environ() -> dict[str, str]:

@@ -15,6 +15,13 @@ through old sdists, each needing both hooks): once the loop has asked the backen
 older version after a newer one, the next older versions that need their backend are
 started too, up to ``-j`` ahead of the loop.
 
+A build environment's own pages are fetched ahead too: as soon as the first sdist is
+seen, those of pip's default build requirements for an sdist without ``[build-system]``
+(setuptools: what most sdists that need their backend build with), while that sdist is
+still being downloaded; and each sdist's declared build requirements the moment its
+``pyproject.toml`` is read, all at once, instead of one by one as its environment's
+resolution asks for them.
+
 Decisions stay with the loop. A wrong guess (the resolver chose another version, or the
 loop's environment differs) costs CPU, never a different lock: ``-j 1`` (no speculation)
 and ``-j 4`` give the same lock byte for byte.
@@ -26,17 +33,21 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from lock_build.building.build_system import LEGACY_REQUIRES
 from lock_build.errors import LockBuildError
 from lock_build.index.finder import PackageFinder
-from lock_build.index.prefetch import DownwardWalks
+from lock_build.index.prefetch import DownwardWalks, Prefetcher
 from lock_build.locking.builds import BuildInspector, BuildLocker, BuildOptions
 from lock_build.models import ArtifactKind, CoreMetadata, Release
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.resolution.model import DirectReference
 from lock_build.target import Target
+
+_PAGE_WORKERS = 4
 
 
 class _NotSpeculated(Exception):
@@ -91,6 +102,9 @@ class HookSpeculator:
         self.reporter = reporter
         self._source = _IndexOnly(finder)
         self._pool = ThreadPoolExecutor(jobs, thread_name_prefix="lock-build-hooks")
+        # Pages (and best candidates' metadata) of build requirements, ahead of the
+        # environments' resolutions; a few threads: there are few such pages.
+        self._pages = Prefetcher(finder, target, workers=_PAGE_WORKERS)
         self._seen: set[tuple[NormalizedName, Version]] = set()
         self._walks = DownwardWalks(ahead=jobs)  # versions whose backend the loop asked
         self._lock = threading.Lock()
@@ -118,14 +132,18 @@ class HookSpeculator:
             key = (release.name, release.version)
             if self._closed or key in self._seen:
                 return
+            first = not self._seen
             self._seen.add(key)
             self._pool.submit(self._warm, release, only_without_metadata)
+        if first:
+            self._pages.want(Requirement(r) for r in LEGACY_REQUIRES)
 
     def close(self) -> None:
         """Drop the guesses not started; wait for the hooks running (their files go next)."""
         with self._lock:
             self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pages.close()
 
     def _warm(self, release: Release, only_without_metadata: bool = False) -> None:
         try:
@@ -142,6 +160,8 @@ class HookSpeculator:
             hints=self.hints,
         )
         try:
+            declared = self.inspector.build_system(release).requires
+            self._pages.want((*declared, *self.options.extra_requires.get(release.name, ())))
             locked = locker.lock(release)
             self.inspector.metadata(release, locked.environment, dict(locked.config_settings))
         except (_NotSpeculated, LockBuildError) as exc:

@@ -38,7 +38,7 @@ from lock_build.index.http import file_url_to_path
 from lock_build.locking.builds import EnvironmentSpec
 from lock_build.metadata import parse_core_metadata
 from lock_build.models import ArtifactKind, CoreMetadata, Release
-from lock_build.reporting import NULL_REPORTER, Building, Fetching, Reporter
+from lock_build.reporting import NULL_REPORTER, Building, Reporter
 from lock_build.target import Target
 
 if TYPE_CHECKING:
@@ -76,8 +76,12 @@ class Workshop:
         self.cache_dir = cache_dir.absolute()  # hooks run with another working directory
         self.reporter = reporter
         self._work = Path(tempfile.mkdtemp(prefix="lock-build-work-"))
+        # Dependency wheels are built one at a time (a build may need another built first).
         self._lock = threading.RLock()
-        self._trees: dict[str, Path] = {}
+        # Unpacked sdists by URL; each is fetched and unpacked once, and only its own
+        # callers wait for it (unpacking a big sdist must not hold up a small one's hooks).
+        self._trees: dict[str, Future[Path]] = {}
+        self._trees_lock = threading.Lock()
         # Hook runs in flight, by cache key: a second caller waits for the first's result.
         self._running: dict[str, Future[object]] = {}
         self._running_lock = threading.Lock()
@@ -219,15 +223,24 @@ class Workshop:
         artifact = sdist.sdist or sdist.artifact
         if artifact.kind is ArtifactKind.DIRECTORY:
             return file_url_to_path(artifact.url)  # built where it is, as pip does
-        with self._lock:
-            tree = self._trees.get(artifact.url)
-            if tree is None:
-                self.reporter.fetching(Fetching(kind="file", subject=artifact.filename))
-                archive = self.finder.fetch(artifact)
-                dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
-                tree = extract_archive(archive, dest)
-                self._trees[artifact.url] = tree
-            return tree
+        with self._trees_lock:
+            made = self._trees.get(artifact.url)
+            maker = made is None
+            if made is None:
+                made = self._trees[artifact.url] = Future()
+        if not maker:
+            return made.result()
+        try:
+            archive = self.finder.fetch(artifact)  # which reports the download, if any
+            dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
+            tree = extract_archive(archive, dest)
+        except BaseException as exc:
+            with self._trees_lock:
+                del self._trees[artifact.url]  # the next caller tries again
+            made.set_exception(exc)
+            raise
+        made.set_result(tree)
+        return tree
 
     # -- helpers --------------------------------------------------------------
 
@@ -383,7 +396,10 @@ class _EnvironmentPool:
             if maker:
                 try:
                     made.set_result(
-                        building.BuildEnvironment.create(interpreter, wheels, self.root)
+                        # Apart: this process parses index pages meanwhile.
+                        building.BuildEnvironment.create(
+                            interpreter, wheels, self.root, install_apart=True
+                        )
                     )
                 except BaseException as exc:
                     with self._lock:
