@@ -250,8 +250,9 @@ def _metadata(dist: _Dist) -> list[tuple[str, str]]:
 
 
 # One header on one line, as ``email.feedparser`` reads it: a name of printable ASCII
-# without ":" or space, the colon, blanks it drops, the value up to the line's end.
-_PLAIN_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*(.*)")
+# without ":" or space, the colon, blanks it drops, the value up to the line's end (a lone
+# surrogate, which compat32 turns into a Header, is the parser's).
+_PLAIN_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\ud800-\udfff]*)")
 
 
 def header_fields(block: str) -> list[tuple[str, str]]:
