@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -80,11 +80,10 @@ class Workshop:
         self._lock = threading.RLock()
         # Unpacked sdists by URL; each is fetched and unpacked once, and only its own
         # callers wait for it (unpacking a big sdist must not hold up a small one's hooks).
-        self._trees: dict[str, Future[Path]] = {}
-        self._trees_lock = threading.Lock()
-        # Hook runs in flight, by cache key: a second caller waits for the first's result.
-        self._running: dict[str, Future[object]] = {}
-        self._running_lock = threading.Lock()
+        self._trees: _SingleFlight[Path] = _SingleFlight(keep=True)
+        # Hook runs in flight, by cache key: a second caller waits for the first's result
+        # (which the cache then holds: nothing is kept here).
+        self._running: _SingleFlight[object] = _SingleFlight(keep=False)
         # Under the cache dir, so a failed hook's log (root/logs) outlives this command.
         self._pool = _EnvironmentPool(self.cache_dir / "build")
 
@@ -223,24 +222,13 @@ class Workshop:
         artifact = sdist.sdist or sdist.artifact
         if artifact.kind is ArtifactKind.DIRECTORY:
             return file_url_to_path(artifact.url)  # built where it is, as pip does
-        with self._trees_lock:
-            made = self._trees.get(artifact.url)
-            maker = made is None
-            if made is None:
-                made = self._trees[artifact.url] = Future()
-        if not maker:
-            return made.result()
-        try:
+
+        def unpack() -> Path:
             archive = self.finder.fetch(artifact)  # which reports the download, if any
             dest = Path(tempfile.mkdtemp(prefix=f"{sdist.name}-", dir=self._work))
-            tree = extract_archive(archive, dest)
-        except BaseException as exc:
-            with self._trees_lock:
-                del self._trees[artifact.url]  # the next caller tries again
-            made.set_exception(exc)
-            raise
-        made.set_result(tree)
-        return tree
+            return extract_archive(archive, dest)
+
+        return self._trees.run(artifact.url, unpack)
 
     # -- helpers --------------------------------------------------------------
 
@@ -250,24 +238,7 @@ class Workshop:
         the hook again. Keys are None only for working trees, which are never shared."""
         if key is None:
             return compute()
-        with self._running_lock:
-            pending = self._running.get(key)
-            owner = pending is None
-            if pending is None:
-                pending = self._running[key] = Future()
-        if not owner:
-            return pending.result()  # type: ignore[return-value]
-        try:
-            result = compute()
-        except BaseException as exc:
-            pending.set_exception(exc)
-            raise
-        else:
-            pending.set_result(result)
-            return result
-        finally:
-            with self._running_lock:
-                del self._running[key]
+        return self._running.run(key, compute)  # type: ignore[return-value]
 
     def _environment(self, spec: EnvironmentSpec) -> AbstractContextManager[BuildEnvironment]:
         if self.target.interpreter is None:
@@ -362,6 +333,40 @@ def _requires(value: object) -> tuple[Requirement, ...]:
 def _metadata_text(value: object) -> str:
     """A cached prepare_metadata_for_build_wheel result: the METADATA text."""
     return expect_str(value, "value")
+
+
+class _SingleFlight(Generic[_T]):
+    """``compute()`` once per key at a time: a caller that asks for a key another thread
+    is computing waits for that answer. With ``keep``, the answer stays for every later
+    caller; a failure never stays (the next caller tries again)."""
+
+    def __init__(self, *, keep: bool) -> None:
+        self._keep = keep
+        self._flights: dict[str, Future[_T]] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: str, compute: Callable[[], _T]) -> _T:
+        with self._lock:
+            flight = self._flights.get(key)
+            owner = flight is None
+            if flight is None:
+                flight = self._flights[key] = Future()
+        if not owner:
+            return flight.result()
+        try:
+            result = compute()
+        except BaseException as exc:
+            self._land(key)
+            flight.set_exception(exc)
+            raise
+        if not self._keep:
+            self._land(key)
+        flight.set_result(result)
+        return result
+
+    def _land(self, key: str) -> None:
+        with self._lock:
+            del self._flights[key]
 
 
 class _EnvironmentPool:
