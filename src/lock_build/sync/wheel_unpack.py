@@ -8,11 +8,13 @@ wheel, so a sync with nothing to do never loads it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from typing import Any, BinaryIO
 
 from installer.destinations import SchemeDictionaryDestination
-from installer.records import RecordEntry, parse_record_file
+from installer.records import Hash, RecordEntry, parse_record_file
 from installer.sources import WheelFile
 from installer.utils import Scheme
 
@@ -20,13 +22,77 @@ from lock_build.sync.bytecode import Source
 
 __all__ = ["RecordingDestination", "record_entries", "root_is_purelib"]
 
+# Big enough that most files are one read and one write, small enough for a big .so.
+_CHUNK = 1024 * 1024
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows: setting it
+    and back (the only portable way) would let another installing thread create a file
+    unmasked in between."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)  # the safe side while it is swapped out
+    os.umask(mask)
+    return mask
+
 
 class RecordingDestination(SchemeDictionaryDestination):
-    """Remembers the .py files it writes into the library directories (to compile)."""
+    """Writes a wheel's files as installer does, faster; remembers the .py files it
+    writes into the library directories (to compile).
+
+    installer's own ``write_to_fs`` builds several ``pathlib`` objects and asks the
+    filesystem whether the parent directory exists for each file: for the thousands of
+    small files of a typical stack, that Python work and those system calls are about a
+    fifth of a sync. This one does the same with ``os.path`` strings, and each directory
+    is made once.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sources: list[Source] = []
+        self._made: set[str] = set()
+        self._roots = {key: os.path.abspath(value) for key, value in self.scheme_dict.items()}
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        if self.destdir is not None:  # not how lock-build installs: installer's own way
+            return super().write_to_fs(scheme, path, stream, is_executable)
+        root = self._roots[scheme]
+        target = os.path.abspath(os.path.join(root, path))
+        # The member's name is untrusted: "../" or an absolute path must not leave the
+        # scheme directory (installer's check, with strings).
+        if os.path.commonpath((root, target)) != root or target == root:
+            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        flags = _CREATE if self.overwrite_existing else _CREATE | os.O_EXCL
+        try:
+            handle = os.open(target, flags, 0o666)
+        except FileExistsError:
+            raise FileExistsError(f"File already exists: {target}") from None
+        digest = hashlib.new(self.hash_algorithm)
+        size = 0
+        with os.fdopen(handle, "wb") as out:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        if is_executable:  # as pip and installer make a script executable
+            os.chmod(target, 0o777 & ~_umask() | 0o111)
+        encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
+        return RecordEntry(path, Hash(self.hash_algorithm, encoded), size)
 
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
