@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["file_url_to_path", "url_path_to_path"]
+__all__ = ["file_url_to_path", "project_page_url", "url_path_to_path"]
 
 
 def file_url_to_path(url: str) -> Path:
@@ -30,3 +30,8 @@ def url_path_to_path(path: str) -> Path:
 
         return Path(url2pathname(path))
     return Path(unquote(path))
+
+
+def project_page_url(index_url: str, name: str) -> str:
+    """The PEP 503 page of project ``name`` (already normalized) on an index."""
+    return f"{index_url.rstrip('/')}/{name}/"

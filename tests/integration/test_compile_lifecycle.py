@@ -73,6 +73,20 @@ def test_prefetch_on_and_off_give_identical_bytes(project: Project, tmp_path: Pa
     }
 
 
+
+@pytest.mark.parametrize("switch", ["0", "1"])
+def test_each_root_page_is_asked_for_once_with_or_without_early_requests(
+    project: Project, switch: str
+) -> None:
+    # With prefetch on, compile asks for the root projects' pages before its resolver
+    # exists; the resolver's own request must take that answer, not ask again.
+    _small_world(project.index)
+    project.write("requirements.in", "zeta[more]\nalpha\n")
+    project.compile(env={"LOCK_BUILD_NO_PREFETCH": switch}).ok()
+    for name in ("zeta", "alpha", "beta", "mid"):
+        pages = [r for r in project.index.requests_for(f"{name}/") if r.method == "GET"]
+        assert len(pages) == 1, (name, pages)
+
 def test_the_lock_does_not_depend_on_where_the_project_lives(
     project: Project, tmp_path: Path
 ) -> None:

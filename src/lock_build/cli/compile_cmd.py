@@ -6,6 +6,8 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from lock_build.changes import summarize
 from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import InputError, StaleError
+from lock_build.index.early import prefetch_enabled, start_root_pages
+from lock_build.index.http import HttpClient
 from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
 from lock_build.inputs.pip_config import load_index_settings
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
@@ -29,6 +33,7 @@ from lock_build.multilock import lock_for_target, without_targets
 from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
+from lock_build.settings import IndexSettings
 from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
 from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
 
@@ -106,27 +111,68 @@ def command(
     if check:
         _check(_file_output(destination, "--check"), loaded, record, out)
         return
-    request = _request(loaded, destination, previous, upgrade, target, index, build, console)
     existing = read_lock(destination) if destination is not None and destination.exists() else None
-    if target.drop_targets:
-        existing = _dropped(existing, target.drop_targets, out)
-        if request.previous is not None:  # the lock at the destination, read for its pins
-            request = replace(request, previous=existing)
-        if not (specs or target.python_version or target.platform or target.python):
-            # Nothing to resolve: the other targets stay as they are.
-            lock = replace(existing, command=request.command)
-            _write(lock, destination, dry_run=dry_run, console=out, cwd=cwd)
-            return
-    targets, keep_others = _targets(target, specs, existing, upgrade=upgrade.upgrade)
-    request = replace(request, target=targets[0], options_record=record)
-    started = time.monotonic()
-    out.status(f"Locking for {', '.join(t.describe() for t in targets)}")
-    result = compile_targets(request, targets, keep_others=keep_others, reporter=out)
+    cache_dir = default_cache_dir(console.cache_dir)
+    settings = load_index_settings(
+        flags=index.as_flags(), input_options=loaded.index_options, cache_dir=cache_dir
+    )
+    for warning in settings.warnings:
+        out.warn(warning)
+    resolves = not target.drop_targets or bool(
+        specs or target.python_version or target.platform or target.python
+    )
+    with _root_pages(settings, cache_dir, loaded, out, started=resolves) as client:
+        request = _request(
+            loaded,
+            settings,
+            cache_dir,
+            destination,
+            existing,
+            previous,
+            upgrade,
+            target,
+            index,
+            build,
+        )
+        if target.drop_targets:
+            existing = _dropped(existing, target.drop_targets, out)
+            if request.previous is not None:  # the lock at the destination, read for its pins
+                request = replace(request, previous=existing)
+            if not resolves:  # nothing to resolve: the other targets stay as they are
+                lock = replace(existing, command=request.command)
+                _write(lock, destination, dry_run=dry_run, console=out, cwd=cwd)
+                return
+        targets, keep_others = _targets(target, specs, existing, upgrade=upgrade.upgrade)
+        request = replace(request, target=targets[0], options_record=record)
+        started = time.monotonic()
+        out.status(f"Locking for {', '.join(t.describe() for t in targets)}")
+        result = compile_targets(
+            request, targets, keep_others=keep_others, reporter=out, client=client
+        )
     _show(result, out, time.monotonic() - started)
     _write(result.lock, destination, dry_run=dry_run, console=out, cwd=cwd)
     summary = summarize(request.previous, result.lock, previous_pins=request.previous_pins)
     for line in summary.lines():
         out.info(line)
+
+
+@contextmanager
+def _root_pages(
+    settings: IndexSettings, cache_dir: Path, inputs: InputSet, console: Console, *, started: bool
+) -> Iterator[HttpClient | None]:
+    """The run's HTTP client, already fetching the pages of the projects the inputs name
+    (see lock_build.index.early); None when nothing will be resolved or prefetching is
+    off (then each target's compile makes its own)."""
+    if not started or not prefetch_enabled(os.environ):
+        yield None
+        return
+    client = HttpClient(settings, cache_dir, reporter=console)
+    try:
+        names = [item.name for item in inputs.requirements if item.link is None]
+        start_root_pages(client, settings, names)
+        yield client
+    finally:
+        client.close()
 
 
 def _show(result: TargetsResult, out: Console, seconds: float) -> None:
@@ -182,25 +228,19 @@ def _file_output(destination: Path | None, option: str) -> Path:
 
 def _request(
     inputs: InputSet,
+    settings: IndexSettings,
+    cache_dir: Path,
     destination: Path | None,
+    existing_lock: Lock | None,
     previous: Path | None,
     upgrade: options.UpgradeFlags,
     target: options.TargetFlags,
     index: options.IndexFlags,
     build: options.BuildFlags,
-    console: options.ConsoleFlags,
 ) -> CompileRequest:
     """Typed option values -> the one request the core takes."""
     cwd = Path.cwd()
-    cache_dir = default_cache_dir(console.cache_dir)
-    settings = load_index_settings(
-        flags=index.as_flags(), input_options=inputs.index_options, cache_dir=cache_dir
-    )
-    for warning in settings.warnings:
-        Console.current().warn(warning)
-    existing = None
-    if destination is not None and destination.exists() and not upgrade.upgrade:
-        existing = read_lock(destination)
+    existing = None if upgrade.upgrade else existing_lock  # read once, by the caller
     pins = None
     if previous is not None and not upgrade.upgrade:
         given = read_previous(previous, cwd=cwd)

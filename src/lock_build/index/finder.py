@@ -61,6 +61,7 @@ from lock_build.models import Artifact, CoreMetadata, Release
 from lock_build.reporting import NULL_REPORTER, Fetching, Reporter
 from lock_build.settings import IndexSettings, IndexStrategy
 from lock_build.target import Target
+from lock_build.urls import project_page_url
 
 T = TypeVar("T")
 # Cache entry kinds; the version in the name changes when the value's shape does.
@@ -78,10 +79,6 @@ def _location_url(location: str) -> str:
     if urlsplit(location).scheme in ("http", "https", "file"):
         return location
     return Path(location).expanduser().resolve().as_uri()
-
-
-def _project_url(index_url: str, name: str) -> str:
-    return f"{index_url.rstrip('/')}/{name}/"
 
 
 def hash_file(path: Path) -> str:
@@ -279,7 +276,7 @@ class PackageFinder:
         found: list[Artifact] = []
         exists = False
         for url in self.settings.index_urls:
-            page = self.client.get_page(_project_url(_location_url(url), project), ACCEPT)
+            page = self.client.get_page(project_page_url(_location_url(url), project), ACCEPT)
             if page is None:
                 continue
             exists = True
@@ -329,7 +326,7 @@ class PackageFinder:
         return from_indexes + from_links
 
     def _index_files(self, index_url: str, name: NormalizedName) -> tuple[Artifact, ...] | None:
-        page = self.client.get_page(_project_url(index_url, name), ACCEPT)
+        page = self.client.get_page(project_page_url(index_url, name), ACCEPT)
         if page is None:
             return None
         path = self._page_key(page, index_url, name)

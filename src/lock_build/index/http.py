@@ -23,9 +23,11 @@ import re
 import socket
 import ssl
 import tempfile
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,6 +155,10 @@ class HttpClient:
             # Only trusted hosts go unverified, and the user named them: no warning per
             # request (pip gives none either).
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        # Pages asked for before anyone needed them (see start_pages), by (url, accept).
+        self._early: dict[tuple[str, str], Future[Page | None]] = {}
+        self._early_lock = threading.Lock()
+        self._early_pool: ThreadPoolExecutor | None = None
 
     def _session(self, adapter: HTTPAdapter) -> requests.Session:
         session = requests.Session()
@@ -166,6 +172,8 @@ class HttpClient:
         return session
 
     def close(self) -> None:
+        if self._early_pool is not None:
+            self._early_pool.shutdown(wait=True, cancel_futures=True)
         self._files.close()
         self._pages.close()
 
@@ -382,11 +390,35 @@ class HttpClient:
 
     # -- public API ---------------------------------------------------------------
 
+    def start_pages(self, urls: Iterable[str], accept: str, *, workers: int = 8) -> None:
+        """Start fetching these index pages in the background, now.
+
+        A compile knows its root projects long before its resolver asks for them (the
+        interpreter is probed and the resolver's modules imported in between): their
+        pages are on the way meanwhile. :meth:`get_page` of one of them takes that answer
+        (or its error) instead of asking again; one nobody takes costs only its request.
+        """
+        with self._early_lock:
+            if self._early_pool is None:
+                self._early_pool = ThreadPoolExecutor(
+                    workers, thread_name_prefix="lock-build-early"
+                )
+            for url in urls:
+                if (url, accept) not in self._early:
+                    self._early[(url, accept)] = self._early_pool.submit(self._page, url, accept)
+
     def get_page(self, url: str, accept: str) -> Page | None:
         """An index page, revalidated against the HTTP cache; ``None`` if it does not exist.
 
         404/410 means "this index does not have that project", which is not an error.
         """
+        with self._early_lock:
+            early = self._early.pop((url, accept), None)
+        if early is not None:
+            return early.result()
+        return self._page(url, accept)
+
+    def _page(self, url: str, accept: str) -> Page | None:
         if urlsplit(url).scheme == "file":
             return _file_page(url)
         if self.settings.offline:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from packaging.requirements import Requirement
@@ -27,20 +27,15 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from lock_build.index.early import SWITCH, prefetch_enabled
 from lock_build.index.finder import PackageFinder
 from lock_build.models import CoreMetadata, Release
 from lock_build.target import Target
 
-SWITCH = "LOCK_BUILD_NO_PREFETCH"
 # About as many requests in flight as the HTTP client keeps connections per host.
 WORKERS = 16
 # Metadata read ahead of a resolver walking a project's versions downwards.
 WALK_AHEAD = 8
-
-
-def prefetch_enabled(environ: Mapping[str, str]) -> bool:
-    """False when ``LOCK_BUILD_NO_PREFETCH`` is set to anything but ``""`` or ``0``."""
-    return environ.get(SWITCH, "").strip() in ("", "0")
 
 
 def best_candidate(releases: Iterable[Release], specifier: SpecifierSet) -> Release | None:

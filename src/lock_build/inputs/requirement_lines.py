@@ -15,7 +15,6 @@ import re
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -36,6 +35,7 @@ from lock_build.inputs.model import (
     UnnamedLink,
     link_requirement,
 )
+from lock_build.urls import url_path_to_path
 
 __all__ = ["is_url", "parse_requirement", "pep508"]
 
@@ -223,7 +223,7 @@ def _parse_link(text: str, *, base: Path, where: str, line: str) -> DirectLink:
             link = DirectLink(url=_without_egg(text), kind=kind, subdirectory=subdirectory)
             parsed = _name_version(_filename_of(link))
             return replace(link, version=parsed[1] if parsed else None)
-        local = Path(url2pathname(parts.path))
+        local = url_path_to_path(parts.path)
         if parts.netloc not in ("", "localhost"):
             raise InputError(
                 f"{where}: {line!r}: file URLs must name a local path.", location=where

@@ -142,9 +142,19 @@ class MetadataRefresh:
     changed: tuple[str, ...]  # "cftime 1.6.1: metadata changed in its locked build environment"
 
 
-def compile_lock(request: CompileRequest, reporter: Reporter = NULL_REPORTER) -> CompileResult:
-    """Lock ``request.target``: make the collaborators, run the compiler, close them."""
-    client = HttpClient(request.settings, request.cache_dir, reporter=reporter)
+def compile_lock(
+    request: CompileRequest,
+    reporter: Reporter = NULL_REPORTER,
+    *,
+    client: HttpClient | None = None,
+) -> CompileResult:
+    """Lock ``request.target``: make the collaborators, run the compiler, close them.
+
+    ``client``, when given, is the caller's (open, maybe with pages already on the way:
+    see :mod:`lock_build.index.early`) and stays open."""
+    own_client = client is None
+    if client is None:
+        client = HttpClient(request.settings, request.cache_dir, reporter=reporter)
     finder = PackageFinder(
         request.settings,
         request.target,
@@ -200,7 +210,8 @@ def compile_lock(request: CompileRequest, reporter: Reporter = NULL_REPORTER) ->
             speculator.close()
         workshop.close()
         finder.close()
-        client.close()
+        if own_client:
+            client.close()
 
 
 class Compiler:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from lock_build.errors import LockBuildError
+from lock_build.index.http import HttpClient
 from lock_build.lockfile import Lock
 from lock_build.locking.compile import CompileRequest, CompileResult, compile_lock
 from lock_build.multilock import agreed_pins, lock_for_target, merge_locks
@@ -34,8 +35,10 @@ def compile_targets(
     *,
     keep_others: bool,
     reporter: Reporter = NULL_REPORTER,
+    client: HttpClient | None = None,
 ) -> TargetsResult:
-    """Lock ``targets`` and merge them (with the kept targets of ``request.previous``)."""
+    """Lock ``targets`` and merge them (with the kept targets of ``request.previous``);
+    ``client`` is passed on to :func:`compile_lock` (shared by the targets)."""
     previous = request.previous
     wanted = [id_of(t) for t in targets]
     kept_parts: list[Lock] = []
@@ -75,6 +78,7 @@ def compile_targets(
                     agreed_builds=builds,
                 ),
                 reporter=reporter,
+                client=client,
             )
         except LockBuildError as exc:
             if len(targets) > 1 and ident not in exc.message:
