@@ -73,7 +73,6 @@ def test_prefetch_on_and_off_give_identical_bytes(project: Project, tmp_path: Pa
     }
 
 
-
 @pytest.mark.parametrize("switch", ["0", "1"])
 def test_each_root_page_is_asked_for_once_with_or_without_early_requests(
     project: Project, switch: str
@@ -86,6 +85,7 @@ def test_each_root_page_is_asked_for_once_with_or_without_early_requests(
     for name in ("zeta", "alpha", "beta", "mid"):
         pages = [r for r in project.index.requests_for(f"{name}/") if r.method == "GET"]
         assert len(pages) == 1, (name, pages)
+
 
 def test_the_lock_does_not_depend_on_where_the_project_lives(
     project: Project, tmp_path: Path
