@@ -168,7 +168,13 @@ def _root_pages(
         return
     client = HttpClient(settings, cache_dir, reporter=console)
     try:
-        names = [item.name for item in inputs.requirements if item.link is None]
+        # Only what every target needs: a requirement with a marker may be for none of
+        # them, and its index is then never asked about it (the target is not known yet).
+        names = [
+            item.name
+            for item in inputs.requirements
+            if item.link is None and item.requirement.marker is None
+        ]
         start_root_pages(client, settings, names)
         yield client
     finally:
