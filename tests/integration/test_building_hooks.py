@@ -260,3 +260,44 @@ def test_config_settings_reach_the_backend(tmp_path: Path, env_v2: BuildEnvironm
     system = read_build_system(source)
     reqs = get_requires_for_build_wheel(env_v2, source, system, {"numpy": "2.2.6", "b": "1"})
     assert [str(r) for r in reqs] == ["b==1", "numpy==2.2.6"]
+
+
+def _setuptools_tree(tmp_path: Path, name: str) -> tuple[Path, BuildSystem]:
+    source = tmp_path / f"{name}-1.0"
+    (source / name).mkdir(parents=True)
+    (source / name / "__init__.py").write_text("")
+    (source / "setup.py").write_text(
+        "from setuptools import setup\n"
+        f"setup(name={name!r}, version='1.0', packages=[{name!r}], install_requires=['abiprov'])\n"
+    )
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    return source, read_build_system(source)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="hook servers: Linux")
+def test_an_installed_backend_runs_in_forked_hooks_as_in_plain_processes(
+    tmp_path: Path, tools_wheels: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setuptools = next(tools_wheels.glob("setuptools-*.whl"))
+    results = {}
+    for switch in ("1", "0"):  # plain processes, then the hook server
+        monkeypatch.setenv("LOCK_BUILD_NO_HOOK_SERVER", switch)
+        with _env(tmp_path / f"run{switch}", setuptools) as env:
+            metadata = {}
+            for name in ("first", "second"):  # the second hook of each kind reuses a server
+                source, system = _setuptools_tree(tmp_path / f"run{switch}", name)
+                requires = get_requires_for_build_wheel(env, source, system, None)
+                dist_info = prepare_metadata(
+                    env, source, system, None, tmp_path / f"m{switch}{name}"
+                )
+                metadata[name] = (
+                    [str(r) for r in requires],
+                    (dist_info / "METADATA").read_text(),
+                )
+            used = env._servers is not None and any(env._servers._idle.values())
+        results[switch] = (metadata, used)
+    assert results["0"][0] == results["1"][0]
+    assert "Requires-Dist: abiprov" in results["0"][0]["second"][1]
+    assert results["1"][1] is False and results["0"][1] is True

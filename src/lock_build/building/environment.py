@@ -40,6 +40,7 @@ from packaging.utils import (
 from pyproject_hooks import BuildBackendHookCaller
 
 from lock_build.building.build_system import BuildSystem
+from lock_build.building.hook_server import HookServers, servers_enabled
 from lock_build.errors import ArchiveError, BuildError
 
 __all__ = [
@@ -165,17 +166,31 @@ class LoggedHookCaller(BuildBackendHookCaller):
         with self.log_path.open("ab") as log, self.environment.hook_slot():
             log.write(f"\n=== lock-build: {hook} in {cwd} ===\n".encode())
             log.flush()
-            completed = subprocess.run(
-                list(cmd),
-                cwd=cwd,
-                env=environ,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if completed.returncode != 0:
-            raise HookProcessFailed(hook, completed.returncode, self.log_path)
+            status = self._run_in_server(cmd, cwd, extra_environ or {})
+            if status is None:
+                status = subprocess.run(
+                    list(cmd),
+                    cwd=cwd,
+                    env=environ,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                ).returncode
+        if status != 0:
+            raise HookProcessFailed(hook, status, self.log_path)
+
+    def _run_in_server(
+        self, cmd: Sequence[str], cwd: str | None, extra_environ: Mapping[str, str]
+    ) -> int | None:
+        """The hook run in a child forked from a server that imported the backend already
+        (see building.hook_server); None where that cannot be (run it in a process)."""
+        if cwd is None or self.build_system.backend_path or not servers_enabled(os.environ):
+            return None
+        module = self.build_system.backend.partition(":")[0].strip()
+        return self.environment.hook_servers().run(
+            module, cmd, cwd=cwd, environ=extra_environ, log=self.log_path
+        )
 
 
 class HookProcessFailed(Exception):
@@ -215,6 +230,8 @@ class BuildEnvironment:
         # The first hook compiles the backend's bytecode into the venv: see hook_slot.
         self._first_hook = threading.Lock()
         self._warmed = threading.Event()
+        self._servers: HookServers | None = None
+        self._servers_lock = threading.Lock()
 
     @classmethod
     def create(
@@ -462,6 +479,18 @@ class BuildEnvironment:
                 self._warmed.set()
                 self._first_hook.release()
 
+    def hook_servers(self) -> HookServers:
+        """This venv's hook servers (started when a hook first needs one)."""
+        with self._servers_lock:
+            if self._servers is None:
+                self._servers = HookServers(
+                    self.python,
+                    env=self.subprocess_environ(),
+                    cwd=self.path,
+                    errors=self.root / "logs" / f"hook-servers-{self.path.name}.log",
+                )
+            return self._servers
+
     def log_path_for(self, source_dir: Path) -> Path:
         return self.root / "logs" / f"{source_dir.name}-{self.path.name}.log"
 
@@ -485,6 +514,10 @@ class BuildEnvironment:
     # --- lifetime ---------------------------------------------------------------------
 
     def cleanup(self) -> None:
+        with self._servers_lock:
+            servers, self._servers = self._servers, None
+        if servers is not None:
+            servers.close()
         shutil.rmtree(self.path, ignore_errors=True)
 
     def __enter__(self) -> BuildEnvironment:
