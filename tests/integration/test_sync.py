@@ -594,6 +594,57 @@ def test_builtin_installer_compile_worker_dying_is_a_sync_error_and_rerun_comple
     assert Path(env.run("-c", "import other; print(other.__cached__)").stdout.strip()).is_file()
 
 
+def test_builtin_installer_unpacks_the_same_in_worker_processes_as_in_process(
+    index, venv_factory, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """-j 1 unpacks here, -j 2 in worker processes: the same files, bytes and RECORDs."""
+    trees = {}
+    for jobs in (1, 2):
+        env = venv_factory(f"jobs{jobs}")
+        do_sync(
+            abi_lock(index, env.python),
+            env,
+            tmp_path / f"cache{jobs}",
+            installer="builtin",
+            jobs=jobs,
+        )
+        trees[jobs] = {
+            p.relative_to(env.site_packages).as_posix(): p.read_bytes()
+            for p in env.site_packages.rglob("*")
+            if p.is_file() and p.suffix != ".pyc" and p.name != "RECORD"
+        }
+        trees[jobs]["records"] = b"".join(
+            sorted(
+                row.encode()
+                for record in env.site_packages.glob("*.dist-info/RECORD")
+                for row in record.read_text().splitlines()
+                if ".pyc," not in row  # a .pyc's bytes depend on its compile worker
+            )
+        )
+        assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+    assert trees[1] == trees[2]
+
+
+def test_builtin_installer_unpack_worker_dying_is_a_sync_error_and_rerun_completes(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    from lock_build.sync import unpack_pool
+    from lock_build.sync.journal import journal_path
+
+    env = venv_factory()
+    lock = abi_lock(index, env.python)
+    with monkeypatch.context() as patch:
+        patch.setattr(unpack_pool, "_WORKER_SCRIPT", "import sys; sys.exit('unpacker gone')")
+        with pytest.raises(SyncError) as info:
+            do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
+    assert "builtin failed while changing" in info.value.render()
+    assert info.value.detail is not None and "unpacker gone" in info.value.detail
+    assert journal_path(env.python.parent.parent).is_file()  # the batch stays unverified
+    do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
+    assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+    assert not journal_path(env.python.parent.parent).exists()
+
+
 def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(
     index, venv_factory, tmp_path: Path
 ) -> None:  # noqa: ANN001

@@ -347,7 +347,7 @@ class BuildEnvironment:
         }
         try:
             done = subprocess.run(
-                [sys.executable, "-c", _INSTALL_WORKER],
+                [sys.executable, "-P", "-c", _INSTALL_WORKER],  # -P: not the cwd on the path
                 input=json.dumps(request),
                 capture_output=True,
                 text=True,

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from lock_build.sync.bytecode import CompilePool, Source
+    from lock_build.sync.unpack_pool import UnpackPool
 
 InstallerName = Literal["pip", "uv", "builtin"]
 
@@ -258,6 +259,8 @@ print(json.dumps({"paths": sysconfig.get_paths(), "venv": sys.prefix != sys.base
 """
 
 _INSTALLER_NAME = b"lock-build\n"
+# The metadata files pip adds to a wheel it installs with `pip install -r`.
+_METADATA = {"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""}
 
 
 def _probe_json(python: Path, script: str) -> Any:
@@ -367,15 +370,15 @@ class BuiltinInstaller:
     def install(self, wheels: Sequence[LocalWheel]) -> None:
         if not wheels:
             return
-        # The compile workers start first: their start-up overlaps the checks below.
+        # The compile and unpack workers start first: their start-up overlaps the checks.
         pool = self._compile_pool()
-        with pool or contextlib.nullcontext():
+        with pool or contextlib.nullcontext(), self._unpack_pool(len(wheels)) as unpackers:
             self._target()  # before the threads need it
             self._check_no_shared_files(wheels)
             replaced = self._installed_names({canonicalize_name(w.name) for w in wheels})
             if replaced:
                 self._pip_installer().uninstall(sorted(replaced))
-            results = self._unpack(wheels, pool)
+            results = self._unpack(wheels, pool, unpackers)
             if pool is None:
                 return
             self._reporter.installing(Installing(step="bytecode", total=len(wheels)))
@@ -393,7 +396,29 @@ class BuiltinInstaller:
         except CompileFailed as exc:
             raise InstallFailed(exc.command, exc.output) from exc
 
-    def _unpack(self, wheels: Sequence[LocalWheel], pool: CompilePool | None) -> list[_Installed]:
+    @contextlib.contextmanager
+    def _unpack_pool(self, count: int) -> Iterator[UnpackPool | None]:
+        """Worker processes to unpack in (see sync.unpack_pool); None for one job or wheel:
+        then this process unpacks, one wheel after the other."""
+        workers = min(self._jobs, count)
+        if workers < 2:
+            yield None
+            return
+        from lock_build.sync.unpack_pool import UnpackFailed, UnpackPool
+
+        try:
+            pool = UnpackPool(workers=workers, env=os.environ)
+        except UnpackFailed as exc:
+            raise InstallFailed("start the unpack workers", exc.message) from exc
+        with pool:
+            yield pool
+
+    def _unpack(
+        self,
+        wheels: Sequence[LocalWheel],
+        pool: CompilePool | None,
+        unpackers: UnpackPool | None,
+    ) -> list[_Installed]:
         """Every wheel unpacked, smallest first; each one's files go to the compile pool as
         soon as it and the wheels before it are unpacked (in order: see sync.bytecode).
 
@@ -401,41 +426,51 @@ class BuiltinInstaller:
         in about that order, so none waits long for a bigger one before it (biggest first,
         every wheel waited for the biggest and nothing compiled until the last one was
         unpacked); the big ones' batches are spread over every worker at the end."""
-        from concurrent.futures import ThreadPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
         from lock_build.building.environment import ignore_shipped_pycache_warnings
 
-        ignore_shipped_pycache_warnings()  # one filter for every thread (see there)
+        ignore_shipped_pycache_warnings()  # the same filter in this process (see there)
         order = sorted(wheels, key=lambda w: (_size_of(w.path), w.path.name))
         unpacked: dict[int, _Unpacked] = {}
         results: list[_Installed] = []
-        with ThreadPoolExecutor(self._jobs, thread_name_prefix="lock-build-install") as threads:
-            futures = {threads.submit(self._install_one, w): i for i, w in enumerate(order)}
-            for done, future in enumerate(as_completed(futures), start=1):
-                unpacked[futures[future]] = future.result()
-                self._reporter.installing(Installing(step="unpack", total=len(wheels), done=done))
-                while (one := unpacked.pop(len(results), None)) is not None:
-                    results.append(
-                        _Installed(
-                            record=one.record,
-                            sources=tuple(source.path for source in one.sources),
-                            compiled=pool.submit(one.sources) if pool else (),
-                        )
+        stream: Iterator[tuple[int, _Unpacked]]
+        if unpackers is None:  # here, one after the other
+            stream = ((i, self._unpack_here(wheel)) for i, wheel in enumerate(order))
+        else:
+            futures: dict[Future[tuple[str, tuple[Source, ...]]], int] = {
+                self._submit(wheel, unpackers): i for i, wheel in enumerate(order)
+            }
+            stream = (
+                (futures[f], self._unpacked(order[futures[f]], f)) for f in as_completed(futures)
+            )
+        for done, (position, finished) in enumerate(stream, start=1):
+            unpacked[position] = finished
+            self._reporter.installing(Installing(step="unpack", total=len(wheels), done=done))
+            while (one := unpacked.pop(len(results), None)) is not None:
+                results.append(
+                    _Installed(
+                        record=one.record,
+                        sources=tuple(source.path for source in one.sources),
+                        compiled=pool.submit(one.sources) if pool else (),
                     )
+                )
         return results
 
     # -- steps ----------------------------------------------------------------------
 
-    def _scheme(self, distribution: str) -> dict[str, str]:
+    def _layout_scheme(self) -> tuple[dict[str, str], str]:
+        """Where each part of a wheel goes, and the directory whose ``<distribution>``
+        sub-directory takes its headers."""
         target = self._target()
         scheme = {key: target.paths[key] for key in ("purelib", "platlib", "scripts", "data")}
         if target.venv:  # pip's venv layout for headers
-            scheme["headers"] = os.path.join(
-                target.prefix, "include", "site", f"python{target.version}", distribution
-            )
-        else:
-            scheme["headers"] = os.path.join(target.paths["include"], distribution)
-        return scheme
+            return scheme, os.path.join(target.prefix, "include", "site", f"python{target.version}")
+        return scheme, target.paths["include"]
+
+    def _scheme(self, distribution: str) -> dict[str, str]:
+        scheme, headers = self._layout_scheme()
+        return {**scheme, "headers": os.path.join(headers, distribution)}
 
     def _installed_names(self, names: set[str]) -> set[str]:
         """Which of ``names`` the target already has (their files are pip's to remove)."""
@@ -495,35 +530,45 @@ class BuiltinInstaller:
                     )
                 owner[dest] = (wheel.path.name, digest)
 
-    def _install_one(self, wheel: LocalWheel) -> _Unpacked:
+    def _unpack_job(self, wheel: LocalWheel) -> dict[str, Any]:
+        """What unpacking ``wheel`` takes: where each part of it goes, and the metadata
+        files pip adds (headers go under ``headers_base/<distribution>``)."""
+        scheme, headers = self._layout_scheme()
+        return {
+            "wheel": str(wheel.path),
+            "scheme": scheme,
+            "headers_base": headers,
+            "interpreter": str(self.python),
+        }
+
+    def _unpack_here(self, wheel: LocalWheel) -> _Unpacked:
         import zipfile
 
-        from installer import install as install_wheel
         from installer.exceptions import InstallerError
-        from installer.sources import WheelFile
-        from installer.utils import get_launcher_kind
 
-        from lock_build.sync.wheel_unpack import RecordingDestination, root_is_purelib
+        from lock_build.sync.wheel_unpack import unpack
 
         try:
-            with WheelFile.open(wheel.path) as source:
-                destination = RecordingDestination(
-                    scheme_dict=self._scheme(source.distribution),
-                    interpreter=str(self.python),
-                    script_kind=get_launcher_kind(),
-                    bytecode_optimization_levels=(),  # the target compiles, below
-                    overwrite_existing=True,  # as pip: a stray file is replaced
-                )
-                install_wheel(
-                    source,
-                    destination,
-                    additional_metadata={"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""},
-                )
-                root = "purelib" if root_is_purelib(source) else "platlib"
-                record = Path(self._target().paths[root]) / source.dist_info_dir / "RECORD"
+            record, sources = unpack(**self._unpack_job(wheel), additional_metadata=_METADATA)
         except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
             raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
-        return _Unpacked(record=record, sources=tuple(destination.sources))
+        return _Unpacked(record=Path(record), sources=tuple(sources))
+
+    def _submit(
+        self, wheel: LocalWheel, unpackers: UnpackPool
+    ) -> Future[tuple[str, tuple[Source, ...]]]:
+        return unpackers.submit(**self._unpack_job(wheel), metadata=_METADATA)
+
+    def _unpacked(
+        self, wheel: LocalWheel, future: Future[tuple[str, tuple[Source, ...]]]
+    ) -> _Unpacked:
+        from lock_build.sync.unpack_pool import UnpackFailed
+
+        try:
+            record, sources = future.result()
+        except UnpackFailed as exc:
+            raise InstallFailed(f"install {wheel.path.name}", exc.output or exc.message) from exc
+        return _Unpacked(record=Path(record), sources=sources)
 
 
 def _size_of(path: Path) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from installer.destinations import SchemeDictionaryDestination
@@ -20,7 +21,7 @@ from installer.utils import Scheme
 
 from lock_build.sync.bytecode import Source
 
-__all__ = ["RecordingDestination", "record_entries", "root_is_purelib"]
+__all__ = ["RecordingDestination", "record_entries", "root_is_purelib", "unpack"]
 
 # Big enough that most files are one read and one write, small enough for a big .so.
 _CHUNK = 1024 * 1024
@@ -116,3 +117,30 @@ def root_is_purelib(source: WheelFile) -> bool:
 def record_entries(source: WheelFile) -> list[RecordEntry]:
     rows = parse_record_file(source.read_dist_info("RECORD").splitlines())
     return [RecordEntry.from_elements(*row) for row in rows]
+
+
+def unpack(
+    wheel: str,
+    *,
+    scheme: dict[str, str],
+    headers_base: str,
+    interpreter: str,
+    additional_metadata: dict[str, bytes],
+) -> tuple[str, list[Source]]:
+    """Install ``wheel`` into ``scheme`` (headers under ``headers_base/<distribution>``):
+    the path of its RECORD and the .py files written, in RECORD order."""
+    from installer import install
+    from installer.utils import get_launcher_kind
+
+    with WheelFile.open(Path(wheel)) as source:
+        destination = RecordingDestination(
+            scheme_dict={**scheme, "headers": os.path.join(headers_base, source.distribution)},
+            interpreter=interpreter,
+            script_kind=get_launcher_kind(),
+            bytecode_optimization_levels=(),  # the target compiles them (sync.bytecode)
+            overwrite_existing=True,  # as pip: a stray file is replaced
+        )
+        install(source, destination, additional_metadata=additional_metadata)
+        root = "purelib" if root_is_purelib(source) else "platlib"
+        record = os.path.join(scheme[root], source.dist_info_dir, "RECORD")
+    return record, destination.sources
