@@ -292,9 +292,14 @@ def test_an_installed_backend_runs_in_forked_hooks_as_in_plain_processes(
                 dist_info = prepare_metadata(
                     env, source, system, None, tmp_path / f"m{switch}{name}"
                 )
+                wheel = build_wheel(env, source, system, None, tmp_path / f"w{switch}{name}")
+                with zipfile.ZipFile(wheel) as archive:
+                    members = sorted(archive.namelist())
                 metadata[name] = (
                     [str(r) for r in requires],
                     (dist_info / "METADATA").read_text(),
+                    wheel.name,
+                    members,
                 )
             used = env._servers is not None and any(env._servers._idle.values())
         results[switch] = (metadata, used)

@@ -121,7 +121,7 @@ def command(
     resolves = not target.drop_targets or bool(
         specs or target.python_version or target.platform or target.python
     )
-    with _root_pages(settings, cache_dir, loaded, out, started=resolves) as client:
+    with _root_pages(settings, cache_dir, loaded, out, resolving=resolves) as client:
         request = _request(
             loaded,
             settings,
@@ -158,12 +158,12 @@ def command(
 
 @contextmanager
 def _root_pages(
-    settings: IndexSettings, cache_dir: Path, inputs: InputSet, console: Console, *, started: bool
+    settings: IndexSettings, cache_dir: Path, inputs: InputSet, console: Console, *, resolving: bool
 ) -> Iterator[HttpClient | None]:
     """The run's HTTP client, already fetching the pages of the projects the inputs name
     (see lock_build.index.early); None when nothing will be resolved or prefetching is
     off (then each target's compile makes its own)."""
-    if not started or not prefetch_enabled(os.environ):
+    if not resolving or not prefetch_enabled(os.environ):
         yield None
         return
     client = HttpClient(settings, cache_dir, reporter=console)
