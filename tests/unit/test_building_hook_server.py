@@ -168,3 +168,20 @@ def test_servers_are_for_linux_unless_switched_off(
     environ: dict[str, str], platform: str, enabled: bool
 ) -> None:
     assert servers_enabled(environ, platform=platform) is enabled
+
+
+def test_a_server_that_dies_before_it_is_ready_is_reaped(
+    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lock_build.building import hook_server
+
+    monkeypatch.setattr(hook_server, "_SERVER_SCRIPT", "import sys; sys.exit('no server')")
+    with pytest.raises(HookServerFailed, match="no answer"):
+        HookServer(
+            Path(sys.executable),
+            "fakebackend",
+            env=_env(world),
+            cwd=world["tmp"],
+            errors=world["tmp"] / "errors.log",
+        )
+    assert "no server" in (world["tmp"] / "errors.log").read_text()

@@ -138,7 +138,12 @@ class HookServer:
         except OSError as exc:
             self._errors.close()
             raise HookServerFailed(str(exc)) from exc
-        if self._answer().get("ready") is not True:
+        try:
+            ready = self._answer().get("ready") is True
+        except HookServerFailed:
+            self.close()  # it died before it was ready: reap it, close its log
+            raise
+        if not ready:
             self.close()
             raise HookServerFailed(f"{module} did not import in the server")
 
