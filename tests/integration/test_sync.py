@@ -573,20 +573,27 @@ def test_every_installer_compiles_bytecode_unless_told_not_to(
     assert imported.returncode == 0, imported.stderr
 
 
-def test_builtin_installer_compile_worker_dying_is_a_sync_error_and_rerun_completes(
-    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("module", "said"), [("bytecode", "compiler gone"), ("unpack_pool", "unpacker gone")]
+)
+def test_builtin_installer_worker_dying_is_a_sync_error_and_rerun_completes(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, said: str
 ) -> None:  # noqa: ANN001
-    from lock_build.sync import bytecode
+    """A compile worker or an unpack worker that dies: the sync says why, the batch stays
+    unverified in the journal, and the next sync completes it."""
+    import importlib
+
     from lock_build.sync.journal import journal_path
 
+    workers = importlib.import_module(f"lock_build.sync.{module}")
     env = venv_factory()
     lock = abi_lock(index, env.python)
     with monkeypatch.context() as patch:
-        patch.setattr(bytecode, "_WORKER_SCRIPT", "import sys; sys.exit('compiler gone')")
+        patch.setattr(workers, "_WORKER_SCRIPT", f"import sys; sys.exit({said!r})")
         with pytest.raises(SyncError) as info:
             do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
     assert "builtin failed while changing" in info.value.render()
-    assert info.value.detail is not None and "compiler gone" in info.value.detail
+    assert info.value.detail is not None and said in info.value.detail
     assert journal_path(env.python.parent.parent).is_file()  # the batch stays unverified
     do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
     assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
@@ -623,26 +630,6 @@ def test_builtin_installer_unpacks_the_same_in_worker_processes_as_in_process(
         )
         assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
     assert trees[1] == trees[2]
-
-
-def test_builtin_installer_unpack_worker_dying_is_a_sync_error_and_rerun_completes(
-    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: ANN001
-    from lock_build.sync import unpack_pool
-    from lock_build.sync.journal import journal_path
-
-    env = venv_factory()
-    lock = abi_lock(index, env.python)
-    with monkeypatch.context() as patch:
-        patch.setattr(unpack_pool, "_WORKER_SCRIPT", "import sys; sys.exit('unpacker gone')")
-        with pytest.raises(SyncError) as info:
-            do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
-    assert "builtin failed while changing" in info.value.render()
-    assert info.value.detail is not None and "unpacker gone" in info.value.detail
-    assert journal_path(env.python.parent.parent).is_file()  # the batch stays unverified
-    do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=2)
-    assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
-    assert not journal_path(env.python.parent.parent).exists()
 
 
 def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(

@@ -53,6 +53,16 @@ def _env(world: dict[str, Path]) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(world["lib"])}
 
 
+def _server(world: dict[str, Path], module: str = "fakebackend") -> HookServer:
+    return HookServer(
+        Path(sys.executable),
+        module,
+        env=_env(world),
+        cwd=world["tmp"],
+        errors=world["tmp"] / "errors.log",
+    )
+
+
 def _run(server: HookServer, world: dict[str, Path], hook: str) -> tuple[int, dict]:
     import json
 
@@ -68,13 +78,7 @@ def _run(server: HookServer, world: dict[str, Path], hook: str) -> tuple[int, di
 
 
 def test_each_hook_runs_in_a_fresh_child_of_the_imported_backend(world: dict[str, Path]) -> None:
-    server = HookServer(
-        Path(sys.executable),
-        "fakebackend",
-        env=_env(world),
-        cwd=world["tmp"],
-        errors=world["tmp"] / "errors.log",
-    )
+    server = _server(world)
     try:
         first_status, first = _run(server, world, "get_requires_for_build_wheel")
         second_status, second = _run(server, world, "prepare_metadata_for_build_wheel")
@@ -101,13 +105,7 @@ def test_each_hook_runs_in_a_fresh_child_of_the_imported_backend(world: dict[str
 
 
 def test_exit_statuses_are_the_hooks_own(world: dict[str, Path]) -> None:
-    server = HookServer(
-        Path(sys.executable),
-        "fakebackend",
-        env=_env(world),
-        cwd=world["tmp"],
-        errors=world["tmp"] / "errors.log",
-    )
+    server = _server(world)
     try:
         assert _run(server, world, "fail")[0] == 3
         assert _run(server, world, "crash")[0] == 1
@@ -119,13 +117,7 @@ def test_exit_statuses_are_the_hooks_own(world: dict[str, Path]) -> None:
 
 def test_a_backend_that_does_not_import_means_no_server(world: dict[str, Path]) -> None:
     with pytest.raises(HookServerFailed):
-        HookServer(
-            Path(sys.executable),
-            "broken_backend",
-            env=_env(world),
-            cwd=world["tmp"],
-            errors=world["tmp"] / "errors.log",
-        )
+        _server(world, "broken_backend")
     assert "no such backend" in (world["tmp"] / "errors.log").read_text()
     servers = HookServers(
         Path(sys.executable), env=_env(world), cwd=world["tmp"], errors=world["tmp"] / "e2.log"
@@ -177,11 +169,5 @@ def test_a_server_that_dies_before_it_is_ready_is_reaped(
 
     monkeypatch.setattr(hook_server, "_SERVER_SCRIPT", "import sys; sys.exit('no server')")
     with pytest.raises(HookServerFailed, match="no answer"):
-        HookServer(
-            Path(sys.executable),
-            "fakebackend",
-            env=_env(world),
-            cwd=world["tmp"],
-            errors=world["tmp"] / "errors.log",
-        )
+        _server(world)
     assert "no server" in (world["tmp"] / "errors.log").read_text()

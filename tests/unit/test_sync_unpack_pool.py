@@ -48,7 +48,7 @@ def test_a_pool_unpacks_and_reports_a_bad_wheel_without_stopping(tmp_path: Path)
         "scheme": _scheme(tmp_path / "t"),
         "headers_base": str(tmp_path / "inc"),
         "interpreter": "/usr/bin/python3",
-        "metadata": {},
+        "additional_metadata": {},
     }
     with UnpackPool(workers=2, env=os.environ) as pool:
         futures = [pool.submit(str(w), **job) for w in (*wheels, bad)]
@@ -74,7 +74,7 @@ def test_a_worker_that_dies_fails_its_wheels_with_its_output(
             scheme=_scheme(tmp_path / "t"),
             headers_base=str(tmp_path / "inc"),
             interpreter="/usr/bin/python3",
-            metadata={},
+            additional_metadata={},
         )
         with pytest.raises(UnpackFailed) as info:
             future.result()
@@ -95,6 +95,6 @@ def test_a_module_in_the_working_directory_does_not_shadow_the_workers_own(
             scheme=_scheme(tmp_path / "t"),
             headers_base=str(tmp_path / "inc"),
             interpreter="/usr/bin/python3",
-            metadata={},
+            additional_metadata={},
         ).result()
     assert Path(record).is_file()

@@ -17,16 +17,14 @@ the same wheels submitted in the same order give the same bytes, run after run.
 
 from __future__ import annotations
 
-import json
 import queue
-import subprocess
-import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+
+from lock_build.sync.line_worker import LineWorker
 
 # Run by the target interpreter (any Python 3 it may be: keep the syntax old). One JSON
 # list of .py paths per input line; per output line, one JSON list of [source, .pyc] for
@@ -102,30 +100,20 @@ class CompilePool:
         self._python = python
         self._queues: list[queue.SimpleQueue[_Job | None]] = []
         self._assigned: list[int] = []  # source bytes given to each worker so far
-        self._processes: list[tuple[subprocess.Popen[str], IO[str]]] = []
+        self._workers: list[LineWorker] = []
         self._threads: list[threading.Thread] = []
         try:
             for _ in range(max(1, workers)):
-                errors: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-                process = subprocess.Popen(
-                    [str(python), "-I", "-c", _WORKER_SCRIPT],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=errors,
-                    text=True,
-                    encoding="utf-8",
-                    env=env,
-                )
-                self._processes.append((process, errors))
+                self._workers.append(LineWorker([str(python), "-I", "-c", _WORKER_SCRIPT], env=env))
                 self._queues.append(queue.SimpleQueue())
                 self._assigned.append(0)
         except OSError as exc:
             self.close()
             raise CompileFailed(f"{python} -c <compile worker>", str(exc)) from exc
-        for (process, errors), jobs in zip(self._processes, self._queues, strict=True):
+        for worker, jobs in zip(self._workers, self._queues, strict=True):
             thread = threading.Thread(
                 target=self._serve,
-                args=(process, errors, jobs),
+                args=(worker, jobs),
                 name="lock-build-compile",
                 daemon=True,
             )
@@ -159,65 +147,40 @@ class CompilePool:
             jobs.put(None)
         for thread in self._threads:
             thread.join()
-        for process, errors in self._processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            errors.close()
+        for worker in self._workers:
+            worker.close()
         self._threads.clear()
-        self._processes.clear()
+        self._workers.clear()
         self._queues.clear()
 
     def _kill(self) -> None:
-        for process, _errors in self._processes:
-            if process.poll() is None:
-                process.kill()
+        for worker in self._workers:
+            worker.kill()
 
-    def _serve(
-        self,
-        process: subprocess.Popen[str],
-        errors: IO[str],
-        jobs: queue.SimpleQueue[_Job | None],
-    ) -> None:
-        assert process.stdin is not None and process.stdout is not None
+    def _serve(self, worker: LineWorker, jobs: queue.SimpleQueue[_Job | None]) -> None:
         failure: CompileFailed | None = None
         while (job := jobs.get()) is not None:
             batch, future = job
             if failure is None:
                 try:
-                    process.stdin.write(json.dumps(batch) + "\n")
-                    process.stdin.flush()
-                    written = _reply(process.stdout.readline())
+                    written = _reply(worker.ask(batch))
                 except (OSError, ValueError) as exc:
-                    failure = self._failure(process, errors, exc)
+                    failure = CompileFailed(
+                        f"{self._python} -c <compile worker>", worker.why_stopped(exc)
+                    )
                 else:
                     future.set_result(written)
                     continue
             future.set_exception(failure)
-        try:
-            process.stdin.close()
-        except OSError:
-            pass
-        process.wait()
-
-    def _failure(
-        self, process: subprocess.Popen[str], errors: IO[str], exc: Exception
-    ) -> CompileFailed:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        errors.seek(0)
-        detail = errors.read().strip() or str(exc)
-        return CompileFailed(f"{self._python} -c <compile worker>", detail)
+        worker.finish()
 
 
-def _reply(line: str) -> dict[str, str]:
-    value = json.loads(line)  # "" (the worker died) is a ValueError too
+def _reply(value: object) -> dict[str, str]:
     if not isinstance(value, list) or not all(
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
         for pair in value
     ):
-        raise ValueError(f"a compile worker answered {line[:200]!r}")
+        raise ValueError(f"a compile worker answered {value!r:.200}")
     return {source: pyc for source, pyc in value}
 
 

@@ -557,7 +557,7 @@ class BuiltinInstaller:
     def _submit(
         self, wheel: LocalWheel, unpackers: UnpackPool
     ) -> Future[tuple[str, tuple[Source, ...]]]:
-        return unpackers.submit(**self._unpack_job(wheel), metadata=_METADATA)
+        return unpackers.submit(**self._unpack_job(wheel), additional_metadata=_METADATA)
 
     def _unpacked(
         self, wheel: LocalWheel, future: Future[tuple[str, tuple[Source, ...]]]

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import json
 import queue
-import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import IO, Any
 
 from lock_build.sync.bytecode import Source
+from lock_build.sync.line_worker import LineWorker
 
 __all__ = ["UnpackFailed", "UnpackPool", "serve"]
 
@@ -82,28 +81,20 @@ class UnpackPool:
 
     def __init__(self, *, workers: int, env: Mapping[str, str]) -> None:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._processes: list[tuple[subprocess.Popen[str], IO[str]]] = []
+        self._workers: list[LineWorker] = []
         self._threads: list[threading.Thread] = []
         try:
             for _ in range(max(1, workers)):
-                errors: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-                process = subprocess.Popen(
-                    # -P: the working directory (a checkout) is not on the path.
-                    [sys.executable, "-P", "-c", _WORKER_SCRIPT],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=errors,
-                    text=True,
-                    encoding="utf-8",
-                    env=dict(env),
+                # -P: the working directory (a checkout) is not on the path.
+                self._workers.append(
+                    LineWorker([sys.executable, "-P", "-c", _WORKER_SCRIPT], env=env)
                 )
-                self._processes.append((process, errors))
         except OSError as exc:
             self.close()
             raise UnpackFailed(f"cannot start an unpack worker ({exc})") from exc
-        for process, errors in self._processes:
+        for worker in self._workers:
             thread = threading.Thread(
-                target=self._serve, args=(process, errors), name="lock-build-unpack", daemon=True
+                target=self._serve, args=(worker,), name="lock-build-unpack", daemon=True
             )
             thread.start()
             self._threads.append(thread)
@@ -115,7 +106,7 @@ class UnpackPool:
         scheme: Mapping[str, str],
         headers_base: str,
         interpreter: str,
-        metadata: Mapping[str, bytes],
+        additional_metadata: Mapping[str, bytes],
     ) -> Future[tuple[str, tuple[Source, ...]]]:
         """Queue ``wheel``; the future's result: its RECORD's path and the .py files written."""
         job = {
@@ -123,7 +114,7 @@ class UnpackPool:
             "scheme": dict(scheme),
             "headers_base": headers_base,
             "interpreter": interpreter,
-            "metadata": {key: value.decode() for key, value in metadata.items()},
+            "metadata": {key: value.decode() for key, value in additional_metadata.items()},
         }
         future: Future[tuple[str, tuple[Source, ...]]] = Future()
         self._jobs.put((job, future))
@@ -135,19 +126,15 @@ class UnpackPool:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
-        for process, errors in self._processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            errors.close()
+        for worker in self._workers:
+            worker.close()
         self._threads.clear()
-        self._processes.clear()
+        self._workers.clear()
 
     def kill(self) -> None:
         """Stop the workers now (interrupted, or another wheel failed)."""
-        for process, _errors in self._processes:
-            if process.poll() is None:
-                process.kill()
+        for worker in self._workers:
+            worker.kill()
 
     def __enter__(self) -> UnpackPool:
         return self
@@ -157,8 +144,7 @@ class UnpackPool:
             self.kill()
         self.close()
 
-    def _serve(self, process: subprocess.Popen[str], errors: IO[str]) -> None:
-        assert process.stdin is not None and process.stdout is not None
+    def _serve(self, worker: LineWorker) -> None:
         broken: UnpackFailed | None = None
         while (job := self._jobs.get()) is not None:
             request, future = job
@@ -166,20 +152,13 @@ class UnpackPool:
                 future.set_exception(broken)
                 continue
             try:
-                process.stdin.write(json.dumps(request) + "\n")
-                process.stdin.flush()
-                reply = json.loads(process.stdout.readline())  # "" (it died): ValueError
-                future.set_result(_result(reply))
+                future.set_result(_result(worker.ask(request)))
             except UnpackFailed as exc:
                 future.set_exception(exc)
             except (OSError, ValueError, TypeError, KeyError) as exc:
-                broken = _died(process, errors, exc)
+                broken = UnpackFailed("an unpack worker stopped", worker.why_stopped(exc))
                 future.set_exception(broken)
-        try:
-            process.stdin.close()
-        except OSError:
-            pass
-        process.wait()
+        worker.finish()
 
 
 def _result(reply: Any) -> tuple[str, tuple[Source, ...]]:
@@ -190,11 +169,3 @@ def _result(reply: Any) -> tuple[str, tuple[Source, ...]]:
     if not isinstance(record, str):
         raise TypeError(f"an unpack worker answered {reply!r:.200}")
     return record, sources
-
-
-def _died(process: subprocess.Popen[str], errors: IO[str], exc: Exception) -> UnpackFailed:
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-    errors.seek(0)
-    return UnpackFailed("an unpack worker stopped", errors.read().strip() or str(exc))
