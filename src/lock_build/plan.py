@@ -57,6 +57,7 @@ class FetchStep:
     filename: str
     url: str
     sha256: str | None
+    size: int | None = None  # as the lock says (to fetch the biggest first)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -302,6 +303,7 @@ def _add_fetch(
             filename=file.filename,
             url=file.url,
             sha256=file.sha256,
+            size=file.size,
         ),
     )
 

@@ -21,6 +21,7 @@ from lock_build.errors import BuildError, SyncError, TargetError
 from lock_build.lockfile import write_lock
 from lock_build.sync import sync
 from lock_build.sync.inspect import inspect_environment
+from lock_build.sync.staging import STAGING_PREFIX
 
 IMPORT_ABI = (
     "import abiprov, abiext, abiext._built_against as b; "
@@ -632,17 +633,43 @@ def test_builtin_installer_unpacks_the_same_in_worker_processes_as_in_process(
     assert trees[1] == trees[2]
 
 
+@pytest.mark.parametrize("jobs", [1, 2], ids=["in-place", "staged"])
 def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(
-    index, venv_factory, tmp_path: Path
+    index, venv_factory, tmp_path: Path, jobs: int
 ) -> None:  # noqa: ANN001
+    """In place (-j 1) the check comes before unpacking; staged (-j 2), before anything is
+    moved in, and the staging area is gone after."""
     one = index.add_wheel("clash-one", "1.0", files={"common/util.py": "WHO = 'one'\n"})
     two = index.add_wheel("clash-two", "1.0", files={"common/util.py": "WHO = 'two'\n"})
     env = venv_factory()
     lock = make_lock(env.python, [wheel_pkg(index, one), wheel_pkg(index, two)])
     with pytest.raises(SyncError, match=r"clash_one-1\.0.*clash_two-1\.0.*common/util\.py"):
-        do_sync(lock, env, tmp_path / "cache", installer="builtin")
+        do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=jobs)
     assert env.freeze() == {}
     assert not (env.site_packages / "common").exists()
+    prefix = env.python.parent.parent
+    assert not [p.name for p in prefix.iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+
+def test_builtin_installer_stages_a_venvs_wheels_and_leaves_no_staging_behind(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """-j 2 into a venv: every wheel is unpacked in the staging area, then moved in; the
+    area is gone after the sync."""
+    from lock_build.sync import staging
+
+    moved: list[int] = []
+    move_in = staging.StagingArea.move_in
+    monkeypatch.setattr(
+        staging.StagingArea, "move_in", lambda self, i: (moved.append(i), move_in(self, i))[1]
+    )
+    env = venv_factory()
+    do_sync(abi_lock(index, env.python), env, tmp_path / "cache", installer="builtin", jobs=2)
+    assert sorted(moved) == [0, 1, 2]
+    assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+    prefix = env.python.parent.parent
+    assert not [p.name for p in prefix.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    assert Path(env.run("-c", "import other; print(other.__cached__)").stdout.strip()).is_file()
 
 
 # -- the wheel must be what compile locked ---------------------------------------------

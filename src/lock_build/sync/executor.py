@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from lock_build.inputs.pip_config import load_index_settings
 from lock_build.interrupts import Terminated
 from lock_build.lockfile import Lock
 from lock_build.lockfile.sources import SourcePolicy
-from lock_build.plan import BuildStep, FetchStep, InstalledDist, Plan, target_key
+from lock_build.plan import BuildStep, FetchStep, InstalledDist, InstallStep, Plan, target_key
 from lock_build.redaction import redact
 from lock_build.reporting import NULL_REPORTER, Building, Fetching, Installing, Reporter
 from lock_build.settings import IndexSettings
@@ -151,8 +151,17 @@ def sync(
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
+    # The installer may start on each wheel as it arrives (the builtin one unpacks it
+    # beside the environment, see sync.staging): wheels the plan installs as they are.
+    ready = {s.wheel: s for s in plan.install if s.wheel and not s.built}
+
+    def arrived(filename: str, path: Path) -> None:
+        if filename in ready and len(plan.install) > 1:
+            tool.stage(_locked_wheel(ready[filename], path))
+
+    abandon = True
     try:
-        files = _fetch_all(plan.fetch, cache_dir, settings, report, jobs)
+        files = _fetch_all(plan.fetch, cache_dir, settings, report, jobs, on_file=arrived)
         built, reused = _build_all(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
@@ -166,7 +175,9 @@ def sync(
         journal.begin(state.prefix, batch)
         _apply(plan, state, tool, wheels, report)
         journal.finish(state.prefix)
+        abandon = False
     finally:
+        tool.close(abandon=abandon)
         shutil.rmtree(work, ignore_errors=True)
 
     after = prepared.plan_for(inspect_environment(python, cache_dir=cache_dir).installed)
@@ -247,8 +258,10 @@ def _fetch_all(
     settings: IndexSettings,
     report: Reporter,
     jobs: int,
+    on_file: Callable[[str, Path], None] = lambda name, path: None,
 ) -> dict[str, Path]:
-    """filename -> verified local file. Artifacts are cached by sha256.
+    """filename -> verified local file. Artifacts are cached by sha256; ``on_file`` is
+    told of each verified file as soon as it is there (cached, or downloaded).
 
     Each download streams into a temporary file beside its destination while it is
     hashed; only a file whose sha256 is the lock's is moved into the cache
@@ -269,6 +282,7 @@ def _fetch_all(
         dest = store / step.sha256[:2] / step.sha256 / step.filename
         if dest.is_file() and _sha256_of(dest) == step.sha256:
             found[step.filename] = dest
+            on_file(step.filename, dest)
         else:
             missing.append((step, dest))
     if not missing:
@@ -284,13 +298,18 @@ def _fetch_all(
         client.download(step.url, dest, step.sha256)
         return step.filename, dest
 
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(8, jobs * 2))) as pool:
-            for filename, path in pool.map(one, missing):
+            # Biggest first: the last to arrive is then a small one, and the biggest
+            # wheel (the longest to unpack) is the first the installer can start on.
+            missing.sort(key=lambda item: -(item[0].size or 0))
+            for future in as_completed([pool.submit(one, item) for item in missing]):
+                filename, path = future.result()
                 done += 1
                 found[filename] = path
+                on_file(filename, path)
                 report.fetching(
                     Fetching(kind="file", subject=filename, done=done, total=len(missing))
                 )
@@ -489,6 +508,12 @@ def _source_tree(step: BuildStep, files: Mapping[str, Path], dest: Path, lock_di
 # --- check and install ------------------------------------------------------------------
 
 
+def _locked_wheel(step: InstallStep, path: Path) -> LocalWheel:
+    """The lock's wheel for ``step`` (not built here), verified at ``path``."""
+    assert step.sha256 is not None
+    return LocalWheel(name=step.name, version=str(step.version), path=path, sha256=step.sha256)
+
+
 def _install_set(
     plan: Plan, lock: Lock, files: Mapping[str, Path], built: Mapping[str, Path]
 ) -> list[LocalWheel]:
@@ -499,15 +524,8 @@ def _install_set(
     for step in plan.install:
         key = f"{step.name}=={step.version}"
         if not step.built:
-            assert step.wheel is not None and step.sha256 is not None
-            wheels.append(
-                LocalWheel(
-                    name=step.name,
-                    version=str(step.version),
-                    path=files[step.wheel],
-                    sha256=step.sha256,
-                )
-            )
+            assert step.wheel is not None
+            wheels.append(_locked_wheel(step, files[step.wheel]))
             continue
         wheel = built[key]
         stamp = read_wheel_stamp(wheel) or {}

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from lock_build.sync.bytecode import CompilePool, Source
+    from lock_build.sync.staging import StagingArea
     from lock_build.sync.unpack_pool import UnpackPool
 
 InstallerName = Literal["pip", "uv", "builtin"]
@@ -88,9 +89,16 @@ class Installer(Protocol):
 
     def spared(self) -> tuple[str, ...]: ...
 
+    def stage(self, wheel: LocalWheel) -> None:
+        """``wheel`` is verified and will be installed: work that changes nothing in the
+        environment may start on it now (while the rest downloads)."""
+
     def install(self, wheels: Sequence[LocalWheel]) -> None: ...
 
     def uninstall(self, names: Sequence[str]) -> None: ...
+
+    def close(self, *, abandon: bool = False) -> None:
+        """Let go of what :meth:`stage` started; ``abandon``: the sync failed."""
 
 
 def _quiet_environ() -> dict[str, str]:
@@ -151,6 +159,12 @@ class PipInstaller:
 
     def spared(self) -> tuple[str, ...]:
         return _SPARED["pip"]
+
+    def stage(self, wheel: LocalWheel) -> None:
+        pass  # pip takes the wheels all at once
+
+    def close(self, *, abandon: bool = False) -> None:
+        pass
 
     def install(self, wheels: Sequence[LocalWheel]) -> None:
         if not wheels:
@@ -219,6 +233,12 @@ class UvInstaller:
 
     def spared(self) -> tuple[str, ...]:
         return _SPARED["uv"]
+
+    def stage(self, wheel: LocalWheel) -> None:
+        pass  # uv takes the wheels all at once
+
+    def close(self, *, abandon: bool = False) -> None:
+        pass
 
     def install(self, wheels: Sequence[LocalWheel]) -> None:
         if not wheels:
@@ -312,6 +332,10 @@ class BuiltinInstaller:
     itself as the installer). Files that two wheels would both write (with different
     contents) are an error before anything is written. Replacing an installed version
     and removing packages is left to the target's pip.
+
+    With ``jobs`` > 1, a virtual environment's wheels are unpacked into a staging area in
+    its prefix as soon as each is downloaded (:meth:`stage`), and moved in once every
+    wheel has been checked (see sync.staging).
     """
 
     name = "builtin"
@@ -336,6 +360,12 @@ class BuiltinInstaller:
         # The target's scheme, asked for when there is something to install (a sync with
         # nothing to do does not start the interpreter for it).
         self._layout: _Layout | None = None
+        # Staging (see stage()): the area, the workers unpacking into it, and each staged
+        # wheel's number there and pending result. _staging_tried: decided once.
+        self._area: StagingArea | None = None
+        self._stagers: UnpackPool | None = None
+        self._staged: dict[Path, tuple[int, Future[tuple[str, tuple[Source, ...]]]]] = {}
+        self._staging_tried = False
 
     def _target(self) -> _Layout:
         if self._layout is None:
@@ -367,9 +397,68 @@ class BuiltinInstaller:
         if names:
             self._pip_installer().uninstall(names)
 
+    def stage(self, wheel: LocalWheel) -> None:
+        """Start unpacking ``wheel`` into the staging area, where this installer stages;
+        :meth:`install` moves it in after the checks."""
+        area = self._staging_area()
+        if area is None or self._stagers is None or wheel.path in self._staged:
+            return
+        index = len(self._staged)
+        scheme, headers = self._layout_scheme()
+        future = self._stagers.submit(
+            str(wheel.path),
+            scheme=area.staged(index, scheme),
+            headers_base=area.staged(index, {"headers": headers})["headers"],
+            interpreter=str(self.python),
+            additional_metadata=_METADATA,
+        )
+        self._staged[wheel.path] = (index, future)
+
+    def close(self, *, abandon: bool = False) -> None:
+        if self._stagers is not None:
+            if abandon:
+                self._stagers.kill()
+            self._stagers.close()
+            self._stagers = None
+        if self._area is not None:
+            self._area.remove()
+            self._area = None
+
+    def _staging_area(self) -> StagingArea | None:
+        """The staging area, made with its workers on first use; None where this installer
+        unpacks in place (one job, not a venv, a scheme renames cannot reach)."""
+        if self._staging_tried:
+            return self._area
+        self._staging_tried = True
+        if self._jobs < 2:
+            return None
+        from lock_build.sync.staging import StagingArea
+        from lock_build.sync.unpack_pool import UnpackFailed, UnpackPool
+
+        try:
+            target = self._target()
+        except InstallFailed:
+            return None  # install() asks again and reports it
+        if not target.venv:
+            return None
+        scheme, headers = self._layout_scheme()
+        area = StagingArea.create(target.prefix, [*scheme.values(), headers])
+        if area is None:
+            return None
+        try:
+            self._stagers = UnpackPool(workers=self._jobs, env=os.environ)
+        except UnpackFailed:
+            area.remove()
+            return None
+        self._area = area
+        return area
+
     def install(self, wheels: Sequence[LocalWheel]) -> None:
         if not wheels:
             return
+        if len(wheels) > 1 or self._staged:
+            for wheel in wheels:  # what was not staged while downloading (built, cached)
+                self.stage(wheel)
         # The compile and unpack workers start first: their start-up overlaps the checks.
         pool = self._compile_pool()
         with pool or contextlib.nullcontext(), self._unpack_pool(len(wheels)) as unpackers:
@@ -399,7 +488,11 @@ class BuiltinInstaller:
     @contextlib.contextmanager
     def _unpack_pool(self, count: int) -> Iterator[UnpackPool | None]:
         """Worker processes to unpack in (see sync.unpack_pool); None for one job or wheel:
-        then this process unpacks, one wheel after the other."""
+        then this process unpacks, one wheel after the other. The staging workers, if
+        staging: close() ends them."""
+        if self._stagers is not None:
+            yield self._stagers
+            return
         workers = min(self._jobs, count)
         if workers < 2:
             yield None
@@ -439,7 +532,7 @@ class BuiltinInstaller:
             stream = ((i, self._unpack_here(wheel)) for i, wheel in enumerate(order))
         else:
             futures: dict[Future[tuple[str, tuple[Source, ...]]], int] = {
-                self._submit(wheel, unpackers): i for i, wheel in enumerate(order)
+                self._future_of(wheel, unpackers): i for i, wheel in enumerate(order)
             }
             stream = (
                 (futures[f], self._unpacked(order[futures[f]], f)) for f in as_completed(futures)
@@ -448,6 +541,7 @@ class BuiltinInstaller:
             unpacked[position] = finished
             self._reporter.installing(Installing(step="unpack", total=len(wheels), done=done))
             while (one := unpacked.pop(len(results), None)) is not None:
+                one = self._moved_in(order[len(results)], one)
                 results.append(
                     _Installed(
                         record=one.record,
@@ -554,10 +648,33 @@ class BuiltinInstaller:
             raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
         return _Unpacked(record=Path(record), sources=tuple(sources))
 
-    def _submit(
+    def _future_of(
         self, wheel: LocalWheel, unpackers: UnpackPool
     ) -> Future[tuple[str, tuple[Source, ...]]]:
+        """The staged wheel's pending result, or ``wheel`` sent to be unpacked in place."""
+        if wheel.path in self._staged:
+            return self._staged[wheel.path][1]
         return unpackers.submit(**self._unpack_job(wheel), additional_metadata=_METADATA)
+
+    def _moved_in(self, wheel: LocalWheel, unpacked: _Unpacked) -> _Unpacked:
+        """A staged wheel moved into the environment, with its final paths; a wheel
+        unpacked in place as it is."""
+        if self._area is None or wheel.path not in self._staged:
+            return unpacked
+        from lock_build.sync.bytecode import Source
+
+        area, index = self._area, self._staged[wheel.path][0]
+        try:
+            area.move_in(index)
+            return _Unpacked(
+                record=Path(area.final(index, str(unpacked.record))),
+                sources=tuple(
+                    Source(path=area.final(index, source.path), size=source.size)
+                    for source in unpacked.sources
+                ),
+            )
+        except (OSError, ValueError) as exc:
+            raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
 
     def _unpacked(
         self, wheel: LocalWheel, future: Future[tuple[str, tuple[Source, ...]]]

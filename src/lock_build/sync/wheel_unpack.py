@@ -46,6 +46,12 @@ def _umask() -> int:
     return mask
 
 
+def _write_all(handle: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(handle, view) :]
+
+
 class RecordingDestination(SchemeDictionaryDestination):
     """Writes a wheel's files as installer does, faster; remembers the .py files it
     writes into the library directories (to compile).
@@ -62,6 +68,7 @@ class RecordingDestination(SchemeDictionaryDestination):
         self.sources: list[Source] = []
         self._made: set[str] = set()
         self._roots = {key: os.path.abspath(value) for key, value in self.scheme_dict.items()}
+        self._inside = {key: root.rstrip(os.sep) + os.sep for key, root in self._roots.items()}
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
@@ -71,8 +78,9 @@ class RecordingDestination(SchemeDictionaryDestination):
         root = self._roots[scheme]
         target = os.path.abspath(os.path.join(root, path))
         # The member's name is untrusted: "../" or an absolute path must not leave the
-        # scheme directory (installer's check, with strings).
-        if os.path.commonpath((root, target)) != root or target == root:
+        # scheme directory (installer's check, with strings: both are normalised and
+        # absolute, so inside means "starts with the root and a separator").
+        if not target.startswith(self._inside[scheme]):
             raise ValueError(f"Attempting to write {path} outside of the target directory")
         parent = os.path.dirname(target)
         if parent not in self._made:
@@ -85,11 +93,15 @@ class RecordingDestination(SchemeDictionaryDestination):
             raise FileExistsError(f"File already exists: {target}") from None
         digest = hashlib.new(self.hash_algorithm)
         size = 0
-        with os.fdopen(handle, "wb") as out:
+        # Plain writes on the descriptor: a buffered file object per file was a tenth of
+        # the unpacking, and each chunk is written whole anyway.
+        try:
             while chunk := stream.read(_CHUNK):
                 digest.update(chunk)
-                out.write(chunk)
+                _write_all(handle, chunk)
                 size += len(chunk)
+        finally:
+            os.close(handle)
         if is_executable:  # as pip and installer make a script executable
             os.chmod(target, 0o777 & ~_umask() | 0o111)
         encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
