@@ -616,20 +616,62 @@ def test_builtin_installer_unpacks_the_same_in_worker_processes_as_in_process(
             installer="builtin",
             jobs=jobs,
         )
-        trees[jobs] = {
-            p.relative_to(env.site_packages).as_posix(): p.read_bytes()
-            for p in env.site_packages.rglob("*")
-            if p.is_file() and p.suffix != ".pyc" and p.name != "RECORD"
-        }
-        trees[jobs]["records"] = b"".join(
-            sorted(
-                row.encode()
-                for record in env.site_packages.glob("*.dist-info/RECORD")
-                for row in record.read_text().splitlines()
-                if ".pyc," not in row  # a .pyc's bytes depend on its compile worker
-            )
-        )
+        trees[jobs] = _installed_tree(env)
         assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
+    assert trees[1] == trees[2]
+
+
+def _installed_tree(env) -> dict[str, bytes]:  # noqa: ANN001
+    tree = {
+        p.relative_to(env.site_packages).as_posix(): p.read_bytes()
+        for p in env.site_packages.rglob("*")
+        if p.is_file() and p.suffix != ".pyc" and p.name != "RECORD"
+    }
+    tree["records"] = b"".join(
+        sorted(
+            row.encode()
+            for record in env.site_packages.glob("*.dist-info/RECORD")
+            for row in record.read_text().splitlines()
+            if ".pyc," not in row  # a .pyc's bytes depend on its compile worker
+        )
+    )
+    return tree
+
+
+def test_builtin_installer_splits_a_big_wheel_between_workers_and_installs_the_same(
+    index, venv_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """A wheel with many files (here: 40, the threshold lowered) is unpacked by both
+    workers at once: the same files, bytes and RECORDs as one process unpacking it."""
+    from lock_build.sync import installers, unpack_pool, wheel_unpack
+
+    files = {f"many/mod{i:02d}.py": f"X = {i}\n" for i in range(40)}
+    lock = make_lock(
+        venv_factory("probe").python,
+        [
+            wheel_pkg(index, index.add_wheel("many", "1.0", files=files)),
+            wheel_pkg(index, index.add_wheel("few", "1.0", files={"few/a.py": "A = 1\n"})),
+        ],
+    )
+    monkeypatch.setattr(installers, "_SHARED_WHEEL_BYTES", 0)
+    monkeypatch.setattr(wheel_unpack, "SPLIT_FILES", 10)
+    shared: list[str] = []
+    submit_share = unpack_pool.UnpackPool.submit_share
+    monkeypatch.setattr(
+        unpack_pool.UnpackPool,
+        "submit_share",
+        lambda self, wheel, **k: (shared.append(Path(wheel).name), submit_share(self, wheel, **k))[
+            1
+        ],
+    )
+    trees = {}
+    for jobs in (1, 2):
+        env = venv_factory(f"jobs{jobs}")
+        do_sync(lock, env, tmp_path / f"cache{jobs}", installer="builtin", jobs=jobs)
+        assert env.freeze() == {"many": "1.0", "few": "1.0"}
+        trees[jobs] = _installed_tree(env)
+        assert len(list((env.site_packages / "many" / "__pycache__").glob("*.pyc"))) == 41
+    assert shared == ["many-1.0-py3-none-any.whl"]
     assert trees[1] == trees[2]
 
 

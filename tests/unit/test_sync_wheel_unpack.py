@@ -137,3 +137,83 @@ def test_an_existing_file_is_replaced_only_when_asked(tmp_path: Path) -> None:
     replacing = _destination(tmp_path, overwrite_existing=True)
     replacing.write_to_fs("purelib", "m.py", io.BytesIO(b"new\n"), False)
     assert (tmp_path / "purelib" / "m.py").read_text() == "new\n"
+
+
+# -- a big wheel unpacked in shares ----------------------------------------------------
+
+
+def _many_files_wheel(tmp_path: Path, count: int = 30) -> Path:
+    files = {f"big/mod{i:02d}.py": f"X = {i}\n" * (i + 1) for i in range(count)}
+    files["big/__pycache__/stale.cpython-311.pyc"] = "shipped bytecode"
+    files["big-1.0.data/scripts/big-tool"] = "#!python\nprint('big')\n"
+    return make_wheel(tmp_path / "wheels", "big", "1.0", files=files)
+
+
+def _scheme(root: Path) -> dict[str, str]:
+    return {key: str(root / key) for key in ("purelib", "platlib", "scripts", "data")}
+
+
+def test_shares_are_library_files_installer_writes_verbatim_in_balanced_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lock_build.sync import wheel_unpack
+
+    wheel = _many_files_wheel(tmp_path)
+    assert wheel_unpack.shares(wheel, 3) == []  # fewer than SPLIT_FILES
+    monkeypatch.setattr(wheel_unpack, "SPLIT_FILES", 4)
+    assert wheel_unpack.shares(wheel, 1) == []  # one worker: nothing to share
+    parts = wheel_unpack.shares(wheel, 3)
+    assert len(parts) == 2
+    shared = [name for part in parts for name, _, _ in part]
+    assert all(name.startswith("big/mod") for name in shared)  # not .dist-info, .data, pycache
+    assert len(shared) == len(set(shared)) < 31  # installer's worker keeps a run too
+    assert abs(len(parts[0]) - len(parts[1])) <= 1  # about equal work (equal small files)
+    with WheelFile.open(wheel) as source:
+        stated = {e.path: (str(e.hash_), str(e.size)) for e in record_entries(source)}
+    assert all(stated[name] == (digest, size) for part in parts for name, digest, size in part)
+
+
+@pytest.mark.filterwarnings("ignore:Skip installing")  # the shipped __pycache__ file
+def test_a_wheel_unpacked_in_shares_is_the_wheel_unpacked_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lock_build.sync import wheel_unpack
+
+    monkeypatch.setattr(wheel_unpack, "SPLIT_FILES", 4)
+    wheel = str(_many_files_wheel(tmp_path))
+    where = {"headers_base": str(tmp_path / "h"), "interpreter": "/usr/bin/python3"}
+    whole = tmp_path / "whole"
+    record, sources = wheel_unpack.unpack(
+        wheel, scheme=_scheme(whole), **where, additional_metadata={"INSTALLER": b"x\n"}
+    )
+    split = tmp_path / "split"
+    parts = wheel_unpack.shares(wheel, 2)
+    split_record, split_sources = wheel_unpack.unpack(
+        wheel,
+        scheme=_scheme(split),
+        **where,
+        additional_metadata={"INSTALLER": b"x\n"},
+        others=[name for part in parts for name, _, _ in part],
+    )
+    for part in parts:
+        written, more = wheel_unpack.unpack_share(
+            wheel, scheme=_scheme(split), **where, members=[name for name, _, _ in part]
+        )
+        assert written == part  # an honest RECORD: nothing to correct
+        wheel_unpack.correct_record(split_record, part, written)
+        split_sources += more
+    assert _tree(split) == _tree(whole)  # files, modes and RECORD bytes
+    assert Path(split_record).relative_to(split) == Path(record).relative_to(whole)
+    names = sorted(os.path.relpath(s.path, split) for s in split_sources)
+    assert names == sorted(os.path.relpath(s.path, whole) for s in sources)
+
+
+def test_a_shared_file_the_record_misstates_is_recorded_as_written(tmp_path: Path) -> None:
+    from lock_build.sync import wheel_unpack
+
+    record = tmp_path / "RECORD"
+    record.write_text("a.py,sha256=good,1\nb.py,sha256=lie,2\nRECORD,,\n")
+    stated = [("a.py", "sha256=good", "1"), ("b.py", "sha256=lie", "2")]
+    written = [("a.py", "sha256=good", "1"), ("b.py", "sha256=real", "5")]
+    wheel_unpack.correct_record(str(record), stated, written)
+    assert record.read_text() == "a.py,sha256=good,1\nb.py,sha256=real,5\nRECORD,,\n"

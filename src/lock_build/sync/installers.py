@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from lock_build.sync.bytecode import CompilePool, Source
     from lock_build.sync.staging import StagingArea
     from lock_build.sync.unpack_pool import UnpackPool
+    from lock_build.sync.wheel_unpack import Share
 
 InstallerName = Literal["pip", "uv", "builtin"]
 
@@ -366,6 +367,9 @@ class BuiltinInstaller:
         self._stagers: UnpackPool | None = None
         self._staged: dict[Path, tuple[int, Future[tuple[str, tuple[Source, ...]]]]] = {}
         self._staging_tried = False
+        # Each wheel's files (see _targets), read when it is staged: the main thread is
+        # idle while downloads run, and the check before moving in then only compares.
+        self._read_targets: dict[Path, dict[str, str]] = {}
 
     def _target(self) -> _Layout:
         if self._layout is None:
@@ -405,14 +409,16 @@ class BuiltinInstaller:
             return
         index = len(self._staged)
         scheme, headers = self._layout_scheme()
-        future = self._stagers.submit(
-            str(wheel.path),
+        future = self._submit(
+            wheel,
+            self._stagers,
             scheme=area.staged(index, scheme),
             headers_base=area.staged(index, {"headers": headers})["headers"],
-            interpreter=str(self.python),
-            additional_metadata=_METADATA,
         )
         self._staged[wheel.path] = (index, future)
+        # A wheel that cannot be read is reported by the check, in install().
+        with contextlib.suppress(*_UNREADABLE()):
+            self._read_targets[wheel.path] = self._targets(wheel)
 
     def close(self, *, abandon: bool = False) -> None:
         if self._stagers is not None:
@@ -611,7 +617,7 @@ class BuiltinInstaller:
         owner: dict[str, tuple[str, str]] = {}
         for wheel in wheels:
             try:
-                targets = self._targets(wheel)
+                targets = self._read_targets.get(wheel.path) or self._targets(wheel)
             except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
                 raise InstallFailed(f"read {wheel.path.name}", str(exc)) from exc
             for dest, digest in targets.items():
@@ -654,7 +660,47 @@ class BuiltinInstaller:
         """The staged wheel's pending result, or ``wheel`` sent to be unpacked in place."""
         if wheel.path in self._staged:
             return self._staged[wheel.path][1]
-        return unpackers.submit(**self._unpack_job(wheel), additional_metadata=_METADATA)
+        scheme, headers = self._layout_scheme()
+        return self._submit(wheel, unpackers, scheme=scheme, headers_base=headers)
+
+    def _submit(
+        self,
+        wheel: LocalWheel,
+        unpackers: UnpackPool,
+        *,
+        scheme: dict[str, str],
+        headers_base: str,
+    ) -> Future[tuple[str, tuple[Source, ...]]]:
+        """``wheel`` queued whole, or (a big one: see wheel_unpack.shares) as installer's
+        job and shares of its library files for the other workers; one future either way."""
+        from lock_build.sync.wheel_unpack import shares
+
+        interpreter = str(self.python)
+        parts = []
+        if _size_of(wheel.path) >= _SHARED_WHEEL_BYTES:
+            with contextlib.suppress(*_UNREADABLE()):  # installer's job reports it
+                parts = shares(wheel.path, self._jobs)
+        whole = unpackers.submit(
+            str(wheel.path),
+            scheme=scheme,
+            headers_base=headers_base,
+            interpreter=interpreter,
+            additional_metadata=_METADATA,
+            others=[name for part in parts for name, _, _ in part],
+        )
+        if not parts:
+            return whole
+        pieces = [
+            unpackers.submit_share(
+                str(wheel.path),
+                scheme=scheme,
+                headers_base=headers_base,
+                interpreter=interpreter,
+                members=[name for name, _, _ in part],
+            )
+            for part in parts
+        ]
+        return _joined(whole, parts, pieces)
 
     def _moved_in(self, wheel: LocalWheel, unpacked: _Unpacked) -> _Unpacked:
         """A staged wheel moved into the environment, with its final paths; a wheel
@@ -686,6 +732,67 @@ class BuiltinInstaller:
         except UnpackFailed as exc:
             raise InstallFailed(f"install {wheel.path.name}", exc.output or exc.message) from exc
         return _Unpacked(record=Path(record), sources=sources)
+
+
+# Only a wheel this big may have enough files to share (see wheel_unpack.shares): the
+# others are not opened to count.
+_SHARED_WHEEL_BYTES = 2 * 1024 * 1024
+
+
+def _UNREADABLE() -> tuple[type[Exception], ...]:  # noqa: N802 (a constant, imported late)
+    """What reading a broken wheel raises."""
+    import zipfile
+
+    from installer.exceptions import InstallerError
+
+    return (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError)
+
+
+def _joined(
+    whole: Future[tuple[str, tuple[Source, ...]]],
+    stated: Sequence[Share],
+    pieces: Sequence[Future[tuple[Share, tuple[Source, ...]]]],
+) -> Future[tuple[str, tuple[Source, ...]]]:
+    """One future for a wheel unpacked in shares: its RECORD (corrected where a shared
+    file is not what the wheel's RECORD says) and every .py file written, installer's
+    first; the first failure if any part failed."""
+    import threading
+    from concurrent.futures import Future
+
+    from lock_build.sync.unpack_pool import UnpackFailed
+    from lock_build.sync.wheel_unpack import correct_record
+
+    joined: Future[tuple[str, tuple[Source, ...]]] = Future()
+    parts: list[Future[Any]] = [whole, *pieces]
+    left = [len(parts)]
+    lock = threading.Lock()
+
+    def finish() -> None:
+        failed = next((f.exception() for f in parts if f.exception() is not None), None)
+        if failed is not None:
+            joined.set_exception(failed)
+            return
+        record, sources = whole.result()
+        try:
+            for share, piece in zip(stated, pieces, strict=True):
+                written, more = piece.result()
+                correct_record(record, share, written)
+                sources += more
+        except OSError as exc:
+            joined.set_exception(UnpackFailed(f"cannot correct {record}: {exc}"))
+            return
+        joined.set_result((record, sources))
+
+    def one_done(_: Future[Any]) -> None:
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            finish()
+
+    for part in parts:
+        part.add_done_callback(one_done)
+    return joined
 
 
 def _size_of(path: Path) -> int:

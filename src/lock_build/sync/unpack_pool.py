@@ -19,12 +19,15 @@ import json
 import queue
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from lock_build.sync.bytecode import Source
 from lock_build.sync.line_worker import LineWorker
+
+if TYPE_CHECKING:
+    from lock_build.sync.wheel_unpack import Share
 
 __all__ = ["UnpackFailed", "UnpackPool", "serve"]
 
@@ -51,29 +54,36 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
 
     from installer.exceptions import InstallerError
 
-    from lock_build.sync.wheel_unpack import unpack
+    from lock_build.sync.wheel_unpack import unpack, unpack_share
 
     for line in requests:
         job = json.loads(line)
+        reply: dict[str, Any]
         try:
-            record, sources = unpack(
-                job["wheel"],
-                scheme=job["scheme"],
-                headers_base=job["headers_base"],
-                interpreter=job["interpreter"],
-                additional_metadata={k: v.encode() for k, v in job["metadata"].items()},
-            )
-            reply: dict[str, Any] = {
-                "record": record,
-                "sources": [[s.path, s.size] for s in sources],
+            where = {
+                "scheme": job["scheme"],
+                "headers_base": job["headers_base"],
+                "interpreter": job["interpreter"],
             }
+            if "members" in job:  # a share of a big wheel's files
+                written, sources = unpack_share(job["wheel"], **where, members=job["members"])
+                reply = {"written": written}
+            else:
+                record, sources = unpack(
+                    job["wheel"],
+                    **where,
+                    additional_metadata={k: v.encode() for k, v in job["metadata"].items()},
+                    others=job.get("others", ()),
+                )
+                reply = {"record": record}
+            reply["sources"] = [[s.path, s.size] for s in sources]
         except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
             reply = {"error": str(exc)}
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
 
 
-_Job = tuple[dict[str, Any], "Future[tuple[str, tuple[Source, ...]]]"]
+_Job = tuple[dict[str, Any], "Future[Any]"]
 
 
 class UnpackPool:
@@ -107,16 +117,41 @@ class UnpackPool:
         headers_base: str,
         interpreter: str,
         additional_metadata: Mapping[str, bytes],
+        others: Sequence[str] = (),
     ) -> Future[tuple[str, tuple[Source, ...]]]:
-        """Queue ``wheel``; the future's result: its RECORD's path and the .py files written."""
+        """Queue ``wheel``; the future's result: its RECORD's path and the .py files written.
+        The library files ``others`` are left to :meth:`submit_share` jobs."""
         job = {
             "wheel": wheel,
             "scheme": dict(scheme),
             "headers_base": headers_base,
             "interpreter": interpreter,
             "metadata": {key: value.decode() for key, value in additional_metadata.items()},
+            "others": list(others),
         }
-        future: Future[tuple[str, tuple[Source, ...]]] = Future()
+        future: Future[Any] = Future()
+        self._jobs.put((job, future))
+        return future
+
+    def submit_share(
+        self,
+        wheel: str,
+        *,
+        scheme: Mapping[str, str],
+        headers_base: str,
+        interpreter: str,
+        members: Sequence[str],
+    ) -> Future[tuple[Share, tuple[Source, ...]]]:
+        """Queue a share of ``wheel``'s library files (see wheel_unpack.shares); the
+        future's result: what was written (path, hash, size) and the .py files among it."""
+        job = {
+            "wheel": wheel,
+            "scheme": dict(scheme),
+            "headers_base": headers_base,
+            "interpreter": interpreter,
+            "members": list(members),
+        }
+        future: Future[Any] = Future()
         self._jobs.put((job, future))
         return future
 
@@ -161,11 +196,14 @@ class UnpackPool:
         worker.finish()
 
 
-def _result(reply: Any) -> tuple[str, tuple[Source, ...]]:
+def _result(reply: Any) -> tuple[str | Share, tuple[Source, ...]]:
     if isinstance(reply, dict) and isinstance(reply.get("error"), str):
         raise UnpackFailed(reply["error"])
-    record = reply["record"]
     sources = tuple(Source(path=str(path), size=int(size)) for path, size in reply["sources"])
+    if "written" in reply:
+        written = [(str(path), str(digest), str(size)) for path, digest, size in reply["written"]]
+        return written, sources
+    record = reply["record"]
     if not isinstance(record, str):
         raise TypeError(f"an unpack worker answered {reply!r:.200}")
     return record, sources
