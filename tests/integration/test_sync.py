@@ -725,11 +725,13 @@ def test_builtin_installer_stages_a_venvs_wheels_and_leaves_no_staging_behind(
     ],
     ids=["requires-dist", "version"],
 )
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_sync_refuses_a_wheel_whose_metadata_differs_from_the_lock(
-    index, venv_factory, tmp_path: Path, change: dict, message: str
+    index, venv_factory, tmp_path: Path, change: dict, message: str, jobs: int
 ) -> None:  # noqa: ANN001
     """A consistent but wrong .metadata file locked another dependency set: refused
-    before the environment changes (it used to end in a `pip check` failure)."""
+    before the environment changes (it used to end in a `pip check` failure); with -j 2
+    the wheels were already staged, and the staging area is gone."""
     from packaging.version import Version
 
     env = venv_factory()
@@ -742,7 +744,9 @@ def test_sync_refuses_a_wheel_whose_metadata_differs_from_the_lock(
     lock = make_lock(env.python, [wheel_pkg(index, index.paths["prov1"]), pkg])
 
     with pytest.raises(SyncError) as info:
-        do_sync(lock, env, tmp_path / "cache")
+        do_sync(lock, env, tmp_path / "cache", jobs=jobs)
 
     assert message in info.value.render() and "Nothing was installed" in info.value.render()
     assert env.freeze() == {}
+    prefix = env.python.parent.parent
+    assert not [p.name for p in prefix.iterdir() if p.name.startswith(STAGING_PREFIX)]

@@ -147,17 +147,21 @@ def sync(
 
     # What only a sync that changes something needs (wheel metadata checks) is imported
     # here: a sync with nothing to do starts without it.
-    from lock_build.sync.metadata_check import check_wheels
+    from lock_build.sync.metadata_check import check_wheels, wheel_problem
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=cache_dir))
     # The installer may start on each wheel as it arrives (the builtin one unpacks it
     # beside the environment, see sync.staging): wheels the plan installs as they are.
+    # Its metadata is checked then too: the main thread only waits while files download.
     ready = {s.wheel: s for s in plan.install if s.wheel and not s.built}
+    known: dict[Path, str | None] = {}
 
     def arrived(filename: str, path: Path) -> None:
         if filename in ready and len(plan.install) > 1:
-            tool.stage(_locked_wheel(ready[filename], path))
+            wheel = _locked_wheel(ready[filename], path)
+            tool.stage(wheel)
+            known[path] = wheel_problem(lock, wheel, built=False)
 
     abandon = True
     try:
@@ -166,7 +170,7 @@ def sync(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs
         )
         wheels = _install_set(plan, lock, files, built)
-        check_wheels(lock, wheels, frozenset(built))
+        check_wheels(lock, wheels, frozenset(built), known)
         # Remembered in the environment until the installer is done (see sync.journal).
         batch = journal.Journal(
             installing=tuple((canonicalize_name(w.name), w.version) for w in wheels),

@@ -10,7 +10,8 @@ and compares its name, version and Requires-Dist with the lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -36,19 +37,28 @@ def _key(requirement: Requirement) -> str:
     )
 
 
-def check_wheels(lock: Lock, wheels: Iterable[LocalWheel], built: frozenset[str]) -> None:
+def check_wheels(
+    lock: Lock,
+    wheels: Iterable[LocalWheel],
+    built: frozenset[str],
+    known: Mapping[Path, str | None] | None = None,
+) -> None:
     """Refuse, before the target changes, a wheel whose metadata is not what was locked.
 
     ``built``: ``name==version`` of wheels built from source this run; their
     Requires-Dist may legitimately differ from the sdist's (an old setup.py writes
     the build's numpy into it), so only their name and version are compared.
+    ``known``: :func:`wheel_problem` of downloaded wheels, found while the rest arrived.
     """
+    known = known or {}
     problems = []
     for wheel in wheels:
-        pkg = lock.package(canonicalize_name(wheel.name))
-        if pkg is None:
-            continue
-        problem = _compare(lock, pkg, wheel, f"{wheel.name}=={wheel.version}" in built)
+        key = f"{wheel.name}=={wheel.version}"
+        problem = (
+            known[wheel.path]
+            if wheel.path in known and key not in built
+            else wheel_problem(lock, wheel, built=key in built)
+        )
         if problem:
             problems.append(problem)
     if problems:
@@ -57,6 +67,13 @@ def check_wheels(lock: Lock, wheels: Iterable[LocalWheel], built: frozenset[str]
             hint="The index serves metadata that does not match its files; re-lock, or "
             "report it to the index.",
         )
+
+
+def wheel_problem(lock: Lock, wheel: LocalWheel, *, built: bool) -> str | None:
+    """What is wrong with ``wheel``'s metadata for ``lock`` (None: nothing, or the lock
+    does not name it); ``built``: built from source this run (see check_wheels)."""
+    pkg = lock.package(canonicalize_name(wheel.name))
+    return None if pkg is None else _compare(lock, pkg, wheel, built)
 
 
 def _compare(lock: Lock, pkg: LockedPackage, wheel: LocalWheel, built: bool) -> str | None:
@@ -84,4 +101,5 @@ def _compare(lock: Lock, pkg: LockedPackage, wheel: LocalWheel, built: bool) -> 
 
 __all__ = [
     "check_wheels",
+    "wheel_problem",
 ]
