@@ -98,3 +98,19 @@ def test_a_module_in_the_working_directory_does_not_shadow_the_workers_own(
             additional_metadata={},
         ).result()
     assert Path(record).is_file()
+
+
+def test_after_no_more_the_queued_jobs_finish_and_a_new_one_is_refused(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    job = {
+        "scheme": _scheme(tmp_path / "t"),
+        "headers_base": str(tmp_path / "inc"),
+        "interpreter": "/usr/bin/python3",
+        "additional_metadata": {},
+    }
+    with UnpackPool(workers=2, env=os.environ) as pool:
+        queued = pool.submit(str(wheel), **job)
+        pool.no_more()
+        assert Path(queued.result(timeout=60)[0]).is_file()
+        with pytest.raises(RuntimeError, match="no more jobs"):
+            pool.submit(str(wheel), **job)

@@ -540,6 +540,7 @@ class BuiltinInstaller:
             futures: dict[Future[tuple[str, tuple[Source, ...]]], int] = {
                 self._future_of(wheel, unpackers): i for i, wheel in enumerate(order)
             }
+            unpackers.no_more()
             stream = (
                 (futures[f], self._unpacked(order[futures[f]], f)) for f in as_completed(futures)
             )

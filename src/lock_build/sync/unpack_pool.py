@@ -93,6 +93,7 @@ class UnpackPool:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._workers: list[LineWorker] = []
         self._threads: list[threading.Thread] = []
+        self._ended = False  # the end of the jobs is queued (no_more)
         try:
             for _ in range(max(1, workers)):
                 # -P: the working directory (a checkout) is not on the path.
@@ -129,9 +130,7 @@ class UnpackPool:
             "metadata": {key: value.decode() for key, value in additional_metadata.items()},
             "others": list(others),
         }
-        future: Future[Any] = Future()
-        self._jobs.put((job, future))
-        return future
+        return self._queue(job)
 
     def submit_share(
         self,
@@ -151,14 +150,26 @@ class UnpackPool:
             "interpreter": interpreter,
             "members": list(members),
         }
+        return self._queue(job)
+
+    def _queue(self, job: dict[str, Any]) -> Future[Any]:
+        if self._ended:  # no worker would ever take it
+            raise RuntimeError("the unpack pool was told no more jobs would come")
         future: Future[Any] = Future()
         self._jobs.put((job, future))
         return future
 
+    def no_more(self) -> None:
+        """Nothing more will be queued: each worker ends after the jobs already queued,
+        while this process still handles their results (close() then waits less)."""
+        if not self._ended:
+            self._ended = True
+            for _ in self._threads:
+                self._jobs.put(None)
+
     def close(self) -> None:
         """Let the workers finish what is queued, then end them (killed if they hang)."""
-        for _ in self._threads:
-            self._jobs.put(None)
+        self.no_more()
         for thread in self._threads:
             thread.join()
         for worker in self._workers:
