@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from lock_build.abi import config_rules
 from lock_build.changes import summarize
 from lock_build.cli import options
 from lock_build.cli.output import Console, default_cache_dir, start
@@ -25,10 +25,7 @@ from lock_build.index.http import HttpClient
 from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
 from lock_build.inputs.pip_config import load_index_settings
 from lock_build.lockfile import Lock, check_lock_path, dumps, read_lock, write_lock
-from lock_build.locking.builds import BuildOptions, default_abi_rules
 from lock_build.locking.check import stale_reasons
-from lock_build.locking.compile import CompileRequest
-from lock_build.locking.multi import TargetsResult, compile_targets
 from lock_build.multilock import lock_for_target, without_targets
 from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
@@ -36,6 +33,13 @@ from lock_build.resolution.model import Wanted
 from lock_build.settings import IndexSettings
 from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
 from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
+
+# The resolver, the build planning and the ABI rules are imported once the root pages are
+# asked for (see _root_pages): their import then overlaps the first answers.
+if TYPE_CHECKING:
+    from lock_build.locking.builds import BuildOptions
+    from lock_build.locking.compile import CompileRequest
+    from lock_build.locking.multi import TargetsResult
 
 __all__ = ["command"]
 
@@ -146,6 +150,8 @@ def command(
         request = replace(request, target=targets[0], options_record=record)
         started = time.monotonic()
         out.status(f"Locking for {', '.join(t.describe() for t in targets)}")
+        from lock_build.locking.multi import compile_targets
+
         result = compile_targets(
             request, targets, keep_others=keep_others, reporter=out, client=client
         )
@@ -245,6 +251,8 @@ def _request(
     build: options.BuildFlags,
 ) -> CompileRequest:
     """Typed option values -> the one request the core takes."""
+    from lock_build.locking.compile import CompileRequest
+
     cwd = Path.cwd()
     existing = None if upgrade.upgrade else existing_lock  # read once, by the caller
     pins = None
@@ -429,6 +437,9 @@ def _build_options(
         equal_for.append((sdist.strip(), package.strip()))
     loaded = options.current_config()
     where = " / ".join(_display(f, Path.cwd()) for f in loaded.files) or "configuration"
+    from lock_build.abi import config_rules
+    from lock_build.locking.builds import BuildOptions, default_abi_rules
+
     abi = default_abi_rules().overridden(
         config=config_rules(loaded.abi, where=f"{where} [abi]"),
         match_runtime=flags.match_runtime,
