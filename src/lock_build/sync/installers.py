@@ -417,7 +417,7 @@ class BuiltinInstaller:
         )
         self._staged[wheel.path] = (index, future)
         # A wheel that cannot be read is reported by the check, in install().
-        with contextlib.suppress(*_UNREADABLE()):
+        with contextlib.suppress(*_unreadable_errors()):
             self._read_targets[wheel.path] = self._targets(wheel)
 
     def close(self, *, abandon: bool = False) -> None:
@@ -611,15 +611,11 @@ class BuiltinInstaller:
         return found
 
     def _check_no_shared_files(self, wheels: Sequence[LocalWheel]) -> None:
-        import zipfile
-
-        from installer.exceptions import InstallerError
-
         owner: dict[str, tuple[str, str]] = {}
         for wheel in wheels:
             try:
                 targets = self._read_targets.get(wheel.path) or self._targets(wheel)
-            except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            except _unreadable_errors() as exc:
                 raise InstallFailed(f"read {wheel.path.name}", str(exc)) from exc
             for dest, digest in targets.items():
                 if dest in owner and (not digest or owner[dest][1] != digest):
@@ -643,15 +639,11 @@ class BuiltinInstaller:
         }
 
     def _unpack_here(self, wheel: LocalWheel) -> _Unpacked:
-        import zipfile
-
-        from installer.exceptions import InstallerError
-
         from lock_build.sync.wheel_unpack import unpack
 
         try:
             record, sources = unpack(**self._unpack_job(wheel), additional_metadata=_METADATA)
-        except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        except _unreadable_errors() as exc:
             raise InstallFailed(f"install {wheel.path.name}", str(exc)) from exc
         return _Unpacked(record=Path(record), sources=tuple(sources))
 
@@ -679,7 +671,7 @@ class BuiltinInstaller:
         interpreter = str(self.python)
         parts = []
         if _size_of(wheel.path) >= _SHARED_WHEEL_BYTES:
-            with contextlib.suppress(*_UNREADABLE()):  # installer's job reports it
+            with contextlib.suppress(*_unreadable_errors()):  # installer's job reports it
                 parts = shares(wheel.path, self._jobs)
         whole = unpackers.submit(
             str(wheel.path),
@@ -740,8 +732,8 @@ class BuiltinInstaller:
 _SHARED_WHEEL_BYTES = 2 * 1024 * 1024
 
 
-def _UNREADABLE() -> tuple[type[Exception], ...]:  # noqa: N802 (a constant, imported late)
-    """What reading a broken wheel raises."""
+def _unreadable_errors() -> tuple[type[Exception], ...]:
+    """What reading a broken wheel raises (installer is imported only when installing)."""
     import zipfile
 
     from installer.exceptions import InstallerError
