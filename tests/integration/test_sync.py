@@ -621,6 +621,11 @@ def test_builtin_installer_unpacks_the_same_in_worker_processes_as_in_process(
     assert trees[1] == trees[2]
 
 
+def _staging_left(env) -> list[str]:  # noqa: ANN001
+    prefix = env.python.parent.parent
+    return [p.name for p in prefix.iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+
 def _installed_tree(env) -> dict[str, bytes]:  # noqa: ANN001
     tree = {
         p.relative_to(env.site_packages).as_posix(): p.read_bytes()
@@ -689,8 +694,7 @@ def test_builtin_installer_refuses_two_wheels_sharing_a_file_before_writing(
         do_sync(lock, env, tmp_path / "cache", installer="builtin", jobs=jobs)
     assert env.freeze() == {}
     assert not (env.site_packages / "common").exists()
-    prefix = env.python.parent.parent
-    assert not [p.name for p in prefix.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    assert not _staging_left(env)
 
 
 def test_builtin_installer_stages_a_venvs_wheels_and_leaves_no_staging_behind(
@@ -709,8 +713,7 @@ def test_builtin_installer_stages_a_venvs_wheels_and_leaves_no_staging_behind(
     do_sync(abi_lock(index, env.python), env, tmp_path / "cache", installer="builtin", jobs=2)
     assert sorted(moved) == [0, 1, 2]
     assert env.freeze() == {"abiprov": "1.0", "abiext": "1.0", "other": "1.0"}
-    prefix = env.python.parent.parent
-    assert not [p.name for p in prefix.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    assert not _staging_left(env)
     assert Path(env.run("-c", "import other; print(other.__cached__)").stdout.strip()).is_file()
 
 
@@ -748,5 +751,4 @@ def test_sync_refuses_a_wheel_whose_metadata_differs_from_the_lock(
 
     assert message in info.value.render() and "Nothing was installed" in info.value.render()
     assert env.freeze() == {}
-    prefix = env.python.parent.parent
-    assert not [p.name for p in prefix.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    assert not _staging_left(env)

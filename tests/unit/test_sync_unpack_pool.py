@@ -6,6 +6,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,16 +41,21 @@ def test_serve_answers_each_request_on_its_own_line(tmp_path: Path) -> None:
     assert "missing-1.0-py3-none-any.whl" in bad["error"]
 
 
-def test_a_pool_unpacks_and_reports_a_bad_wheel_without_stopping(tmp_path: Path) -> None:
-    wheels = [make_wheel(tmp_path / "w", f"demo{i}", "1.0") for i in range(3)]
-    bad = tmp_path / "w" / "broken-1.0-py3-none-any.whl"
-    bad.write_bytes(b"not a zip")
-    job = {
+def _pool_job(tmp_path: Path) -> dict[str, Any]:
+    """Where a pool job unpacks to, under ``tmp_path``."""
+    return {
         "scheme": _scheme(tmp_path / "t"),
         "headers_base": str(tmp_path / "inc"),
         "interpreter": "/usr/bin/python3",
         "additional_metadata": {},
     }
+
+
+def test_a_pool_unpacks_and_reports_a_bad_wheel_without_stopping(tmp_path: Path) -> None:
+    wheels = [make_wheel(tmp_path / "w", f"demo{i}", "1.0") for i in range(3)]
+    bad = tmp_path / "w" / "broken-1.0-py3-none-any.whl"
+    bad.write_bytes(b"not a zip")
+    job = _pool_job(tmp_path)
     with UnpackPool(workers=2, env=os.environ) as pool:
         futures = [pool.submit(str(w), **job) for w in (*wheels, bad)]
         records = [f.result()[0] for f in futures[:3]]
@@ -102,12 +108,7 @@ def test_a_module_in_the_working_directory_does_not_shadow_the_workers_own(
 
 def test_after_no_more_the_queued_jobs_finish_and_a_new_one_is_refused(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demo", "1.0")
-    job = {
-        "scheme": _scheme(tmp_path / "t"),
-        "headers_base": str(tmp_path / "inc"),
-        "interpreter": "/usr/bin/python3",
-        "additional_metadata": {},
-    }
+    job = _pool_job(tmp_path)
     with UnpackPool(workers=2, env=os.environ) as pool:
         queued = pool.submit(str(wheel), **job)
         pool.no_more()

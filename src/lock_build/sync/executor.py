@@ -154,11 +154,13 @@ def sync(
     # The installer may start on each wheel as it arrives (the builtin one unpacks it
     # beside the environment, see sync.staging): wheels the plan installs as they are.
     # Its metadata is checked then too: the main thread only waits while files download.
-    ready = {s.wheel: s for s in plan.install if s.wheel and not s.built}
+    # One wheel alone gains nothing from an early start.
+    several = len(plan.install) > 1
+    ready = {s.wheel: s for s in plan.install if s.wheel and not s.built} if several else {}
     known: dict[Path, str | None] = {}
 
     def arrived(filename: str, path: Path) -> None:
-        if filename in ready and len(plan.install) > 1:
+        if filename in ready:
             wheel = _locked_wheel(ready[filename], path)
             tool.stage(wheel)
             known[path] = wheel_problem(lock, wheel, built=False)

@@ -590,10 +590,10 @@ class BuiltinInstaller:
         """Destination path -> sha256 (from the wheel's RECORD, "" if none) of its files."""
         from installer.sources import WheelFile
 
-        from lock_build.sync.wheel_unpack import record_entries, root_is_purelib
+        from lock_build.sync.wheel_unpack import record_entries, root_scheme
 
         with WheelFile.open(wheel.path) as source:
-            lib = "purelib" if root_is_purelib(source) else "platlib"
+            lib = root_scheme(source)
             scheme = self._scheme(source.distribution)
             data_dir = f"{source.data_dir}/"
             found: dict[str, str] = {}

@@ -48,16 +48,16 @@ def check_wheels(
     ``built``: ``name==version`` of wheels built from source this run; their
     Requires-Dist may legitimately differ from the sdist's (an old setup.py writes
     the build's numpy into it), so only their name and version are compared.
-    ``known``: :func:`wheel_problem` of downloaded wheels, found while the rest arrived.
+    ``known``: :func:`wheel_problem` of downloaded (not built) wheels, found while the
+    rest arrived.
     """
     known = known or {}
     problems = []
     for wheel in wheels:
-        key = f"{wheel.name}=={wheel.version}"
         problem = (
             known[wheel.path]
-            if wheel.path in known and key not in built
-            else wheel_problem(lock, wheel, built=key in built)
+            if wheel.path in known
+            else wheel_problem(lock, wheel, built=f"{wheel.name}=={wheel.version}" in built)
         )
         if problem:
             problems.append(problem)

@@ -122,15 +122,10 @@ class UnpackPool:
     ) -> Future[tuple[str, tuple[Source, ...]]]:
         """Queue ``wheel``; the future's result: its RECORD's path and the .py files written.
         The library files ``others`` are left to :meth:`submit_share` jobs."""
-        job = {
-            "wheel": wheel,
-            "scheme": dict(scheme),
-            "headers_base": headers_base,
-            "interpreter": interpreter,
-            "metadata": {key: value.decode() for key, value in additional_metadata.items()},
-            "others": list(others),
-        }
-        return self._queue(job)
+        metadata = {key: value.decode() for key, value in additional_metadata.items()}
+        return self._queue(
+            wheel, scheme, headers_base, interpreter, metadata=metadata, others=list(others)
+        )
 
     def submit_share(
         self,
@@ -143,18 +138,25 @@ class UnpackPool:
     ) -> Future[tuple[Share, tuple[Source, ...]]]:
         """Queue a share of ``wheel``'s library files (see wheel_unpack.shares); the
         future's result: what was written (path, hash, size) and the .py files among it."""
+        return self._queue(wheel, scheme, headers_base, interpreter, members=list(members))
+
+    def _queue(
+        self,
+        wheel: str,
+        scheme: Mapping[str, str],
+        headers_base: str,
+        interpreter: str,
+        **what: object,
+    ) -> Future[Any]:
+        if self._ended:  # no worker would ever take it
+            raise RuntimeError("the unpack pool was told no more jobs would come")
         job = {
             "wheel": wheel,
             "scheme": dict(scheme),
             "headers_base": headers_base,
             "interpreter": interpreter,
-            "members": list(members),
+            **what,
         }
-        return self._queue(job)
-
-    def _queue(self, job: dict[str, Any]) -> Future[Any]:
-        if self._ended:  # no worker would ever take it
-            raise RuntimeError("the unpack pool was told no more jobs would come")
         future: Future[Any] = Future()
         self._jobs.put((job, future))
         return future

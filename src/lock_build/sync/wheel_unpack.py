@@ -33,6 +33,7 @@ __all__ = [
     "correct_record",
     "record_entries",
     "root_is_purelib",
+    "root_scheme",
     "shares",
     "unpack",
     "unpack_share",
@@ -160,6 +161,11 @@ def root_is_purelib(source: WheelFile) -> bool:
     return False
 
 
+def root_scheme(source: WheelFile) -> Scheme:
+    """The library directory the wheel's root goes to."""
+    return cast(Scheme, "purelib" if root_is_purelib(source) else "platlib")
+
+
 def record_entries(source: WheelFile) -> list[RecordEntry]:
     rows = parse_record_file(source.read_dist_info("RECORD").splitlines())
     return [RecordEntry.from_elements(*row) for row in rows]
@@ -206,8 +212,7 @@ def unpack(
             promised = {e.path: e for e in record_entries(source) if e.path in wanted}
         destination = _destination(source, scheme, headers_base, interpreter, promised)
         install(source, destination, additional_metadata=additional_metadata)
-        root = "purelib" if root_is_purelib(source) else "platlib"
-        record = os.path.join(scheme[root], source.dist_info_dir, "RECORD")
+        record = os.path.join(scheme[root_scheme(source)], source.dist_info_dir, "RECORD")
     return record, destination.sources
 
 
@@ -269,12 +274,12 @@ def unpack_share(
     headers_base: str,
     interpreter: str,
     members: Sequence[str],
-) -> tuple[list[tuple[str, str, str]], list[Source]]:
+) -> tuple[Share, list[Source]]:
     """Write the library files ``members`` of ``wheel`` as :func:`unpack` would: what was
     written (path, hash, size, as RECORD states them) and the .py files among them."""
     with zipfile.ZipFile(wheel) as archive:
         source = WheelFile(archive)
-        root = cast(Scheme, "purelib" if root_is_purelib(source) else "platlib")
+        root = root_scheme(source)
         destination = _destination(source, scheme, headers_base, interpreter)
         written = []
         for name in members:
