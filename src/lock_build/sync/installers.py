@@ -734,11 +734,9 @@ _SHARED_WHEEL_BYTES = 2 * 1024 * 1024
 
 def _unreadable_errors() -> tuple[type[Exception], ...]:
     """What reading a broken wheel raises (installer is imported only when installing)."""
-    import zipfile
+    from lock_build.sync.wheel_unpack import UNREADABLE
 
-    from installer.exceptions import InstallerError
-
-    return (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError)
+    return UNREADABLE
 
 
 def _joined(

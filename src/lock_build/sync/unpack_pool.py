@@ -50,11 +50,7 @@ class UnpackFailed(Exception):
 
 def serve(requests: IO[str], replies: IO[str]) -> None:
     """The worker's loop: one request per line, one reply per line, until end of input."""
-    import zipfile
-
-    from installer.exceptions import InstallerError
-
-    from lock_build.sync.wheel_unpack import unpack, unpack_share
+    from lock_build.sync.wheel_unpack import UNREADABLE, unpack, unpack_share
 
     for line in requests:
         job = json.loads(line)
@@ -77,7 +73,7 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
                 )
                 reply = {"record": record}
             reply["sources"] = [[s.path, s.size] for s in sources]
-        except (InstallerError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        except UNREADABLE as exc:
             reply = {"error": str(exc)}
         replies.write(json.dumps(reply) + "\n")
         replies.flush()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
 from installer.records import Hash, RecordEntry, parse_record_file
 from installer.sources import WheelFile
 from installer.utils import Scheme
@@ -28,6 +29,7 @@ from lock_build.sync.bytecode import Source
 
 __all__ = [
     "SPLIT_FILES",
+    "UNREADABLE",
     "Share",
     "RecordingDestination",
     "correct_record",
@@ -38,6 +40,15 @@ __all__ = [
     "unpack",
     "unpack_share",
 ]
+
+# What reading or unpacking a broken wheel raises.
+UNREADABLE: tuple[type[Exception], ...] = (
+    InstallerError,
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    KeyError,
+)
 
 # A wheel with at least this many library files is unpacked by several workers at once
 # (see shares()): in the web stack only Django's 2,900 qualify, which alone were 0.4 of
