@@ -15,6 +15,7 @@ from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
+    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
@@ -84,7 +85,7 @@ def artifact_from_filename(filename: str, url: str, **fields: object) -> Artifac
                 **fields,  # type: ignore[arg-type]
             )
         if filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
+            name, version = _parse_sdist_filename(filename)
             return Artifact(
                 filename=filename,
                 url=url,
@@ -152,6 +153,24 @@ def _parse_wheel_filename(filename: str) -> tuple[NormalizedName, Version, froze
         name, version, _build, tags = parse_wheel_filename(filename)
         return name, version, frozenset(tags)
     return _wheel_name(parts[0]), _version(parts[1]), _tags("-".join(parts[2:]))
+
+
+def _parse_sdist_filename(filename: str) -> tuple[NormalizedName, Version]:
+    """``parse_sdist_filename`` with the version memoised: a page's sdists mostly share
+    their versions with its wheels, parsed already."""
+    stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename[:-4]
+    name, dash, version = stem.rpartition("-")
+    if not dash or not name:
+        return parse_sdist_filename(filename)  # raises, with packaging's own message
+    try:
+        return _sdist_name(name), _version(version)
+    except InvalidVersion:
+        return parse_sdist_filename(filename)  # raises InvalidSdistFilename
+
+
+@functools.lru_cache(maxsize=8192)
+def _sdist_name(text: str) -> NormalizedName:
+    return canonicalize_name(text)
 
 
 @functools.lru_cache(maxsize=8192)

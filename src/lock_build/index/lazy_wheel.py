@@ -23,6 +23,7 @@ _ZIP64_LOCATOR = b"PK\x06\x07"
 _ZIP64_EOCD = b"PK\x06\x06"
 _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
+_METADATA_SUFFIX = b".dist-info/METADATA"
 
 Fetch = Callable[[int, int], bytes | None]  # inclusive byte range → bytes, None if refused
 FetchTail = Callable[[int], tuple[bytes, int] | None]  # length → (bytes, total size)
@@ -104,26 +105,31 @@ def _central_directory(data: bytes, tail_start: int, fetch: Fetch) -> tuple[int,
 
 
 def _entries(directory: bytes) -> list[_Entry]:
+    """The central directory's ``*.dist-info/METADATA`` entries (a wheel of thousands of
+    files needs only those: the others are walked over, not built)."""
     entries = []
+    walked = 0
     pos = 0
     while pos + 46 <= len(directory) and directory[pos : pos + 4] == _CENTRAL:
-        fields = struct.unpack("<4sHHHHHHIIIHHHHHII", directory[pos : pos + 46])
-        method, compressed, size = fields[4], fields[8], fields[9]
-        name_len, extra_len, comment_len, offset = fields[10], fields[11], fields[12], fields[16]
-        name_bytes = directory[pos + 46 : pos + 46 + name_len]
-        extra = directory[pos + 46 + name_len : pos + 46 + name_len + extra_len]
-        size, compressed, offset = _zip64_extra(extra, size, compressed, offset)
-        entries.append(
-            _Entry(
-                name=name_bytes.decode("utf-8", "replace"),
-                method=method,
-                compressed_size=compressed,
-                size=size,
-                header_offset=offset,
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", directory, pos + 28)
+        name_end = pos + 46 + name_len
+        walked += 1
+        if directory.endswith(_METADATA_SUFFIX, pos + 46, name_end):
+            fields = struct.unpack_from("<4sHHHHHHIIIHHHHHII", directory, pos)
+            method, compressed, size, offset = fields[4], fields[8], fields[9], fields[16]
+            extra = directory[name_end : name_end + extra_len]
+            size, compressed, offset = _zip64_extra(extra, size, compressed, offset)
+            entries.append(
+                _Entry(
+                    name=directory[pos + 46 : name_end].decode("utf-8", "replace"),
+                    method=method,
+                    compressed_size=compressed,
+                    size=size,
+                    header_offset=offset,
+                )
             )
-        )
-        pos += 46 + name_len + extra_len + comment_len
-    if not entries:
+        pos = name_end + extra_len + comment_len
+    if not walked:
         raise LazyWheelError("empty or unreadable central directory")
     return entries
 

@@ -80,13 +80,26 @@ def parse_project_page_ahead(
     if kind not in (JSON_TYPE, "application/json"):
         return parse_project_page(body, content_type, url, index, keep), {}
     files = _json_files(body, url)
-    kept = _json_artifacts(files, url, index, keep)
-    versions = frozenset(sorted({a.version for a in kept}, reverse=True)[:newest])
+    kept = _json_positioned(files, _positions(files.names, keep), url, index)
+    versions = frozenset(sorted({a.version for _, a in kept}, reverse=True)[:newest])
+    # The newest versions' files: their kept ones, and those ``keep`` skipped (wheels
+    # for other platforms), merged back into page order.
+    of_versions = version_filter(versions)
+    kept_at = {position for position, _ in kept}
+    skipped = [
+        position
+        for position, name in enumerate(files.names)
+        if position not in kept_at and of_versions(name)
+    ]
+    ordered = sorted(
+        [(position, a) for position, a in kept if a.version in versions]
+        + _json_positioned(files, skipped, url, index)
+    )
     whole: dict[Version, list[Artifact]] = {version: [] for version in versions}
-    for artifact in _json_artifacts(files, url, index, version_filter(versions)):
+    for _, artifact in ordered:
         if artifact.version in whole:
             whole[artifact.version].append(artifact)
-    return kept, {version: tuple(files) for version, files in whole.items()}
+    return tuple(a for _, a in kept), {version: tuple(fs) for version, fs in whole.items()}
 
 
 def version_filter(versions: frozenset[Version]) -> FileFilter:
@@ -217,10 +230,24 @@ def _json_entries(body: bytes, url: str) -> list[dict[str, Any]]:
 def _json_artifacts(
     files: _JsonFiles, url: str, index: str, keep: FileFilter | None
 ) -> tuple[Artifact, ...]:
+    positions = _positions(files.names, keep)
+    return tuple(a for _, a in _json_positioned(files, positions, url, index))
+
+
+def _positions(names: list[str], keep: FileFilter | None) -> list[int]:
+    if keep is None:
+        return list(range(len(names)))
+    return [position for position, name in enumerate(names) if keep(name)]
+
+
+def _json_positioned(
+    files: _JsonFiles, positions: list[int], url: str, index: str
+) -> list[tuple[int, Artifact]]:
+    """The artifacts of the entries at ``positions``, each with its position (an entry
+    that is no distribution is left out)."""
     artifacts = []
-    for position, filename in enumerate(files.names):
-        if keep is not None and not keep(filename):
-            continue
+    for position in positions:
+        filename = files.names[position]
         entry = files.entry(position)
         href = _absolute(url, entry["url"])
         hashes = entry.get("hashes") or {}
@@ -248,8 +275,8 @@ def _json_artifacts(
             metadata_sha256=_sha256(metadata.get("sha256")) if isinstance(metadata, dict) else None,
         )
         if artifact is not None:
-            artifacts.append(artifact)
-    return tuple(artifacts)
+            artifacts.append((position, artifact))
+    return artifacts
 
 
 class _Anchors(HTMLParser):

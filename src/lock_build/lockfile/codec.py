@@ -16,7 +16,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,6 +200,10 @@ def _scalar(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime):
+        offset = value.utcoffset()
+        if offset is not None and offset % timedelta(minutes=1):
+            # TOML offsets are whole minutes: tomlkit decides how such a value is written.
+            raise _NotPlain
         return value.isoformat().replace("+00:00", "Z")  # as tomlkit.item writes it
     raise _NotPlain
 

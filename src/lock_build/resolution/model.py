@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from packaging.requirements import Requirement
@@ -38,18 +38,17 @@ class Wanted:
     origin: str | None = None
     location: str = ""
     direct: DirectReference | None = None
+    # Derived once: the resolver asks for them on every pin check of a backtracking walk.
+    name: NormalizedName = field(init=False, repr=False, compare=False)
+    extras: frozenset[NormalizedName] = field(init=False, repr=False, compare=False)
+    identifier: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> NormalizedName:
-        return canonicalize_name(self.requirement.name)
-
-    @property
-    def extras(self) -> frozenset[NormalizedName]:
-        return frozenset(canonicalize_name(e) for e in self.requirement.extras)
-
-    @property
-    def identifier(self) -> str:
-        return identifier_for(self.name, self.extras)
+    def __post_init__(self) -> None:
+        name = canonicalize_name(self.requirement.name)
+        extras = frozenset(canonicalize_name(e) for e in self.requirement.extras)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "extras", extras)
+        object.__setattr__(self, "identifier", identifier_for(name, extras))
 
     @property
     def specifier(self) -> SpecifierSet:
