@@ -26,6 +26,12 @@ from lock_build.models import CoreMetadata
 _RESOLUTION_FIELDS = frozenset({"requires-dist", "requires-python"})
 
 
+def core_metadata_headers(data: bytes, source: str) -> dict[str, Any]:
+    """The raw fields of METADATA / PKG-INFO bytes (packaging's ``RawMetadata`` keys),
+    nothing parsed further; unreadable bytes are a :class:`MetadataError`."""
+    return _headers(data, source)
+
+
 def _headers(data: bytes, source: str) -> dict[str, Any]:
     try:
         raw, _unparsed = parse_email(data)
@@ -41,7 +47,11 @@ def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:
 
     ``source`` names the distribution or file in error messages.
     """
-    raw = _headers(data, source)
+    return core_metadata_from_headers(_headers(data, source), source)
+
+
+def core_metadata_from_headers(raw: dict[str, Any], source: str) -> CoreMetadata:
+    """:func:`parse_core_metadata` of headers read already (:func:`core_metadata_headers`)."""
     name, version = raw.get("name"), raw.get("version")
     if not name or not version:
         raise MetadataError(

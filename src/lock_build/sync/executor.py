@@ -167,6 +167,7 @@ def sync(
 
     abandon = True
     try:
+        tool.expect(len(ready))
         files = _fetch_all(plan.fetch, cache_dir, settings, report, jobs, on_file=arrived)
         built, reused = _build_all(
             plan, lock, files, python, cache_dir, work, lock_dir, report, jobs

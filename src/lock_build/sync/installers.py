@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,10 @@ class Installer(Protocol):
     name: str
 
     def spared(self) -> tuple[str, ...]: ...
+
+    def expect(self, count: int) -> None:
+        """``count`` wheels are about to be fetched for installing: what staging them
+        needs may start now, in the background."""
 
     def stage(self, wheel: LocalWheel) -> None:
         """``wheel`` is verified and will be installed: work that changes nothing in the
@@ -160,6 +165,9 @@ class PipInstaller:
 
     def spared(self) -> tuple[str, ...]:
         return _SPARED["pip"]
+
+    def expect(self, count: int) -> None:
+        pass
 
     def stage(self, wheel: LocalWheel) -> None:
         pass  # pip takes the wheels all at once
@@ -234,6 +242,9 @@ class UvInstaller:
 
     def spared(self) -> tuple[str, ...]:
         return _SPARED["uv"]
+
+    def expect(self, count: int) -> None:
+        pass
 
     def stage(self, wheel: LocalWheel) -> None:
         pass  # uv takes the wheels all at once
@@ -367,6 +378,9 @@ class BuiltinInstaller:
         self._stagers: UnpackPool | None = None
         self._staged: dict[Path, tuple[int, Future[tuple[str, tuple[Source, ...]]]]] = {}
         self._staging_tried = False
+        # expect() makes the area in the background; stage() waits for it under the lock.
+        self._staging_lock = threading.Lock()
+        self._staging_starter: threading.Thread | None = None
         # Each wheel's files (see _targets), read when it is staged: the main thread is
         # idle while downloads run, and the check before moving in then only compares.
         self._read_targets: dict[Path, dict[str, str]] = {}
@@ -401,6 +415,21 @@ class BuiltinInstaller:
         if names:
             self._pip_installer().uninstall(names)
 
+    def expect(self, count: int) -> None:
+        """Probe the target's scheme and start the unpack workers while the first wheels
+        download: the first to arrive is then unpacked at once."""
+        if count < 2 or self._jobs < 2 or self._staging_starter is not None:
+            return
+        self._staging_starter = threading.Thread(
+            target=self._start_staging, name="lock-build-staging", daemon=True
+        )
+        self._staging_starter.start()
+
+    def _start_staging(self) -> None:
+        # What fails here fails again where install() asks, and is reported there.
+        with contextlib.suppress(Exception):
+            self._staging_area()
+
     def stage(self, wheel: LocalWheel) -> None:
         """Start unpacking ``wheel`` into the staging area, where this installer stages;
         :meth:`install` moves it in after the checks."""
@@ -421,6 +450,8 @@ class BuiltinInstaller:
             self._read_targets[wheel.path] = self._targets(wheel)
 
     def close(self, *, abandon: bool = False) -> None:
+        if self._staging_starter is not None:
+            self._staging_starter.join()
         if self._stagers is not None:
             if abandon:
                 self._stagers.kill()
@@ -433,9 +464,13 @@ class BuiltinInstaller:
     def _staging_area(self) -> StagingArea | None:
         """The staging area, made with its workers on first use; None where this installer
         unpacks in place (one job, not a venv, a scheme renames cannot reach)."""
-        if self._staging_tried:
+        with self._staging_lock:
+            if not self._staging_tried:
+                self._staging_tried = True
+                self._area = self._new_staging_area()
             return self._area
-        self._staging_tried = True
+
+    def _new_staging_area(self) -> StagingArea | None:
         if self._jobs < 2:
             return None
         from lock_build.sync.staging import StagingArea
@@ -456,7 +491,6 @@ class BuiltinInstaller:
         except UnpackFailed:
             area.remove()
             return None
-        self._area = area
         return area
 
     def install(self, wheels: Sequence[LocalWheel]) -> None:

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from lock_build.errors import MetadataError, SyncError
 from lock_build.lockfile import Lock, LockedPackage
-from lock_build.metadata import parse_core_metadata, read_wheel_metadata
+from lock_build.metadata import (
+    core_metadata_from_headers,
+    core_metadata_headers,
+    read_wheel_metadata,
+)
 from lock_build.sync.installers import LocalWheel
 
 
@@ -35,6 +41,22 @@ def _key(requirement: Requirement) -> str:
         )
         if part
     )
+
+
+def _spelled_as_locked(raw: dict[str, Any], pkg: LockedPackage) -> bool:
+    """The wheel's name, version and every Requires-Dist written exactly as the lock
+    writes them: then they are what was locked, without parsing each requirement (the
+    lock holds ``str()`` of each; anything spelled otherwise is compared parsed)."""
+    name, version = raw.get("name"), raw.get("version")
+    if not isinstance(name, str) or canonicalize_name(name) != pkg.name:
+        return False
+    if version != str(pkg.version):
+        return False
+    try:  # a malformed Requires-Python is the full reading's to report
+        SpecifierSet(raw.get("requires_python") or "")
+    except InvalidSpecifier:
+        return False
+    return set(raw.get("requires_dist", ())) == {str(r) for r in pkg.requires_dist}
 
 
 def check_wheels(
@@ -78,7 +100,10 @@ def wheel_problem(lock: Lock, wheel: LocalWheel, *, built: bool) -> str | None:
 
 def _compare(lock: Lock, pkg: LockedPackage, wheel: LocalWheel, built: bool) -> str | None:
     try:
-        metadata = parse_core_metadata(read_wheel_metadata(wheel.path, pkg.name), wheel.path.name)
+        raw = core_metadata_headers(read_wheel_metadata(wheel.path, pkg.name), wheel.path.name)
+        if not built and _spelled_as_locked(raw, pkg):
+            return None
+        metadata = core_metadata_from_headers(raw, wheel.path.name)
     except MetadataError as exc:
         return f"{wheel.path.name} cannot be read ({exc.message})"
     if metadata.name != pkg.name:
