@@ -155,6 +155,7 @@ def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.splitlines()
     assert out == [
-        "['lock_build.cli.options', 'lock_build.cli.output', 'lock_build.cli.sync_cmd']",
+        "['lock_build.cli.collector', 'lock_build.cli.options', 'lock_build.cli.output', "
+        "'lock_build.cli.sync_cmd']",
         "False",
     ]

@@ -18,6 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from lock_build.changes import summarize
 from lock_build.cli import options
+from lock_build.cli.collector import settle
 from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import InputError, StaleError
 from lock_build.index.early import prefetch_enabled, start_root_pages
@@ -152,6 +153,7 @@ def command(
         out.status(f"Locking for {', '.join(t.describe() for t in targets)}")
         from lock_build.locking.multi import compile_targets
 
+        settle()  # every import is done: the resolution's allocations start
         result = compile_targets(
             request, targets, keep_others=keep_others, reporter=out, client=client
         )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lock_build.cli import options
+from lock_build.cli.collector import settle
 from lock_build.cli.output import Console, default_cache_dir, start
 from lock_build.errors import StaleError
 from lock_build.lockfile import find_lockfile, read_lock_cached
@@ -65,6 +66,7 @@ def command(
     )
     refuse_base_interpreter(python, os.environ, running)
     interpreter = select_interpreter(python)
+    settle()  # the lock is read: what is allocated from here on is short-lived
     result = sync(
         lock,
         lock_dir=path.resolve().parent,
