@@ -208,10 +208,14 @@ class Target:
     interpreter: Path | None = None
     # Derived from ``tags`` once: ranking wheels is the hottest loop of file selection.
     _rank: Mapping[Tag, int] = field(init=False, repr=False, compare=False)
+    # Each (marker, extras) decided once: a resolution asks about the same Requires-Dist
+    # markers many times (the prefetcher, the provider, every extra).
+    _decided: dict[tuple[str, frozenset[str]], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rank = {tag: i for i, tag in reversed(list(enumerate(self.tags)))}
         object.__setattr__(self, "_rank", rank)
+        object.__setattr__(self, "_decided", {})
 
     @property
     def marker_environment(self) -> dict[str, str]:
@@ -221,6 +225,13 @@ class Target:
         """Whether a requirement with ``marker`` applies here, for any of ``extras``."""
         if marker is None:
             return True
+        key = (str(marker), extras)
+        decided = self._decided.get(key)
+        if decided is None:
+            decided = self._decided[key] = self._evaluate(marker, extras)
+        return decided
+
+    def _evaluate(self, marker: Marker, extras: frozenset[str]) -> bool:
         env = self.marker_environment
         if not extras:
             return marker.evaluate({**env, "extra": ""})

@@ -253,3 +253,22 @@ def test_a_python_without_isolated_mode_is_still_asked_for_its_version(tmp_path:
     with pytest.raises(TargetError) as info:
         resolve_target(str(old))
     assert "is Python 2.7.18; lock-build locks for Python 3.9 or newer" in str(info.value)
+
+
+def test_each_marker_is_evaluated_once_per_set_of_extras(monkeypatch: pytest.MonkeyPatch) -> None:
+    target = resolve_target(sys.executable, python_version="3.12", platform="manylinux_2_28_x86_64")
+    marker = Marker('python_version >= "3.12" and extra == "socks"')
+    calls: list[frozenset[str]] = []
+    evaluate = Marker.evaluate
+
+    def counted(self: Marker, environment: dict[str, str] | None = None) -> bool:
+        calls.append(frozenset({environment["extra"]}) if environment else frozenset())
+        return evaluate(self, environment)
+
+    monkeypatch.setattr(Marker, "evaluate", counted)
+    for _ in range(3):
+        assert not target.evaluate(marker)
+        assert target.evaluate(marker, frozenset({"socks"}))
+        # The same text in another object is the same question.
+        assert target.evaluate(Marker(str(marker)), frozenset({"socks"}))
+    assert calls == [frozenset({""}), frozenset({"socks"})]
