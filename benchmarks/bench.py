@@ -277,6 +277,18 @@ def bench_stack(
 # -- sync -------------------------------------------------------------------------------------
 
 
+def _upgrade_pip(python: Path) -> None:
+    """pip-sync refuses a target whose pip is older than it wants (pip-tools 7.7: pip >=
+    26.2.2; Python 3.11's venv bundles 23.2.1). Only its venv gets the newer pip: the other
+    tools' venvs stay as the earlier runs had them (uv removes the bundled pip and
+    setuptools; a newer pip would be more for it to remove)."""
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"],
+        check=True,
+        env=clean_env(),
+    )
+
+
 def make_venv(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, env=clean_env())
@@ -396,6 +408,8 @@ def bench_sync(
                 shutil.copytree(compile_caches[family], cache, symlinks=True)
             venv = work / f"venv-{result.tool}"
             python = venv / "bin" / "python" if second else make_venv(venv)
+            if not second and result.tool == "pip-sync":
+                _upgrade_pip(python)
             argv, env = _sync_command(result.tool, lock, reqs, python, cache, index)
             try:
                 seconds, peak = run_timed(argv, env, work)
