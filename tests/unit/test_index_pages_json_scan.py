@@ -131,3 +131,47 @@ def test_any_page_gives_what_the_whole_page_reading_gives(page: object, keep_any
     # Both are one answer or one IndexPageError, never another exception.
     expected = _outcome(lambda: _reference(body, keep))
     assert _outcome(lambda: parse_json_page(body, PAGE, keep=keep)) == expected
+
+
+def _reference_ahead(
+    body: bytes, keep: pages.FileFilter, newest: int
+) -> tuple[object, dict[object, object]]:
+    """parse_project_page_ahead as two whole-page passes: the kept files, then every
+    file of the newest kept versions (sdists and skipped wheels included), page order."""
+    files = pages._whole_page_files(body, PAGE)
+    kept = pages._json_artifacts(files, PAGE, "", keep)
+    versions = frozenset(sorted({a.version for a in kept}, reverse=True)[:newest])
+    every = pages._json_artifacts(files, PAGE, "", pages.version_filter(versions))
+    whole = {v: tuple(a for a in every if a.version == v) for v in versions}
+    return kept, whole
+
+
+_files = st.lists(
+    st.tuples(
+        st.sampled_from(["0.9", "1.0", "1.0.0", "2.0rc1", "2.0", "bad!"]),
+        st.sampled_from(["any", "win_amd64", "manylinux_2_17_x86_64", "sdist", "egg"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(files=_files, newest=st.integers(min_value=1, max_value=3))
+def test_a_page_read_ahead_gives_what_two_whole_readings_give(
+    files: list[tuple[str, str]], newest: int
+) -> None:
+    entries = []
+    for version, platform in files:
+        if platform == "sdist":
+            entries.append({"filename": f"demo-{version}.tar.gz", "url": f"demo-{version}.tar.gz"})
+        elif platform == "egg":
+            entries.append({"filename": f"demo-{version}.egg", "url": f"demo-{version}.egg"})
+        else:
+            entries.append(_wheel(version, platform))
+    body = json.dumps({"files": entries}).encode()
+
+    def keep(name: str) -> bool:
+        return "win_amd64" not in name
+
+    kept, whole = parse_project_page_ahead(body, pages.JSON_TYPE, PAGE, "", keep, newest=newest)
+    assert (kept, whole) == _reference_ahead(body, keep, newest)
