@@ -29,10 +29,6 @@ _RESOLUTION_FIELDS = frozenset({"requires-dist", "requires-python"})
 def core_metadata_headers(data: bytes, source: str) -> dict[str, Any]:
     """The raw fields of METADATA / PKG-INFO bytes (packaging's ``RawMetadata`` keys),
     nothing parsed further; unreadable bytes are a :class:`MetadataError`."""
-    return _headers(data, source)
-
-
-def _headers(data: bytes, source: str) -> dict[str, Any]:
     try:
         raw, _unparsed = parse_email(data)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -47,7 +43,7 @@ def parse_core_metadata(data: bytes, source: str) -> CoreMetadata:
 
     ``source`` names the distribution or file in error messages.
     """
-    return core_metadata_from_headers(_headers(data, source), source)
+    return core_metadata_from_headers(core_metadata_headers(data, source), source)
 
 
 def core_metadata_from_headers(raw: dict[str, Any], source: str) -> CoreMetadata:
@@ -103,7 +99,7 @@ def core_metadata_from_headers(raw: dict[str, Any], source: str) -> CoreMetadata
 def metadata_is_static(raw: bytes) -> bool:
     """PEP 643: PKG-INFO is trustworthy when it is 2.2+ and does not mark deps dynamic."""
     try:
-        headers = _headers(raw, "PKG-INFO")
+        headers = core_metadata_headers(raw, "PKG-INFO")
     except MetadataError:
         return False
     try:
@@ -175,6 +171,8 @@ def _top_level_pkg_info(names: Iterable[str]) -> str | None:
 
 
 __all__ = [
+    "core_metadata_from_headers",
+    "core_metadata_headers",
     "find_metadata_member",
     "metadata_is_static",
     "parse_core_metadata",
