@@ -10,9 +10,12 @@ a *stamp* of those files, and reused while the stamp is unchanged:
   or one directory up (PEP 405), as uv keys its own interpreter cache;
 - the machine: kernel and C library (they feed markers and manylinux tags), and the few
   environment variables ``sysconfig`` reads even in isolated mode;
-- the site directories whose ``.pth`` files build ``sys.path``: each one's mtime (any
-  distribution installed or removed there changes it), and each ``.pth`` file's digest
-  and whether the directories it names exist (``site`` adds only those that do).
+- the site directories whose ``.pth`` files build ``sys.path``: each ``.pth`` file's
+  digest and whether the directories it names exist (``site`` adds only those that do),
+  and the files of the modules ``site`` runs from there (those a ``.pth`` import line
+  names, ``sitecustomize``, ``usercustomize``): the code that could change the answer.
+  Not the directory's mtime: installing an ordinary distribution changes it and not the
+  answer, so a sync's check after installing, and the next sync, reuse the probe.
 
 What is *installed* is never cached: sync reads the distributions fresh every run.
 A stamp that differs is a miss (said at debug level), the interpreter is asked again and
@@ -135,28 +138,50 @@ def _libc() -> str | None:
         return None
 
 
+# Modules site.py imports once the site directories are on sys.path.
+_CUSTOMIZE = ("sitecustomize", "usercustomize")
+
+
 def _site_dir(site: str) -> dict[str, object] | None:
-    """A site directory's mtime and its .pth files, as ``site.addsitedir`` reads them."""
+    """A site directory's .pth files, as ``site.addsitedir`` reads them, and the files of
+    the modules they import (and the customize modules) found there."""
     try:
-        mtime = os.stat(site).st_mtime_ns
-        names = sorted(n for n in os.listdir(site) if n.endswith(".pth"))
+        entries = sorted(os.listdir(site))
     except OSError:
         return None
     pth: dict[str, object] = {}
-    for name in names:
+    modules = set(_CUSTOMIZE)
+    for name in (n for n in entries if n.endswith(".pth")):
         try:
             data = Path(site, name).read_bytes()
         except OSError:
             pth[name] = None
             continue
-        # site.addpackage: comments and import lines add nothing; any other line adds
-        # the directory it names, if that exists.
+        # site.addpackage: comments add nothing, import lines run code, any other line
+        # adds the directory it names, if that exists.
         lines = data.decode("utf-8", "replace").splitlines()
-        named = [
-            line.rstrip()
-            for line in lines
-            if line.strip() and not line.startswith(("#", "import ", "import\t"))
-        ]
+        named = []
+        for line in lines:
+            if line.startswith(("import ", "import\t")):
+                modules.update(_imported(line))
+            elif line.strip() and not line.startswith("#"):
+                named.append(line.rstrip())
         exists = [os.path.exists(os.path.join(site, line)) for line in named]
         pth[name] = [hashlib.sha256(data).hexdigest(), exists]
-    return {"mtime": mtime, "pth": pth}
+    code = {
+        entry: _stat(os.path.join(site, entry), follow=True)
+        for entry in entries
+        if entry.split(".", 1)[0] in modules
+    }
+    for entry in list(code):  # a package: its __init__ is what runs
+        if "." not in entry:
+            init = os.path.join(entry, "__init__.py")
+            code[init] = _stat(os.path.join(site, init), follow=True)
+    return {"pth": pth, "code": code}
+
+
+def _imported(line: str) -> set[str]:
+    """The top-level modules the first statement of a .pth import line names
+    (``import a.b, c as d; a.install()``: a and c)."""
+    statement = line.split(";", 1)[0][len("import") :]
+    return {part.split()[0].split(".", 1)[0] for part in statement.split(",") if part.split()}

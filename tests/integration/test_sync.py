@@ -212,13 +212,13 @@ def _restamp_a_build_in_place(env, index) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(
-    ("change", "expected", "asked_again"),
+    ("change", "expected"),
     [
-        (_install_extraneous, [("extraneous", "remove")], True),
-        (_install_another_version, [("abiprov", "downgrade")], True),
-        (_uninstall_a_package, [("other", "install")], True),
-        (_edit_a_version_in_place, [("other", "downgrade")], False),
-        (_restamp_a_build_in_place, [("abiext", "reinstall")], False),
+        (_install_extraneous, [("extraneous", "remove")]),
+        (_install_another_version, [("abiprov", "downgrade")]),
+        (_uninstall_a_package, [("other", "install")]),
+        (_edit_a_version_in_place, [("other", "downgrade")]),
+        (_restamp_a_build_in_place, [("abiext", "reinstall")]),
     ],
     ids=["extraneous", "other version", "uninstalled", "metadata edited", "stamp edited"],
 )
@@ -229,7 +229,6 @@ def test_a_changed_environment_is_never_a_noop_with_the_interpreter_cached(
     monkeypatch: pytest.MonkeyPatch,
     change,
     expected: list[tuple[str, str]],
-    asked_again: bool,
 ) -> None:  # noqa: ANN001
     from lock_build import target
 
@@ -245,8 +244,9 @@ def test_a_changed_environment_is_never_a_noop_with_the_interpreter_cached(
     plan = do_sync(lock, env, cache, dry_run=True).plan
     found = [(s.name, s.action) for s in plan.install] + [(r.name, "remove") for r in plan.remove]
     assert found == expected
-    # What is installed is read afresh even when the interpreter's answer is reused.
-    assert (len(asked) > probes) is asked_again
+    # What is installed is read afresh while the interpreter's answer is reused: pip
+    # installing or removing a distribution changes no file the answer depends on.
+    assert len(asked) == probes
 
 
 def test_changed_build_pin_forces_rebuild_and_reinstall(

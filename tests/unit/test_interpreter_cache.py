@@ -83,11 +83,30 @@ def _create_dir_a_pth_names(env: VirtualEnv, tmp_path: Path) -> str:
     return str(later)
 
 
-def _install_distribution(env: VirtualEnv, tmp_path: Path) -> str:
+def _install_distribution(env: VirtualEnv) -> None:
     info = env.site_packages / "newcomer-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: newcomer\nVersion: 1.0\n")
-    return str(env.site_packages)
+    (env.site_packages / "newcomer.py").write_text("")
+
+
+def _extend_path_in(module: Path, tmp_path: Path, name: str) -> str:
+    """``module`` rewritten to put a new directory on sys.path when it is imported."""
+    added = tmp_path / name
+    added.mkdir()
+    module.write_text(f"import sys\nsys.path.append({str(added)!r})\n")
+    return str(added)
+
+
+def _change_a_module_a_pth_imports(env: VirtualEnv, tmp_path: Path) -> str:
+    # hooked.pth (written before the first probe) imports it; an upgrade rewrites it.
+    return _extend_path_in(env.site_packages / "_hook.py", tmp_path, "hooked")
+
+
+def _add_sitecustomize(env: VirtualEnv, tmp_path: Path) -> str:
+    package = env.site_packages / "sitecustomize"
+    package.mkdir()
+    return _extend_path_in(package / "__init__.py", tmp_path, "customized")
 
 
 @pytest.mark.parametrize(
@@ -97,9 +116,17 @@ def _install_distribution(env: VirtualEnv, tmp_path: Path) -> str:
         _edit_pyvenv_cfg,
         _add_pth,
         _create_dir_a_pth_names,
-        _install_distribution,
+        _change_a_module_a_pth_imports,
+        _add_sitecustomize,
     ],
-    ids=["executable", "pyvenv.cfg", "new .pth", "dir a .pth names", "new distribution"],
+    ids=[
+        "executable",
+        "pyvenv.cfg",
+        "new .pth",
+        "dir a .pth names",
+        "module a .pth imports",
+        "sitecustomize",
+    ],
 )
 def test_a_changed_interpreter_is_asked_again(
     env: VirtualEnv,
@@ -109,6 +136,8 @@ def test_a_changed_interpreter_is_asked_again(
 ) -> None:
     cache = tmp_path / "cache"
     (env.site_packages / "later.pth").write_text(f"{tmp_path / 'later'}\n")
+    (env.site_packages / "_hook.py").write_text("")
+    (env.site_packages / "hooked.pth").write_text("import _hook\n")
     describe_interpreter(env.python, cache)
     on_path = change(env, tmp_path)
     changed = describe_interpreter(env.python, cache)
@@ -116,6 +145,18 @@ def test_a_changed_interpreter_is_asked_again(
     assert on_path in changed.layout.sys_path  # the new answer, not the kept one
     describe_interpreter(env.python, cache)
     assert len(probes) == 2  # and that answer is kept in turn
+
+
+def test_installing_an_ordinary_distribution_keeps_the_answer(
+    env: VirtualEnv, probes: list[Path], tmp_path: Path
+) -> None:
+    """What sync installs changes the site directory, not what the interpreter answers:
+    the check after installing and the next sync reuse the probe."""
+    cache = tmp_path / "cache"
+    first = describe_interpreter(env.python, cache)
+    _install_distribution(env)
+    assert describe_interpreter(env.python, cache) == first
+    assert probes == [env.python]
 
 
 def test_a_new_interpreter_behind_the_same_symlink_is_asked_again(

@@ -159,10 +159,10 @@ def test_shares_are_library_files_installer_writes_verbatim_in_balanced_runs(
     from lock_build.sync import wheel_unpack
 
     wheel = _many_files_wheel(tmp_path)
-    assert wheel_unpack.shares(wheel, 3) == []  # fewer than SPLIT_FILES
+    assert wheel_unpack.shares(wheel_unpack.Survey(wheel), 3) == []  # fewer than SPLIT_FILES
     monkeypatch.setattr(wheel_unpack, "SPLIT_FILES", 4)
-    assert wheel_unpack.shares(wheel, 1) == []  # one worker: nothing to share
-    parts = wheel_unpack.shares(wheel, 3)
+    assert wheel_unpack.shares(wheel_unpack.Survey(wheel), 1) == []  # one worker: nothing to share
+    parts = wheel_unpack.shares(wheel_unpack.Survey(wheel), 3)
     assert len(parts) == 2
     shared = [name for part in parts for name, _, _ in part]
     assert all(name.startswith("big/mod") for name in shared)  # not .dist-info, .data, pycache
@@ -187,7 +187,7 @@ def test_a_wheel_unpacked_in_shares_is_the_wheel_unpacked_whole(
         wheel, scheme=_scheme(whole), **where, additional_metadata={"INSTALLER": b"x\n"}
     )
     split = tmp_path / "split"
-    parts = wheel_unpack.shares(wheel, 2)
+    parts = wheel_unpack.shares(wheel_unpack.Survey(wheel), 2)
     split_record, split_sources = wheel_unpack.unpack(
         wheel,
         scheme=_scheme(split),

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from lock_build.sync.bytecode import CompilePool, Source
     from lock_build.sync.staging import StagingArea
     from lock_build.sync.unpack_pool import UnpackPool
-    from lock_build.sync.wheel_unpack import Share
+    from lock_build.sync.wheel_unpack import Share, Survey
 
 InstallerName = Literal["pip", "uv", "builtin"]
 
@@ -438,16 +438,21 @@ class BuiltinInstaller:
             return
         index = len(self._staged)
         scheme, headers = self._layout_scheme()
+        # One reading of the wheel serves its shares and the check; a small one goes to
+        # its worker first and is read while that worker unpacks it.
+        big = _size_of(wheel.path) >= _SHARED_WHEEL_BYTES
+        survey = _survey_or_none(wheel) if big else None
         future = self._submit(
             wheel,
             self._stagers,
             scheme=area.staged(index, scheme),
             headers_base=area.staged(index, {"headers": headers})["headers"],
+            survey=survey,
         )
         self._staged[wheel.path] = (index, future)
-        # A wheel that cannot be read is reported by the check, in install().
-        with contextlib.suppress(*_unreadable_errors()):
-            self._read_targets[wheel.path] = self._targets(wheel)
+        survey = survey if big else _survey_or_none(wheel)
+        if survey is not None:  # None: unreadable, reported by the check in install()
+            self._read_targets[wheel.path] = self._targets(survey)
 
     def close(self, *, abandon: bool = False) -> None:
         if self._staging_starter is not None:
@@ -620,35 +625,29 @@ class BuiltinInstaller:
                     found.add(name)
         return found
 
-    def _targets(self, wheel: LocalWheel) -> dict[str, str]:
+    def _targets(self, survey: Survey) -> dict[str, str]:
         """Destination path -> sha256 (from the wheel's RECORD, "" if none) of its files."""
-        from installer.sources import WheelFile
-
-        from lock_build.sync.wheel_unpack import record_entries, root_scheme
-
-        with WheelFile.open(wheel.path) as source:
-            lib = root_scheme(source)
-            scheme = self._scheme(source.distribution)
-            data_dir = f"{source.data_dir}/"
-            found: dict[str, str] = {}
-            for record in record_entries(source):
-                member = record.path
-                if member.startswith(data_dir):
-                    kind, _, rest = member[len(data_dir) :].partition("/")
-                    base = scheme.get(kind)
-                    if base is None or not rest:
-                        continue
-                    dest = os.path.join(base, rest)
-                else:
-                    dest = os.path.join(scheme[lib], member)
-                found[os.path.normpath(dest)] = record.hash_.value if record.hash_ else ""
+        scheme = self._scheme(survey.distribution)
+        data_dir = f"{survey.data_dir}/"
+        found: dict[str, str] = {}
+        for record in survey.records:
+            member = record.path
+            if member.startswith(data_dir):
+                kind, _, rest = member[len(data_dir) :].partition("/")
+                base = scheme.get(kind)
+                if base is None or not rest:
+                    continue
+                dest = os.path.join(base, rest)
+            else:
+                dest = os.path.join(scheme[survey.root], member)
+            found[os.path.normpath(dest)] = record.hash_.value if record.hash_ else ""
         return found
 
     def _check_no_shared_files(self, wheels: Sequence[LocalWheel]) -> None:
         owner: dict[str, tuple[str, str]] = {}
         for wheel in wheels:
             try:
-                targets = self._read_targets.get(wheel.path) or self._targets(wheel)
+                targets = self._read_targets.get(wheel.path) or self._targets(_survey(wheel))
             except _unreadable_errors() as exc:
                 raise InstallFailed(f"read {wheel.path.name}", str(exc)) from exc
             for dest, digest in targets.items():
@@ -688,7 +687,8 @@ class BuiltinInstaller:
         if wheel.path in self._staged:
             return self._staged[wheel.path][1]
         scheme, headers = self._layout_scheme()
-        return self._submit(wheel, unpackers, scheme=scheme, headers_base=headers)
+        survey = _survey_or_none(wheel) if _size_of(wheel.path) >= _SHARED_WHEEL_BYTES else None
+        return self._submit(wheel, unpackers, scheme=scheme, headers_base=headers, survey=survey)
 
     def _submit(
         self,
@@ -697,16 +697,17 @@ class BuiltinInstaller:
         *,
         scheme: dict[str, str],
         headers_base: str,
+        survey: Survey | None,
     ) -> Future[tuple[str, tuple[Source, ...]]]:
-        """``wheel`` queued whole, or (a big one: see wheel_unpack.shares) as installer's
-        job and shares of its library files for the other workers; one future either way."""
+        """``wheel`` queued whole, or (a big one, surveyed: see wheel_unpack.shares) as
+        installer's job and shares of its library files for the other workers; one future
+        either way. An unreadable wheel (no survey) goes whole: installer's job reports it."""
         from lock_build.sync.wheel_unpack import shares
 
         interpreter = str(self.python)
         parts = []
-        if _size_of(wheel.path) >= _SHARED_WHEEL_BYTES:
-            with contextlib.suppress(*_unreadable_errors()):  # installer's job reports it
-                parts = shares(wheel.path, self._jobs)
+        if survey is not None and _size_of(wheel.path) >= _SHARED_WHEEL_BYTES:
+            parts = shares(survey, self._jobs)
         whole = unpackers.submit(
             str(wheel.path),
             scheme=scheme,
@@ -764,6 +765,19 @@ class BuiltinInstaller:
 # Only a wheel this big may have enough files to share (see wheel_unpack.shares): the
 # others are not opened to count.
 _SHARED_WHEEL_BYTES = 2 * 1024 * 1024
+
+
+def _survey(wheel: LocalWheel) -> Survey:
+    from lock_build.sync.wheel_unpack import Survey
+
+    return Survey(wheel.path)
+
+
+def _survey_or_none(wheel: LocalWheel) -> Survey | None:
+    try:
+        return _survey(wheel)
+    except _unreadable_errors():
+        return None
 
 
 def _unreadable_errors() -> tuple[type[Exception], ...]:
