@@ -35,7 +35,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from lock_build.cache import CacheEntryError, expect_dict, expect_str, read_entry, write_entry
+from lock_build.cache import (
+    CacheEntryError,
+    drop,
+    expect_dict,
+    expect_str,
+    read_entry,
+    write_entry,
+)
 
 __all__ = ["KIND", "entry_path", "load", "stamp", "store"]
 
@@ -82,15 +89,16 @@ def stamp(interpreter: Path, site_dirs: Sequence[str]) -> dict[str, object]:
 def load(cache_dir: Path, interpreter: Path, parse: Callable[[dict[str, object]], T]) -> T | None:
     """The cached answer for ``interpreter`` through ``parse``, if its stamp still holds."""
     path = entry_path(cache_dir, interpreter)
-    found = read_entry(path, KIND, lambda value: _entry(value, interpreter, parse))
+    # The stamp first: an entry of an interpreter that changed since (or of an older
+    # lock-build, whose answers had fewer fields) is a plain miss, never parsed.
+    found = read_entry(path, KIND, lambda value: _fresh(value, interpreter))
     if found is None:
         return None
-    kept, answer = found
-    site_dirs = expect_dict(kept.get("site-dirs"), "stamp.site-dirs")
-    if kept != stamp(interpreter, list(site_dirs)):
-        log.debug("%s changed since it was last asked; asking it again", interpreter)
+    try:
+        return parse(expect_dict(found.get("answer"), "answer"))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # as read_entry drops
+        drop(path, KIND, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         return None
-    return answer
 
 
 def store(
@@ -101,14 +109,17 @@ def store(
     write_entry(entry_path(cache_dir, interpreter), KIND, value)
 
 
-def _entry(
-    value: object, interpreter: Path, parse: Callable[[dict[str, object]], T]
-) -> tuple[dict[str, object], T]:
+def _fresh(value: object, interpreter: Path) -> dict[str, object] | None:
+    """The entry, if its stamp is ``interpreter``'s now."""
     entry = expect_dict(value, "value")
     kept = expect_dict(entry.get("stamp"), "stamp")
     if expect_str(kept.get("interpreter"), "stamp.interpreter") != str(interpreter):
         raise CacheEntryError("the entry is another interpreter's")
-    return kept, parse(expect_dict(entry.get("answer"), "answer"))
+    site_dirs = expect_dict(kept.get("site-dirs"), "stamp.site-dirs")
+    if kept != stamp(interpreter, list(site_dirs)):
+        log.debug("%s changed since it was last asked; asking it again", interpreter)
+        return None
+    return entry
 
 
 def _stat(path: str, *, follow: bool) -> list[int] | None:

@@ -182,6 +182,9 @@ print(json.dumps({
     "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "purelib": paths["purelib"],
     "platlib": paths["platlib"],
+    "scripts": paths["scripts"],
+    "data": paths["data"],
+    "include": paths["include"],
     "stdlib": paths["stdlib"],
     "sys_path": sys.path,
     "site_dirs": site_dirs(),
@@ -561,8 +564,12 @@ class InterpreterLayout:
     prefix: Path
     base_prefix: Path
     stdlib: Path
+    # The default sysconfig scheme: where an installer puts a wheel's parts.
     purelib: Path
     platlib: Path
+    scripts: Path
+    data: Path
+    include: Path
     sys_path: tuple[str, ...]
     site_dirs: tuple[str, ...]  # whose .pth files made sys_path
     distribution_finders: tuple[str, ...]
@@ -593,6 +600,9 @@ class InterpreterLayout:
             stdlib=path("stdlib"),
             purelib=path("purelib"),
             platlib=path("platlib"),
+            scripts=path("scripts"),
+            data=path("data"),
+            include=path("include"),
             sys_path=strings("sys_path"),
             site_dirs=strings("site_dirs"),
             distribution_finders=strings("distribution_finders"),

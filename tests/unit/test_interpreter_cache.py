@@ -255,6 +255,29 @@ def test_a_damaged_entry_is_dropped_and_the_interpreter_asked(
     assert len(probes) == 2  # rewritten whole: the next run is a hit
 
 
+def test_an_older_lock_builds_entry_is_a_plain_miss(
+    env: VirtualEnv, probes: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An entry written before the scheme joined the probe (its stamp then had each site
+    directory's mtime): asked again, rewritten, and no warning about damage."""
+    cache = tmp_path / "cache"
+    good = describe_interpreter(env.python, cache)
+    path = entry_path(cache, env.python)
+    entry = json.loads(path.read_text())
+    for key in ("scripts", "data", "include"):
+        del entry["value"]["answer"][key]
+    for site in entry["value"]["stamp"]["site-dirs"].values():
+        site["mtime"] = 1
+        del site["code"]
+    path.write_text(json.dumps(entry))
+    with caplog.at_level(logging.DEBUG, logger="lock_build.cache"):
+        again = describe_interpreter(env.python, cache)
+    assert again == good and len(probes) == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    describe_interpreter(env.python, cache)
+    assert len(probes) == 2
+
+
 def test_compile_reuses_the_probe_of_an_earlier_run(
     env: VirtualEnv, probes: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -123,6 +123,7 @@ def sync(
         jobs=jobs,
         compile_bytecode=compile_bytecode,
         reporter=report,
+        interpreter=prepared.interpreter,
     )
     interrupted = journal.read_journal(state.prefix)
     plan = prepared.plan_for(_trusted_installed(state, interrupted, lock))

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from lock_build.sync.staging import StagingArea
     from lock_build.sync.unpack_pool import UnpackPool
     from lock_build.sync.wheel_unpack import Share, Survey
+    from lock_build.target import Interpreter
 
 InstallerName = Literal["pip", "uv", "builtin"]
 
@@ -295,6 +296,18 @@ _INSTALLER_NAME = b"lock-build\n"
 _METADATA = {"INSTALLER": _INSTALLER_NAME, "REQUESTED": b""}
 
 
+def _layout_of(interpreter: Interpreter) -> _Layout:
+    """The scheme the probe of ``interpreter`` found, as the scheme script reports it."""
+    layout = interpreter.layout
+    keys = ("purelib", "platlib", "scripts", "data", "include")
+    return _Layout(
+        paths={key: str(getattr(layout, key)) for key in keys},
+        venv=layout.prefix != layout.base_prefix,
+        prefix=str(layout.prefix),
+        version=interpreter.target.python_version,
+    )
+
+
 def _probe_json(python: Path, script: str) -> Any:
     try:
         completed = subprocess.run(
@@ -361,6 +374,7 @@ class BuiltinInstaller:
         jobs: int = 4,
         compile_bytecode: bool = True,
         reporter: Reporter = NULL_REPORTER,
+        interpreter: Interpreter | None = None,
     ) -> None:
         self.python = python
         self._compile = compile_bytecode
@@ -369,9 +383,10 @@ class BuiltinInstaller:
         self._jobs = max(1, jobs)
         self._reporter = reporter
         self._pip: PipInstaller | None = None
-        # The target's scheme, asked for when there is something to install (a sync with
-        # nothing to do does not start the interpreter for it).
-        self._layout: _Layout | None = None
+        # The target's scheme: from the probe sync made (``interpreter``), else asked for
+        # when there is something to install (a sync with nothing to do does not start
+        # the interpreter for it).
+        self._layout: _Layout | None = _layout_of(interpreter) if interpreter else None
         # Staging (see stage()): the area, the workers unpacking into it, and each staged
         # wheel's number there and pending result. _staging_tried: decided once.
         self._area: StagingArea | None = None
@@ -885,7 +900,10 @@ def make_installer(
     jobs: int = 1,
     compile_bytecode: bool = True,
     reporter: Reporter = NULL_REPORTER,
+    interpreter: Interpreter | None = None,
 ) -> Installer:
+    """The installer ``name`` for ``python``; ``interpreter``, its probe's answer if the
+    caller has it (the builtin installer then takes its scheme from there)."""
     if name == "uv":
         return UvInstaller(
             python, break_system_packages=break_system_packages, compile_bytecode=compile_bytecode
@@ -898,6 +916,7 @@ def make_installer(
             jobs=jobs,
             compile_bytecode=compile_bytecode,
             reporter=reporter,
+            interpreter=interpreter,
         )
     return PipInstaller(
         python,

@@ -26,7 +26,7 @@ from lock_build.plan import InstalledDist, Plan, make_plan
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.sync.inspect import EnvironmentState, inspect_environment
 from lock_build.sync.installers import InstallerName, spared_by
-from lock_build.target import Target, describe_interpreter
+from lock_build.target import Interpreter, Target, describe_interpreter
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,6 +38,7 @@ class Prepared:
     keep: frozenset[NormalizedName]  # never removed
     source_digests: Mapping[str, str]  # "name==version" -> digest of a local directory
     tags: tuple[Tag, ...] | None  # the interpreter's, best first; None: the lock target's
+    interpreter: Interpreter | None = None  # its probe's answer (paths, scheme), if any
 
     def plan(self) -> Plan:
         """The plan against the environment as read (or a fresh one)."""
@@ -91,6 +92,7 @@ def prepare(
         keep=frozenset(spared_names(state, spared_by(installer))),
         source_digests=digests,
         tags=tuple(machine.tags),
+        interpreter=interpreter,
     )
 
 
