@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from lock_build.index.lazy_wheel import TAIL, LazyWheelError, read_member_lazily
+from lock_build.index.lazy_wheel import MAX_METADATA, TAIL, LazyWheelError, read_member_lazily
 
 METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: six\n\n"
 
@@ -78,3 +78,26 @@ def test_no_metadata_member() -> None:
         zf.writestr("demo/__init__.py", "")
     with pytest.raises(LazyWheelError, match="METADATA"):
         Remote(buffer.getvalue()).read()
+
+
+def _with_stated_size(data: bytes, stated: int) -> bytes:
+    """``data`` with its METADATA's uncompressed size in the central directory set to
+    ``stated`` (the local header is left as it is: the reader trusts the directory)."""
+    name = b"demo-1.0.dist-info/METADATA"
+    at = data.rfind(b"PK\x01\x02", 0, data.rfind(name))
+    return data[: at + 24] + stated.to_bytes(4, "little") + data[at + 28 :]
+
+
+def test_a_member_that_inflates_past_its_stated_size_is_refused() -> None:
+    # What a bomb does: a small deflate stream, a directory that understates its size.
+    bomb = b"Metadata-Version: 2.1\n" + b"x" * 5_000_000
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("demo-1.0.dist-info/METADATA", bomb)
+    with pytest.raises(LazyWheelError, match="size does not match"):
+        Remote(_with_stated_size(buffer.getvalue(), 100)).read()
+
+
+def test_a_metadata_of_absurd_stated_size_is_not_read() -> None:
+    with pytest.raises(LazyWheelError, match="at most"):
+        Remote(_with_stated_size(wheel_bytes(), MAX_METADATA + 1)).read()

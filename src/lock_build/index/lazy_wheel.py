@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from lock_build.metadata import find_metadata_member
 
 TAIL = 64 * 1024
+# No real METADATA comes near this (the largest on PyPI are a few hundred KB of README).
+MAX_METADATA = 16 * 1024 * 1024
 
 _EOCD = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
@@ -163,11 +165,15 @@ def _inflate(local: bytes, entry: _Entry) -> bytes:
     raw = local[start : start + entry.compressed_size]
     if len(raw) < entry.compressed_size:
         raise LazyWheelError("truncated member")
+    if entry.size > MAX_METADATA:
+        raise LazyWheelError(f"METADATA of {entry.size} bytes (at most {MAX_METADATA} read)")
     if entry.method == 0:
         data = raw
     elif entry.method == 8:
+        # At most one byte more than the directory states: a member that inflates past
+        # its size (a zip bomb's trick) is refused below without being inflated whole.
         try:
-            data = zlib.decompressobj(-15).decompress(raw)
+            data = zlib.decompressobj(-15).decompress(raw, entry.size + 1)
         except zlib.error as exc:
             raise LazyWheelError(f"cannot inflate METADATA ({exc})") from None
     else:
@@ -180,6 +186,7 @@ def _inflate(local: bytes, entry: _Entry) -> bytes:
 __all__ = [
     "Fetch",
     "FetchTail",
+    "MAX_METADATA",
     "LazyWheelError",
     "TAIL",
     "read_member_lazily",
