@@ -35,14 +35,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from lock_build.cache import (
-    CacheEntryError,
-    drop,
-    expect_dict,
-    expect_str,
-    read_entry,
-    write_entry,
-)
+from lock_build.cache import CacheEntryError, expect_dict, expect_str, read_entry, write_entry
 
 __all__ = ["KIND", "entry_path", "load", "stamp", "store"]
 
@@ -91,14 +84,7 @@ def load(cache_dir: Path, interpreter: Path, parse: Callable[[dict[str, object]]
     path = entry_path(cache_dir, interpreter)
     # The stamp first: an entry of an interpreter that changed since (or of an older
     # lock-build, whose answers had fewer fields) is a plain miss, never parsed.
-    found = read_entry(path, KIND, lambda value: _fresh(value, interpreter))
-    if found is None:
-        return None
-    try:
-        return parse(expect_dict(found.get("answer"), "answer"))
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # as read_entry drops
-        drop(path, KIND, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
-        return None
+    return read_entry(path, KIND, lambda value: _answer_if_fresh(value, interpreter, parse))
 
 
 def store(
@@ -109,8 +95,10 @@ def store(
     write_entry(entry_path(cache_dir, interpreter), KIND, value)
 
 
-def _fresh(value: object, interpreter: Path) -> dict[str, object] | None:
-    """The entry, if its stamp is ``interpreter``'s now."""
+def _answer_if_fresh(
+    value: object, interpreter: Path, parse: Callable[[dict[str, object]], T]
+) -> T | None:
+    """The entry's answer through ``parse`` if its stamp is ``interpreter``'s now."""
     entry = expect_dict(value, "value")
     kept = expect_dict(entry.get("stamp"), "stamp")
     if expect_str(kept.get("interpreter"), "stamp.interpreter") != str(interpreter):
@@ -119,7 +107,7 @@ def _fresh(value: object, interpreter: Path) -> dict[str, object] | None:
     if kept != stamp(interpreter, list(site_dirs)):
         log.debug("%s changed since it was last asked; asking it again", interpreter)
         return None
-    return entry
+    return parse(expect_dict(entry.get("answer"), "answer"))
 
 
 def _stat(path: str, *, follow: bool) -> list[int] | None:

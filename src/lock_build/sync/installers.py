@@ -431,8 +431,9 @@ class BuiltinInstaller:
             self._pip_installer().uninstall(names)
 
     def expect(self, count: int) -> None:
-        """Probe the target's scheme and start the unpack workers while the first wheels
-        download: the first to arrive is then unpacked at once."""
+        """Make the staging area (probing the target's scheme if sync's probe did not
+        bring it) and start the unpack workers while the first wheels download: the
+        first to arrive is then unpacked at once."""
         if count < 2 or self._jobs < 2 or self._staging_starter is not None:
             return
         self._staging_starter = threading.Thread(
@@ -453,10 +454,10 @@ class BuiltinInstaller:
             return
         index = len(self._staged)
         scheme, headers = self._layout_scheme()
-        # One reading of the wheel serves its shares and the check; a small one goes to
-        # its worker first and is read while that worker unpacks it.
-        big = _size_of(wheel.path) >= _SHARED_WHEEL_BYTES
-        survey = _survey_or_none(wheel) if big else None
+        # One reading of the wheel serves its shares and the check: a wheel that may be
+        # shared is read before it is sent, any other while its worker unpacks it.
+        shareable = _may_share(wheel)
+        survey = _survey_or_none(wheel) if shareable else None
         future = self._submit(
             wheel,
             self._stagers,
@@ -465,7 +466,8 @@ class BuiltinInstaller:
             survey=survey,
         )
         self._staged[wheel.path] = (index, future)
-        survey = survey if big else _survey_or_none(wheel)
+        if not shareable:
+            survey = _survey_or_none(wheel)
         if survey is not None:  # None: unreadable, reported by the check in install()
             self._read_targets[wheel.path] = self._targets(survey)
 
@@ -702,7 +704,7 @@ class BuiltinInstaller:
         if wheel.path in self._staged:
             return self._staged[wheel.path][1]
         scheme, headers = self._layout_scheme()
-        survey = _survey_or_none(wheel) if _size_of(wheel.path) >= _SHARED_WHEEL_BYTES else None
+        survey = _survey_or_none(wheel) if _may_share(wheel) else None
         return self._submit(wheel, unpackers, scheme=scheme, headers_base=headers, survey=survey)
 
     def _submit(
@@ -714,15 +716,14 @@ class BuiltinInstaller:
         headers_base: str,
         survey: Survey | None,
     ) -> Future[tuple[str, tuple[Source, ...]]]:
-        """``wheel`` queued whole, or (a big one, surveyed: see wheel_unpack.shares) as
-        installer's job and shares of its library files for the other workers; one future
-        either way. An unreadable wheel (no survey) goes whole: installer's job reports it."""
+        """``wheel`` queued whole, or (``survey`` given: one that may be shared, see
+        wheel_unpack.shares) as installer's job and shares of its library files for the
+        other workers; one future either way. An unreadable wheel goes whole: installer's
+        job reports it."""
         from lock_build.sync.wheel_unpack import shares
 
         interpreter = str(self.python)
-        parts = []
-        if survey is not None and _size_of(wheel.path) >= _SHARED_WHEEL_BYTES:
-            parts = shares(survey, self._jobs)
+        parts = shares(survey, self._jobs) if survey is not None else []
         whole = unpackers.submit(
             str(wheel.path),
             scheme=scheme,
@@ -780,6 +781,10 @@ class BuiltinInstaller:
 # Only a wheel this big may have enough files to share (see wheel_unpack.shares): the
 # others are not opened to count.
 _SHARED_WHEEL_BYTES = 2 * 1024 * 1024
+
+
+def _may_share(wheel: LocalWheel) -> bool:
+    return _size_of(wheel.path) >= _SHARED_WHEEL_BYTES
 
 
 def _survey(wheel: LocalWheel) -> Survey:
