@@ -217,3 +217,53 @@ def test_a_shared_file_the_record_misstates_is_recorded_as_written(tmp_path: Pat
     written = [("a.py", "sha256=good", "1"), ("b.py", "sha256=real", "5")]
     wheel_unpack.correct_record(str(record), stated, written)
     assert record.read_text() == "a.py,sha256=good,1\nb.py,sha256=real,5\nRECORD,,\n"
+
+
+# -- small library files written before installer's pass --------------------------------
+
+
+def _with_executable_member(wheel: Path, member: str) -> Path:
+    """The same wheel, ``member`` marked executable (mode 0755) in the archive."""
+    out = wheel.with_suffix(".x.whl")
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            if item.filename == member:
+                item.external_attr = (0o100755 << 16) | (item.external_attr & 0xFFFF)
+            dst.writestr(item, src.read(item))
+    out.replace(wheel)
+    return wheel
+
+
+@pytest.mark.filterwarnings("ignore:Skip installing")  # the shipped __pycache__ file
+def test_unpack_writes_what_installer_itself_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small library files are read whole and written before installer's pass; the
+    result is installer's own, file for file, with their modes and RECORD's bytes."""
+    from lock_build.sync import wheel_unpack, zip_members
+
+    monkeypatch.setattr(zip_members, "SMALL", 4096)  # the big member streams as before
+    files = {
+        "demo/mod.py": "Y = 2\n",
+        "demo/run.sh": "#!/bin/sh\necho hi\n",
+        "demo/big.bin": "\x00" * 70_000,
+        "demo/__pycache__/stale.cpython-311.pyc": "shipped bytecode",
+        "demo-1.0.data/scripts/demo-tool": "#!python\nprint('hi')\n",
+    }
+    wheel = make_wheel(tmp_path / "wheels", "demo", "1.0", files=files)
+    wheel = _with_executable_member(wheel, "demo/run.sh")
+    metadata = {"INSTALLER": b"lock-build\n"}
+    with WheelFile.open(wheel) as source:
+        install(source, _destination(tmp_path / "installer", SchemeDictionaryDestination), metadata)
+    ours = tmp_path / "ours"
+    record, sources = wheel_unpack.unpack(
+        str(wheel),
+        scheme={key: str(ours / key) for key in ("purelib", "platlib", "scripts", "data")},
+        headers_base=str(ours / "headers"),
+        interpreter="/usr/bin/python3",
+        additional_metadata=metadata,
+    )
+    assert _tree(ours) == _tree(tmp_path / "installer")
+    assert (ours / "purelib" / "demo" / "run.sh").stat().st_mode & 0o111
+    assert Path(record) == ours / "purelib" / "demo-1.0.dist-info" / "RECORD"
+    assert sorted(Path(s.path).name for s in sources) == ["__init__.py", "mod.py"]

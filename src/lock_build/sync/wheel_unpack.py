@@ -15,8 +15,7 @@ import io
 import os
 import stat
 import zipfile
-from collections.abc import Collection, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, cast
 
 from installer.destinations import SchemeDictionaryDestination
@@ -26,6 +25,7 @@ from installer.sources import WheelFile
 from installer.utils import Scheme
 
 from lock_build.sync.bytecode import Source
+from lock_build.sync.zip_members import read_small
 
 __all__ = [
     "SPLIT_FILES",
@@ -107,8 +107,9 @@ class RecordingDestination(SchemeDictionaryDestination):
     ) -> None:
         super().__init__(*args, **kwargs)
         # Library files another worker writes (see shares()): their RECORD entries as the
-        # wheel states them, checked against what that worker wrote (correct_record()).
-        self._promised = promised or {}
+        # wheel states them, checked against what that worker wrote (correct_record());
+        # and those written before installer's pass (_prewrite()), as written.
+        self.promised: dict[str, RecordEntry] = dict(promised or {})
         self.sources: list[Source] = []
         self._made: set[str] = set()
         self._roots = {key: os.path.abspath(value) for key, value in self.scheme_dict.items()}
@@ -119,6 +120,37 @@ class RecordingDestination(SchemeDictionaryDestination):
     ) -> RecordEntry:
         if self.destdir is not None:  # not how lock-build installs: installer's own way
             return super().write_to_fs(scheme, path, stream, is_executable)
+        target, handle = self._create(scheme, path)
+        digest = hashlib.new(self.hash_algorithm)
+        size = 0
+        # Plain writes on the descriptor: a buffered file object per file was a tenth of
+        # the unpacking, and each chunk is written whole anyway.
+        try:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                _write_all(handle, chunk)
+                size += len(chunk)
+        finally:
+            os.close(handle)
+        return self._written(target, path, digest, size, is_executable)
+
+    def write_bytes(
+        self, scheme: Scheme, path: str, data: bytes, is_executable: bool
+    ) -> RecordEntry:
+        """:meth:`write_file` for a library file read whole (see sync.zip_members)."""
+        target, handle = self._create(scheme, path)
+        try:
+            _write_all(handle, data)
+        finally:
+            os.close(handle)
+        entry = self._written(
+            target, path, hashlib.new(self.hash_algorithm, data), len(data), is_executable
+        )
+        self._remember(scheme, path, entry)
+        return entry
+
+    def _create(self, scheme: Scheme, path: str) -> tuple[str, int]:
+        """The file ``path`` of ``scheme``, created (or emptied) for writing."""
         root = self._roots[scheme]
         target = os.path.abspath(os.path.join(root, path))
         # The member's name is untrusted: "../" or an absolute path must not leave the
@@ -132,20 +164,13 @@ class RecordingDestination(SchemeDictionaryDestination):
             self._made.add(parent)
         flags = _CREATE if self.overwrite_existing else _CREATE | os.O_EXCL
         try:
-            handle = os.open(target, flags, 0o666)
+            return target, os.open(target, flags, 0o666)
         except FileExistsError:
             raise FileExistsError(f"File already exists: {target}") from None
-        digest = hashlib.new(self.hash_algorithm)
-        size = 0
-        # Plain writes on the descriptor: a buffered file object per file was a tenth of
-        # the unpacking, and each chunk is written whole anyway.
-        try:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-                _write_all(handle, chunk)
-                size += len(chunk)
-        finally:
-            os.close(handle)
+
+    def _written(
+        self, target: str, path: str, digest: Any, size: int, is_executable: bool
+    ) -> RecordEntry:
         if is_executable:  # as pip and installer make a script executable
             os.chmod(target, 0o777 & ~_umask() | 0o111)
         encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
@@ -154,14 +179,17 @@ class RecordingDestination(SchemeDictionaryDestination):
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
-        promised = self._promised.get(os.fspath(path))
+        promised = self.promised.get(os.fspath(path))
         if promised is not None and scheme in ("purelib", "platlib"):
             return promised
         entry = super().write_file(scheme, path, stream, is_executable)
-        if scheme in ("purelib", "platlib") and os.fspath(path).endswith(".py"):
-            full = os.path.join(self.scheme_dict[scheme], os.fspath(path))
-            self.sources.append(Source(path=full, size=entry.size or 0))
+        self._remember(scheme, os.fspath(path), entry)
         return entry
+
+    def _remember(self, scheme: Scheme, path: str, entry: RecordEntry) -> None:
+        if scheme in ("purelib", "platlib") and path.endswith(".py"):
+            full = os.path.join(self.scheme_dict[scheme], path)
+            self.sources.append(Source(path=full, size=entry.size or 0))
 
 
 def root_is_purelib(source: WheelFile) -> bool:
@@ -212,20 +240,100 @@ def unpack(
     others: Collection[str] = (),
 ) -> tuple[str, list[Source]]:
     """Install ``wheel`` into ``scheme`` (headers under ``headers_base/<distribution>``):
-    the path of its RECORD and the .py files written, in RECORD order. The library files
-    in ``others`` are left to other workers (:func:`unpack_share`); RECORD lists them as
-    the wheel's RECORD does."""
+    the path of its RECORD and the .py files written. The library files in ``others``
+    are left to other workers (:func:`unpack_share`); RECORD lists them as the wheel's
+    RECORD does."""
     from installer import install
 
-    with WheelFile.open(Path(wheel)) as source:
+    with zipfile.ZipFile(wheel) as archive:
+        source = _PrewrittenWheel(archive)
         promised = {}
         if others:
             wanted = set(others)
             promised = {e.path: e for e in record_entries(source) if e.path in wanted}
         destination = _destination(source, scheme, headers_base, interpreter, promised)
+        root = root_scheme(source)
+        library = _library_members(archive, source, leave=frozenset(others))
+        source.prewritten = _prewrite(wheel, library, destination, root)
         install(source, destination, additional_metadata=additional_metadata)
-        record = os.path.join(scheme[root_scheme(source)], source.dist_info_dir, "RECORD")
+        record = os.path.join(scheme[root], source.dist_info_dir, "RECORD")
     return record, destination.sources
+
+
+class _PrewrittenWheel(WheelFile):
+    """installer's view of a wheel whose small library files :func:`_prewrite` wrote
+    already: installer is handed an empty stream for each, and the destination answers
+    with the entry it promised (what was written), so RECORD lists every file in the
+    wheel's order without a second opening of any."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        super().__init__(archive)
+        self.archive = archive
+        self.prewritten: frozenset[str] = frozenset()
+
+    def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
+        # installer's WheelFile.get_contents, skipping what was written.
+        rows = parse_record_file(self.read_dist_info("RECORD").splitlines())
+        records = {row[0]: row for row in rows}
+        for info in self.archive.infolist():
+            if info.filename.endswith("/"):  # a directory
+                continue
+            record = records.pop(info.filename, (info.filename, "", ""))
+            if info.filename in self.prewritten:
+                yield record, io.BytesIO(), False
+                continue
+            with self.archive.open(info) as stream:
+                yield record, cast(BinaryIO, stream), _is_executable(info)
+
+
+def _is_executable(info: zipfile.ZipInfo) -> bool:
+    mode = info.external_attr >> 16  # as installer (and pip) decide it
+    return bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+
+
+def _library_members(
+    archive: zipfile.ZipFile, source: WheelFile, leave: frozenset[str] = frozenset()
+) -> list[zipfile.ZipInfo]:
+    """The members installer would write verbatim into the library directory, but
+    those in ``leave``."""
+    special = _special_dirs(source.dist_info_dir, source.data_dir)
+    return [
+        info
+        for info in archive.infolist()
+        if _is_library_file(info.filename, special) and info.filename not in leave
+    ]
+
+
+def _special_dirs(dist_info_dir: str, data_dir: str) -> tuple[str, str]:
+    return f"{dist_info_dir}/", f"{data_dir}/"
+
+
+def _is_library_file(name: str, special: tuple[str, str]) -> bool:
+    """Not a directory, not in ``.dist-info`` or ``.data`` (``special``), not in a
+    ``__pycache__`` (installer skips those)."""
+    return not (
+        name.endswith("/") or name.startswith(special) or "__pycache__" in name.split("/")[:-1]
+    )
+
+
+def _prewrite(
+    wheel: str,
+    members: Sequence[zipfile.ZipInfo],
+    destination: RecordingDestination,
+    root: Scheme,
+) -> frozenset[str]:
+    """Write the small ones of ``members`` (see sync.zip_members) into ``root`` and
+    promise their entries: the names written; installer writes the rest."""
+    written = set()
+    with open(wheel, "rb") as handle:
+        for info in members:
+            data = read_small(handle, info)
+            if data is None:
+                continue
+            entry = destination.write_bytes(root, info.filename, data, _is_executable(info))
+            destination.promised[info.filename] = entry
+            written.add(info.filename)
+    return frozenset(written)
 
 
 class Survey:
@@ -262,7 +370,7 @@ def shares(survey: Survey, parts: int) -> list[Share]:
     if parts < 2:
         return []
     records = {e.path: e for e in survey.records}
-    special = (f"{survey.dist_info_dir}/", f"{survey.data_dir}/")
+    special = _special_dirs(survey.dist_info_dir, survey.data_dir)
     total = 0
     candidates: list[tuple[str, str, str, int]] = []
     for name, file_size in survey.members:
@@ -270,9 +378,7 @@ def shares(survey: Survey, parts: int) -> list[Share]:
         total += weight
         entry = records.get(name)
         if (
-            name.endswith("/")
-            or name.startswith(special)
-            or "__pycache__" in name.split("/")[:-1]
+            not _is_library_file(name, special)
             or entry is None
             or entry.hash_ is None
             or entry.size is None
@@ -308,17 +414,20 @@ def unpack_share(
 ) -> tuple[Share, list[Source]]:
     """Write the library files ``members`` of ``wheel`` as :func:`unpack` would: what was
     written (path, hash, size, as RECORD states them) and the .py files among them."""
-    with zipfile.ZipFile(wheel) as archive:
+    with zipfile.ZipFile(wheel) as archive, open(wheel, "rb") as handle:
         source = WheelFile(archive)
         root = root_scheme(source)
         destination = _destination(source, scheme, headers_base, interpreter)
         written = []
         for name in members:
             info = archive.getinfo(name)
-            mode = info.external_attr >> 16  # executable as installer decides it
-            executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
-            with archive.open(info) as stream:
-                entry = destination.write_file(root, name, cast(BinaryIO, stream), executable)
+            executable = _is_executable(info)
+            data = read_small(handle, info)
+            if data is not None:
+                entry = destination.write_bytes(root, name, data, executable)
+            else:
+                with archive.open(info) as stream:
+                    entry = destination.write_file(root, name, cast(BinaryIO, stream), executable)
             written.append((entry.path, str(entry.hash_), str(entry.size)))
     return written, destination.sources
 
