@@ -87,9 +87,7 @@ def _client(**settings: object) -> HttpClient:
     return HttpClient(IndexSettings(retries=0, **settings), backoff=0.001)  # type: ignore[arg-type]
 
 
-def test_a_bundle_is_loaded_once_for_every_connection(
-    https_server: PageServer, bundle: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     loads: list[object] = []
     original = ssl.SSLContext.load_verify_locations
 
@@ -98,6 +96,13 @@ def test_a_bundle_is_loaded_once_for_every_connection(
         original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    return loads
+
+
+def test_a_bundle_is_loaded_once_for_every_connection(
+    https_server: PageServer, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = _counting_loads(monkeypatch)
     http = _client(cert=str(bundle))
     barrier = threading.Barrier(6)
 
@@ -116,6 +121,32 @@ def test_a_bundle_is_loaded_once_for_every_connection(
     assert bodies == [b"<a href='x'>x</a>"] * 6
     assert len(set(https_server.ports)) > 1  # several TLS connections were made
     assert loads.count(str(bundle)) == 1  # and the bundle was read for the first only
+
+
+def test_plain_verification_loads_the_default_bundle_once_too(
+    https_server: PageServer, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bundle named anywhere: requests verifies against certifi's, which urllib3
+    would load again for each connection; here it is one shared context as well."""
+    from lock_build.index import adapters
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setattr(adapters, "DEFAULT_CA_BUNDLE_PATH", str(bundle))  # as certifi's
+    loads = _counting_loads(monkeypatch)
+    http = _client()
+    barrier = threading.Barrier(4)
+
+    def fetch(i: int) -> bytes:
+        barrier.wait()
+        return http.get_bytes(f"{https_server.url}/f{i}")
+
+    with ThreadPoolExecutor(4) as pool:
+        bodies = list(pool.map(fetch, range(4)))
+    http.close()
+    assert bodies == [b"<a href='x'>x</a>"] * 4
+    assert len(set(https_server.ports)) > 1
+    assert loads.count(str(bundle)) == 1
 
 
 def test_a_certificate_from_another_authority_is_refused(bundle: Path) -> None:

@@ -1,10 +1,11 @@
 """The transport adapters under the client's sessions, and what they save per request.
 
-Certificate bundles are loaded once per run, not once per connection. With ``verify``
-set to a bundle path (``--cert``, pip's ``cert``, ``REQUESTS_CA_BUNDLE``), requests hands
-the path to urllib3, which parses the whole bundle again for every new connection: about
-25 ms of CPU each, so 16 pooled connections to one index cost 0.4 s before the first
-byte. The adapters here verify against one :class:`ssl.SSLContext` per bundle instead.
+Certificate bundles are loaded once per run, not once per connection. requests hands
+urllib3 the bundle's path (``--cert``, pip's ``cert``, ``REQUESTS_CA_BUNDLE``, or
+certifi's when ``verify`` is just true), and urllib3 parses the whole bundle again for
+every new connection: about 25 ms of CPU each, so 16 pooled connections to one index
+cost 0.4 s before the first byte. The adapters here verify against one
+:class:`ssl.SSLContext` per bundle instead (see :mod:`lock_build.index.tls_contexts`).
 Verification itself is unchanged: the context requires a certificate chained to that
 bundle and checks the host name, as urllib3's own context does.
 
@@ -15,52 +16,40 @@ Cache-Control is one CacheControl will neither store nor purge, so it is not cop
 
 from __future__ import annotations
 
-import os
-import ssl
-import threading
 from typing import TYPE_CHECKING, Any
 
 from cachecontrol import CacheControlAdapter
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3 import HTTPResponse
 from urllib3.connectionpool import ConnectionPool
+
+from lock_build.index.tls_contexts import SHARED, BundleContexts
 
 if TYPE_CHECKING:  # the stubs' names for what requests passes to urllib3
     from requests.adapters import _HostParams, _PoolKwargs
 
-__all__ = ["BundleContexts", "SharedBundleAdapter", "SharedBundleCacheAdapter"]
+__all__ = ["SharedBundleAdapter", "SharedBundleCacheAdapter"]
 
 
-class BundleContexts:
-    """One verifying context per CA bundle path (a file or a directory), made on first use."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._contexts: dict[str, ssl.SSLContext] = {}
-
-    def for_bundle(self, location: str) -> ssl.SSLContext:
-        with self._lock:
-            context = self._contexts.get(location)
-            if context is None:
-                if os.path.isdir(location):
-                    context = ssl.create_default_context(capath=location)
-                else:
-                    context = ssl.create_default_context(cafile=location)
-                self._contexts[location] = context
-            return context
+def _bundle_of(verify: bool | str) -> bool | str:
+    """``verify`` as the path requests verifies against: true is certifi's bundle
+    (``HTTPAdapter.cert_verify``), which each connection would load again too."""
+    return DEFAULT_CA_BUNDLE_PATH if verify is True else verify
 
 
 class SharedBundleAdapter(HTTPAdapter):
     """Connections verified against a bundle use its one preloaded context."""
 
-    def __init__(self, bundles: BundleContexts, **kwargs: Any) -> None:
+    def __init__(self, bundles: BundleContexts = SHARED, **kwargs: Any) -> None:
         self.bundles = bundles
         super().__init__(**kwargs)
 
     def build_connection_pool_key_attributes(
         self, request: PreparedRequest, verify: bool | str, cert: Any = None
     ) -> tuple[_HostParams, _PoolKwargs]:
+        verify = _bundle_of(verify)
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
@@ -72,6 +61,7 @@ class SharedBundleAdapter(HTTPAdapter):
 
     def cert_verify(self, conn: ConnectionPool, url: str, verify: bool | str, cert: Any) -> None:
         # requests checks that the bundle exists, as before.
+        verify = _bundle_of(verify)
         super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
         if isinstance(verify, str) and url.lower().startswith("https"):
             # The pool's context already holds the bundle; a path here would reload it.

@@ -53,11 +53,8 @@ from urllib3.util.retry import Retry
 
 from lock_build import __version__
 from lock_build.errors import HashMismatchError, IndexPageError, NetworkError, OfflineError
-from lock_build.index.adapters import (
-    BundleContexts,
-    SharedBundleAdapter,
-    SharedBundleCacheAdapter,
-)
+from lock_build.index import tls_contexts
+from lock_build.index.adapters import SharedBundleAdapter, SharedBundleCacheAdapter
 from lock_build.redaction import redact
 from lock_build.reporting import NULL_REPORTER, Reporter
 from lock_build.settings import IndexSettings
@@ -129,7 +126,9 @@ class HttpClient:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        bundles = BundleContexts()  # both sessions verify against the same loaded bundle
+        # Both sessions verify against the same loaded bundle, loading while we set up.
+        bundles = tls_contexts.SHARED
+        tls_contexts.preload((*settings.index_urls, *settings.find_links), settings.cert)
         self._files = self._session(
             SharedBundleAdapter(bundles, max_retries=retry, pool_maxsize=pool_size)
         )

@@ -295,7 +295,11 @@ def _fetch_all(
             missing.append((step, dest))
     if not missing:
         return found
-    # requests and its adapters: imported only when something is downloaded.
+    # The CA bundle loads on a thread while requests and its adapters are imported (only
+    # when something is downloaded; see index.tls_contexts).
+    from lock_build.index import tls_contexts
+
+    tls_contexts.preload([step.url for step, _ in missing], settings.cert)
     from lock_build.index.http import HttpClient
 
     client = HttpClient(settings, cache_dir, reporter=report)
