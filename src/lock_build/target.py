@@ -22,7 +22,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ __all__ = [
     "InterpreterFacts",
     "InterpreterLayout",
     "Target",
+    "described_meanwhile",
     "describe_interpreter",
     "platform_tags",
     "probe_interpreter",
@@ -620,7 +623,15 @@ class Interpreter:
 
 def describe_interpreter(interpreter: Path, cache_dir: Path | None = None) -> Interpreter:
     """Probe ``interpreter`` once; with ``cache_dir``, reuse the last answer while the
-    interpreter is unchanged (:mod:`lock_build.interpreter_cache`)."""
+    interpreter is unchanged (:mod:`lock_build.interpreter_cache`). Inside
+    :func:`described_meanwhile`, the first call takes the answer made there."""
+    pending = _PENDING.pop(interpreter, None)
+    if pending is not None:
+        return pending.result()
+    return _describe(interpreter, cache_dir)
+
+
+def _describe(interpreter: Path, cache_dir: Path | None) -> Interpreter:
     from lock_build import interpreter_cache
     from lock_build.cache import CacheEntryError
 
@@ -669,6 +680,57 @@ def _normalize(text: str) -> str:
 
 
 _PROBES: dict[Path, Target] = {}
+# Descriptions under way on a thread (see described_meanwhile), taken by the first
+# describe_interpreter of the same interpreter.
+_PENDING: dict[Path, _Described] = {}
+
+
+class _Described:
+    """A description being made on a thread; :meth:`result` waits for it. (Not a
+    concurrent.futures.Future: a sync with nothing to do does not import that.)"""
+
+    __slots__ = ("_done", "_error", "_value")
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._value: Interpreter | None = None
+        self._error: BaseException | None = None
+
+    def make(self, interpreter: Path, cache_dir: Path | None) -> None:
+        try:
+            self._value = _describe(interpreter, cache_dir)
+        except BaseException as exc:  # the taker raises it, where the direct call would
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> Interpreter:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+@contextmanager
+def described_meanwhile(interpreter: Path, cache_dir: Path | None) -> Iterator[None]:
+    """Describe ``interpreter`` (:func:`describe_interpreter`) on a thread while the block
+    runs; the block's first description of it takes that answer, or its error.
+
+    The probe is a child process (~40 ms) that the thread waits for without the GIL, and
+    a command can start it as soon as it knows the interpreter: it then overlaps the
+    imports and the set-up that came before it, instead of the resolver or the sync
+    waiting for it. Whatever the block did not take is dropped when it ends."""
+    described = _Described()
+    _PENDING[interpreter] = described
+    threading.Thread(
+        target=described.make, args=(interpreter, cache_dir), name="lock-build-probe", daemon=True
+    ).start()
+    try:
+        yield
+    finally:
+        if _PENDING.get(interpreter) is described:
+            del _PENDING[interpreter]
 
 
 def target_for_interpreter(interpreter: Path, cache_dir: Path | None = None) -> Target:

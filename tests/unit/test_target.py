@@ -12,6 +12,8 @@ from packaging.tags import Tag, sys_tags
 from lock_build.errors import TargetError
 from lock_build.target import (
     InterpreterFacts,
+    describe_interpreter,
+    described_meanwhile,
     platform_tags,
     resolve_target,
     select_interpreter,
@@ -272,3 +274,56 @@ def test_each_marker_is_evaluated_once_per_set_of_extras(monkeypatch: pytest.Mon
         # The same text in another object is the same question.
         assert target.evaluate(Marker(str(marker)), frozenset({"socks"}))
     assert calls == [frozenset({""}), frozenset({"socks"})]
+
+
+# -- an interpreter described while the caller does other work -------------------------
+
+
+def _counting_probes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    from lock_build import target
+
+    probes: list[Path] = []
+    real = target.probe_interpreter
+
+    def probe(interpreter: Path) -> dict[str, object]:
+        probes.append(interpreter)
+        return real(interpreter)
+
+    monkeypatch.setattr(target, "probe_interpreter", probe)
+    return probes
+
+
+def test_an_interpreter_described_meanwhile_is_probed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probes = _counting_probes(monkeypatch)
+    python = Path(sys.executable)
+    with described_meanwhile(python, None):
+        described = describe_interpreter(python)  # waits for the thread's answer
+    assert probes == [python]
+    assert described.path == python
+    assert described.target.tags == tuple(sys_tags())
+    describe_interpreter(python)  # outside the block: a probe of its own
+    assert probes == [python, python]
+
+
+def test_a_probe_made_meanwhile_fails_where_the_answer_is_taken(tmp_path: Path) -> None:
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    with described_meanwhile(broken, None):
+        with pytest.raises(TargetError) as meanwhile:
+            describe_interpreter(broken)
+    with pytest.raises(TargetError) as directly:
+        describe_interpreter(broken)
+    assert meanwhile.value.message == directly.value.message
+
+
+def test_an_answer_nobody_took_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lock_build import target
+
+    _counting_probes(monkeypatch)
+    python = Path(sys.executable)
+    with target.described_meanwhile(python, None):
+        pass
+    assert python not in target._PENDING

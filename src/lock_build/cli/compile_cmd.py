@@ -20,7 +20,7 @@ from lock_build.changes import summarize
 from lock_build.cli import options
 from lock_build.cli.collector import settle
 from lock_build.cli.output import Console, default_cache_dir, start
-from lock_build.errors import InputError, StaleError
+from lock_build.errors import InputError, StaleError, TargetError
 from lock_build.index.early import prefetch_enabled, start_root_pages
 from lock_build.index.http import HttpClient
 from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
@@ -32,7 +32,13 @@ from lock_build.previous import looks_like_lock, read_previous
 from lock_build.redaction import redact
 from lock_build.resolution.model import Wanted
 from lock_build.settings import IndexSettings
-from lock_build.target import Target, resolve_target, select_interpreter, target_for_interpreter
+from lock_build.target import (
+    Target,
+    described_meanwhile,
+    resolve_target,
+    select_interpreter,
+    target_for_interpreter,
+)
 from lock_build.targets import TargetSpec, id_of, parse_target_spec, targets_for_specs
 
 # The resolver, the build planning and the ABI rules are imported once the root pages are
@@ -126,7 +132,10 @@ def command(
     resolves = not target.drop_targets or bool(
         specs or target.python_version or target.platform or target.python
     )
-    with _root_pages(settings, cache_dir, loaded, out, resolving=resolves) as client:
+    with (
+        _interpreter_meanwhile(target.python, cache_dir, resolving=resolves),
+        _root_pages(settings, cache_dir, loaded, out, resolving=resolves) as client,
+    ):
         request = _request(
             loaded,
             settings,
@@ -162,6 +171,24 @@ def command(
     summary = summarize(request.previous, result.lock, previous_pins=request.previous_pins)
     for line in summary.lines():
         out.info(line)
+
+
+@contextmanager
+def _interpreter_meanwhile(
+    python: str | None, cache_dir: Path, *, resolving: bool
+) -> Iterator[None]:
+    """The local interpreter probed while the pages arrive and the resolver is set up
+    (see lock_build.target.described_meanwhile); a --python that names none is reported
+    where the target is resolved, as before."""
+    try:
+        interpreter = select_interpreter(python) if resolving else None
+    except TargetError:
+        interpreter = None
+    if interpreter is None:
+        yield
+        return
+    with described_meanwhile(interpreter, cache_dir):
+        yield
 
 
 @contextmanager

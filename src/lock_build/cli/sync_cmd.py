@@ -16,7 +16,7 @@ from lock_build.errors import StaleError
 from lock_build.lockfile import find_lockfile, read_lock_cached
 from lock_build.plan import Plan
 from lock_build.sync.safety import RunningInterpreter, refuse_base_interpreter
-from lock_build.target import select_interpreter
+from lock_build.target import described_meanwhile, select_interpreter
 
 if TYPE_CHECKING:
     from lock_build.sync.executor import SyncResult
@@ -47,40 +47,44 @@ def command(
 ) -> None:
     """Build what the lock says must be built, then install, upgrade, downgrade and remove
     so the target environment equals LOCKFILE."""
-    from lock_build.inputs.pip_config import load_index_settings
-    from lock_build.sync import sync
-
     out = start(console)
     cache_dir = default_cache_dir(console.cache_dir)
-    # The same settings compile uses (flags > PIP_* > pip's files): proxy, certificates,
-    # trusted hosts and the indexes whose credentials the lock's redacted URLs need.
-    settings = load_index_settings(
-        flags=connection.as_flags(), input_options=None, cache_dir=cache_dir
-    )
-    for warning in settings.warnings:
-        out.warn(warning)
-    path = lockfile or find_lockfile(Path.cwd())
-    lock, keep_parse = read_lock_cached(path, cache_dir)
     running = RunningInterpreter(
         executable=Path(sys.executable), prefix=Path(sys.prefix), base_prefix=Path(sys.base_prefix)
     )
     refuse_base_interpreter(python, os.environ, running)
     interpreter = select_interpreter(python)
-    settle()  # the lock is read: what is allocated from here on is short-lived
-    result = sync(
-        lock,
-        lock_dir=path.resolve().parent,
-        python=interpreter,
-        cache_dir=cache_dir,
-        dry_run=dry_run,
-        installer=installer,  # type: ignore[arg-type]
-        jobs=jobs or os.cpu_count() or 1,
-        compile_bytecode=compile_bytecode,
-        break_system_packages=break_system_packages,
-        settings=settings,
-        reporter=out,
-        target_id=target_id,
-    )
+    # Its probe (or its cached answer) is made while the rest is imported and the lock
+    # read; absolute, as sync describes it.
+    with described_meanwhile(interpreter.absolute(), cache_dir.absolute()):
+        from lock_build.inputs.pip_config import load_index_settings
+        from lock_build.sync import sync
+
+        # The same settings compile uses (flags > PIP_* > pip's files): proxy,
+        # certificates, trusted hosts and the indexes whose credentials the lock's
+        # redacted URLs need.
+        settings = load_index_settings(
+            flags=connection.as_flags(), input_options=None, cache_dir=cache_dir
+        )
+        for warning in settings.warnings:
+            out.warn(warning)
+        path = lockfile or find_lockfile(Path.cwd())
+        lock, keep_parse = read_lock_cached(path, cache_dir)
+        settle()  # the lock is read: what is allocated from here on is short-lived
+        result = sync(
+            lock,
+            lock_dir=path.resolve().parent,
+            python=interpreter,
+            cache_dir=cache_dir,
+            dry_run=dry_run,
+            installer=installer,  # type: ignore[arg-type]
+            jobs=jobs or os.cpu_count() or 1,
+            compile_bytecode=compile_bytecode,
+            break_system_packages=break_system_packages,
+            settings=settings,
+            reporter=out,
+            target_id=target_id,
+        )
     keep_parse()  # the lock passed every check: the next sync of the same text skips tomllib
     out.clear_status()
     _render(result, interpreter, path, dry_run=dry_run, console=out)
