@@ -20,7 +20,7 @@ from lock_build.changes import summarize
 from lock_build.cli import options
 from lock_build.cli.collector import settle
 from lock_build.cli.output import Console, default_cache_dir, start
-from lock_build.errors import InputError, StaleError, TargetError
+from lock_build.errors import InputError, LockfileError, StaleError, TargetError
 from lock_build.index.early import prefetch_enabled, start_root_pages
 from lock_build.index.http import HttpClient
 from lock_build.inputs import InputSet, default_output_path, load_inputs, parse_requirements_file
@@ -119,10 +119,10 @@ def command(
     destination = _destination(inputs, output, loaded)
     record = _options_record(build, index, selection)
     specs = _target_specs(target)
+    existing = _existing_lock(destination, inputs)
     if check:
-        _check(_file_output(destination, "--check"), loaded, record, out)
+        _check(_file_output(destination, "--check"), existing, loaded, record, out)
         return
-    existing = read_lock(destination) if destination is not None and destination.exists() else None
     cache_dir = default_cache_dir(console.cache_dir)
     settings = load_index_settings(
         flags=index.as_flags(), input_options=loaded.index_options, cache_dir=cache_dir
@@ -250,15 +250,27 @@ def _destination(inputs: tuple[Path, ...], output: Path | None, loaded: InputSet
     first = inputs[0] if inputs else loaded.files[0] if loaded.files else Path("requirements.in")
     destination = output or default_output_path(first)
     check_lock_path(destination)
-    if destination.exists() and not looks_like_lock(destination):
-        raise InputError(
-            f"{destination} exists and is not a lock-build lock (a requirements.txt from "
-            "pip-compile or uv?), so compile will not overwrite it.",
-            hint=f"To keep its pins, pass it as --previous {destination} and write the lock "
-            f"elsewhere: lock-build compile {' '.join(map(str, inputs)) or 'requirements.in'} "
-            f"--previous {destination} -o {destination.with_suffix('.lock')}",
-        )
     return destination
+
+
+def _existing_lock(destination: Path | None, inputs: tuple[Path, ...]) -> Lock | None:
+    """The lock already at ``destination``, read once (a big lock's TOML is tens of
+    milliseconds to parse); None if there is none. A file there that is no lock-build lock
+    is refused: compile will not overwrite it."""
+    if destination is None or not destination.exists():
+        return None
+    try:
+        return read_lock(destination)
+    except LockfileError:
+        if looks_like_lock(destination):
+            raise  # a lock, and what is wrong with it is the lock reader's to say
+    raise InputError(
+        f"{destination} exists and is not a lock-build lock (a requirements.txt from "
+        "pip-compile or uv?), so compile will not overwrite it.",
+        hint=f"To keep its pins, pass it as --previous {destination} and write the lock "
+        f"elsewhere: lock-build compile {' '.join(map(str, inputs)) or 'requirements.in'} "
+        f"--previous {destination} -o {destination.with_suffix('.lock')}",
+    )
 
 
 def _file_output(destination: Path | None, option: str) -> Path:
@@ -331,10 +343,16 @@ def _write(
     console.info(f"{'Wrote' if changed else 'Unchanged:'} {_display(destination, cwd)}")
 
 
-def _check(output: Path, inputs: InputSet, record: dict[str, object], console: Console) -> None:
-    if not output.exists():
+def _check(
+    output: Path,
+    lock: Lock | None,
+    inputs: InputSet,
+    record: dict[str, object],
+    console: Console,
+) -> None:
+    """Whether ``lock`` (the one at ``output``) is current with ``inputs``."""
+    if lock is None:
         raise StaleError(f"{output} does not exist.", hint="Create it with lock-build compile.")
-    lock = read_lock(output)
     reasons: list[str] = []
     several = len(lock.targets) > 1
     for each in lock.targets:  # every target: a marker may make an input apply to one only
