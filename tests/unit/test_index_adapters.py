@@ -17,6 +17,7 @@ import trustme
 from lock_build.errors import NetworkError
 from lock_build.index.http import HttpClient
 from lock_build.settings import IndexSettings
+from support.spies import bundle_load_spy
 
 
 class PageServer:
@@ -87,22 +88,10 @@ def _client(**settings: object) -> HttpClient:
     return HttpClient(IndexSettings(retries=0, **settings), backoff=0.001)  # type: ignore[arg-type]
 
 
-def _counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    loads: list[object] = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counting(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
-        loads.append(kwargs.get("cafile", args[0] if args else None))
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
-    return loads
-
-
 def test_a_bundle_is_loaded_once_for_every_connection(
     https_server: PageServer, bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loads = _counting_loads(monkeypatch)
+    loads = bundle_load_spy(monkeypatch)
     http = _client(cert=str(bundle))
     barrier = threading.Barrier(6)
 
@@ -133,7 +122,7 @@ def test_plain_verification_loads_the_default_bundle_once_too(
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     monkeypatch.setattr(adapters, "DEFAULT_CA_BUNDLE_PATH", str(bundle))  # as certifi's
-    loads = _counting_loads(monkeypatch)
+    loads = bundle_load_spy(monkeypatch)
     http = _client()
     barrier = threading.Barrier(4)
 

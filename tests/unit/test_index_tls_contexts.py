@@ -12,6 +12,7 @@ import trustme
 
 from lock_build.index import tls_contexts
 from lock_build.index.tls_contexts import BundleContexts, bundle_location
+from support.spies import bundle_load_spy
 
 
 @pytest.fixture
@@ -19,18 +20,6 @@ def bundle(tmp_path: Path) -> Path:
     path = tmp_path / "bundle.pem"
     trustme.CA().cert_pem.write_to_path(str(path))
     return path
-
-
-def _loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    loads: list[object] = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counting(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
-        loads.append(kwargs.get("cafile", args[0] if args else None))
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
-    return loads
 
 
 def _join_preloads() -> None:
@@ -42,7 +31,7 @@ def _join_preloads() -> None:
 def test_a_preloaded_bundle_is_the_context_requests_get(
     bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loads = _loads(monkeypatch)
+    loads = bundle_load_spy(monkeypatch)
     contexts = BundleContexts()
     contexts.preload(str(bundle))
     context = contexts.for_bundle(str(bundle))  # waits for the load under way, if any

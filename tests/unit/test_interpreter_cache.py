@@ -19,21 +19,14 @@ import pytest
 from lock_build import target
 from lock_build.interpreter_cache import entry_path
 from lock_build.target import describe_interpreter
+from support.spies import probe_spy
 from support.venvs import VirtualEnv
 
 
 @pytest.fixture
 def probes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The interpreters really asked (the real probe runs; the list only records it)."""
-    asked: list[Path] = []
-    real = target.probe_interpreter
-
-    def spy(interpreter: Path) -> dict[str, object]:
-        asked.append(interpreter)
-        return real(interpreter)
-
-    monkeypatch.setattr(target, "probe_interpreter", spy)
-    return asked
+    return probe_spy(monkeypatch)
 
 
 @pytest.fixture

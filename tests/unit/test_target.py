@@ -18,6 +18,7 @@ from lock_build.target import (
     resolve_target,
     select_interpreter,
 )
+from support.spies import probe_spy
 
 
 def test_local_target_matches_packaging_for_the_running_interpreter() -> None:
@@ -279,24 +280,10 @@ def test_each_marker_is_evaluated_once_per_set_of_extras(monkeypatch: pytest.Mon
 # -- an interpreter described while the caller does other work -------------------------
 
 
-def _counting_probes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    from lock_build import target
-
-    probes: list[Path] = []
-    real = target.probe_interpreter
-
-    def probe(interpreter: Path) -> dict[str, object]:
-        probes.append(interpreter)
-        return real(interpreter)
-
-    monkeypatch.setattr(target, "probe_interpreter", probe)
-    return probes
-
-
 def test_an_interpreter_described_meanwhile_is_probed_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    probes = _counting_probes(monkeypatch)
+    probes = probe_spy(monkeypatch)
     python = Path(sys.executable)
     with described_meanwhile(python, None):
         described = describe_interpreter(python)  # waits for the thread's answer
@@ -319,10 +306,9 @@ def test_a_probe_made_meanwhile_fails_where_the_answer_is_taken(tmp_path: Path) 
     assert meanwhile.value.message == directly.value.message
 
 
-def test_an_answer_nobody_took_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_answer_nobody_took_is_dropped() -> None:
     from lock_build import target
 
-    _counting_probes(monkeypatch)
     python = Path(sys.executable)
     with target.described_meanwhile(python, None):
         pass

@@ -26,6 +26,7 @@ class BundleContexts:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._contexts: dict[str, ssl.SSLContext] = {}
+        self._preloading: set[str] = set()  # asked for once each (a sync, then its client)
 
     def for_bundle(self, location: str) -> ssl.SSLContext:
         with self._lock:  # a request that needs it while it loads waits for that load
@@ -41,6 +42,9 @@ class BundleContexts:
     def preload(self, location: str) -> None:
         """Start making ``location``'s context in the background. A bundle that cannot be
         loaded is not reported here: the first request that needs it says so."""
+        if location in self._preloading:
+            return
+        self._preloading.add(location)
 
         def load() -> None:
             try:
